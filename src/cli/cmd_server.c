@@ -1,0 +1,227 @@
+/* iphttps server: options, the embedded defaults (generated CA, server and
+ * first client certificate, random ULA prefix, kept in the state directory),
+ * then the server's event loop (src/server/). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "common/log.h"
+#include "server/server.h"
+#include "tls/pki.h"
+
+static const char *const transports[] = { "https", "http", NULL };
+static const char *const auth_modes[] = { "none", "certificates", NULL };
+static const char *const null_modes[] = { "off", "allow", "prefer", NULL };
+
+#define O(f) offsetof(struct server_cfg, f)
+static const struct opt_def server_opts[] = {
+	{ "config", 'c', OPT_CONFIG, 0, "FILE", "read options from FILE ([server] section)" },
+	{ "listen", 0, OPT_STR, O(listen), "ADDR:PORT", "where to accept clients (default [::]:443, IPv4 too)" },
+	{ "path", 0, OPT_LIST, O(paths), "PATH", "URL path accepted, repeatable (default /IPHTTPS and /IPTLS)" },
+	{ "transport", 0, OPT_ENUM, O(transport), "https|http", "http behind a TLS-terminating balancer (default https)", 0, 0, transports },
+	{ "cert", 0, OPT_STR, O(cert), "FILE", "server certificate chain, PEM (default: generated)" },
+	{ "key", 0, OPT_STR, O(key), "FILE", "server private key, PEM (default: generated)" },
+	{ "auth", 0, OPT_ENUM, O(auth), "none|certificates", "client authentication (default certificates)", 0, 0, auth_modes },
+	{ "client-ca", 0, OPT_STR, O(client_ca), "FILE", "CAs accepted for client certificates (default: the generated CA)" },
+	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|allow|prefer", "TLS suites without encryption (default off)", 0, 0, null_modes },
+	{ "prefix", 0, OPT_STR, O(prefix), "PREFIX/64", "the link's prefix (default: a random ULA /64, kept)" },
+	{ "route", 0, OPT_LIST, O(routes), "PREFIX", "inside prefix advertised to clients, repeatable" },
+	{ "default-route", 0, OPT_FLAG, O(default_route), NULL, "advertise the server as default router" },
+	{ "dns", 0, OPT_LIST, O(dns), "ADDR", "DNS server advertised (RDNSS), repeatable" },
+	{ "tun", 0, OPT_STR, O(tun), "NAME", "server TUN device and instance name (default iphttps0)" },
+	{ "state-dir", 0, OPT_STR, O(state_dir), "DIR", "generated certificates and prefix (default /var/lib/iphttps)" },
+	{ "run-dir", 0, OPT_STR, O(run_dir), "DIR", "control sockets (default /run/iphttps or $IPHTTPS_RUN_DIR)" },
+	{ "max-clients", 0, OPT_INT, O(max_clients), "N", "refuse connections beyond N (default 10000)", 1, 1000000 },
+	{ "server-header", 0, OPT_STR, O(server_header), "TEXT", "HTTP Server: value (default Microsoft-HTTPAPI/2.0)" },
+	{ "hostname", 0, OPT_LIST, O(hostnames), "NAME", "name(s) for the generated certificate and the printed URL (default: this host's name)" },
+	{ "header-timeout", 0, OPT_INT, O(header_timeout), "SECONDS", "TLS handshake and request must complete within (default 10)", 1, 3600 },
+	{ "max-packet", 0, OPT_INT, O(max_packet), "BYTES", "largest IPv6 packet accepted from a client (default 2048)", 1280, 65575 },
+	{ "max-addresses", 0, OPT_INT, O(max_addrs), "N", "addresses one client may use (default 8)", 1, 64 },
+	{ "queue-limit", 0, OPT_INT, O(queue_limit), "BYTES", "bytes queued toward one client before drops (default 1048576)", 65536, 1 << 30 },
+	{ "ra-interval", 0, OPT_INT, O(ra_interval), "SECONDS", "unsolicited RA to each client every (default 600)", 0, 86400 },
+	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
+	{ NULL },
+};
+#undef O
+
+static void set_default(char **field, const char *v)
+{
+	if (!*field)
+		*field = strdup(v);
+}
+
+static void cfg_defaults(struct server_cfg *c)
+{
+	set_default(&c->listen, "[::]:443");
+	set_default(&c->tun, "iphttps0");
+	set_default(&c->state_dir, "/var/lib/iphttps");
+	set_default(&c->server_header, "Microsoft-HTTPAPI/2.0");
+	if (!c->paths.n) {
+		strlist_add(&c->paths, "/IPHTTPS");
+		strlist_add(&c->paths, "/IPTLS");
+	}
+	if (!c->hostnames.n) {
+		char h[HOST_NAME_MAX + 1] = "localhost";
+		gethostname(h, sizeof(h));
+		h[HOST_NAME_MAX] = 0;
+		strlist_add(&c->hostnames, h);
+	}
+}
+
+static int check_cfg(struct server_cfg *c, char *err)
+{
+	if ((c->cert == NULL) != (c->key == NULL)) {
+		snprintf(err, 512, "--cert and --key go together");
+		return -1;
+	}
+	if (strlen(c->tun) >= 16) {
+		snprintf(err, 512, "--tun: '%s' is longer than 15 characters", c->tun);
+		return -1;
+	}
+	for (size_t i = 0; i < c->paths.n; i++)
+		if (c->paths.v[i][0] != '/') {
+			snprintf(err, 512, "--path: '%s' must start with /", c->paths.v[i]);
+			return -1;
+		}
+	if (c->paths.n >= HTTP_MAX_PATHS) {
+		snprintf(err, 512, "--path: at most %d paths", HTTP_MAX_PATHS - 1);
+		return -1;
+	}
+	if (c->null_enc != NULL_ENC_OFF && c->transport == TRANSPORT_HTTP) {
+		snprintf(err, 512, "--null-encryption concerns TLS; with --transport http the balancer in front chooses the suites");
+		return -1;
+	}
+	return 0;
+}
+
+/* Fill cert/key/client CA/prefix from the state directory, generating
+ * what is missing; sets *client_cert for the printed command line. */
+static int embedded_defaults(struct server_cfg *c, struct pki_paths *pp, char *client_cert,
+			     char *client_key, size_t len, char *err)
+{
+	int created = 0;
+	struct in6_addr prefix;
+	char buf[INET6_ADDRSTRLEN + 8];
+
+	pki_paths_init(pp, c->state_dir);
+	client_cert[0] = client_key[0] = 0;
+	if (!c->cert || (c->auth == AUTH_CERTIFICATES && !c->client_ca)) {
+		if (pki_ensure_server(pp, (const char *const *)c->hostnames.v, c->hostnames.n,
+				      &created, err) < 0)
+			return -1;
+		if (created)
+			log_info("generated a certificate authority and a server certificate for %s in %s",
+				 c->hostnames.v[0], pp->dir);
+		if (pki_client_paths(pp, "client1", client_cert, client_key, len) != 0) {
+			if (pki_issue_client(pp, "client1", client_cert, client_key, len, err) < 0)
+				return -1;
+			log_info("issued a first client certificate: %s", client_cert);
+		}
+	}
+	if (!c->cert) {
+		c->cert = strdup(pp->server_cert);
+		c->key = strdup(pp->server_key);
+	}
+	if (c->auth == AUTH_CERTIFICATES && !c->client_ca)
+		c->client_ca = strdup(pp->ca_cert);
+	if (!c->prefix) {
+		created = 0;
+		if (pki_ensure_prefix(pp, &prefix, &created, err) < 0)
+			return -1;
+		inet_ntop(AF_INET6, &prefix, buf, sizeof(buf));
+		strcat(buf, "/64");
+		c->prefix = strdup(buf);
+		if (created)
+			log_info("generated the link prefix %s (kept in %s)", buf, pp->prefix_file);
+	}
+	return 0;
+}
+
+static void print_client_command(struct server_cfg *c, struct pki_paths *pp, const char *cert,
+				 const char *key)
+{
+	const char *port = strrchr(c->listen, ':');
+	char url[512];
+	int generated_ca = c->client_ca && !strcmp(c->client_ca, pp->ca_cert);
+	int generated_server = !strcmp(c->cert, pp->server_cert);
+
+	port = port ? port + 1 : "443";
+	snprintf(url, sizeof(url), "https://%s%s%s%s", c->hostnames.v[0],
+		 strcmp(port, "443") ? ":" : "", strcmp(port, "443") ? port : "", c->paths.v[0]);
+	if (c->transport == TRANSPORT_HTTP) {
+		printf("Plain HTTP behind a TLS-terminating balancer: clients connect to the balancer's https URL (path %s).\n",
+		       c->paths.v[0]);
+	} else {
+		printf("To connect a client:\n  iphttps client %s", url);
+		if (generated_server)
+			printf(" --ca %s", pp->ca_cert);
+		if (c->auth == AUTH_CERTIFICATES && generated_ca && cert[0])
+			printf(" --cert %s --key %s", cert, key);
+		printf("\n");
+		if (c->auth == AUTH_CERTIFICATES && generated_ca)
+			printf("More client certificates: iphttps issue-client --state-dir %s NAME\n", pp->dir);
+	}
+	fflush(stdout);
+}
+
+static void absolutize(char **path)
+{
+	char buf[PATH_MAX];
+	if (*path && (*path)[0] != '/' && getcwd(buf, sizeof(buf))) {
+		char *n = NULL;
+		if (asprintf(&n, "%s/%s", buf, *path) > 0) {
+			free(*path);
+			*path = n;
+		}
+	}
+}
+
+int cmd_server(int argc, char **argv)
+{
+	struct server_cfg cfg = { .auth = AUTH_CERTIFICATES, .max_clients = 10000,
+				  .header_timeout = 10, .max_packet = 2048, .max_addrs = 8,
+				  .queue_limit = 1 << 20, .ra_interval = 600 };
+	struct pki_paths pp;
+	char err[OPTS_ERRLEN], ccert[600], ckey[600];
+	int r, rc;
+
+	r = opts_parse(server_opts, &cfg, "server", argc, argv, NULL, err);
+	if (r == 1) {
+		opts_usage(stdout, "iphttps server [-c FILE] [options]", server_opts);
+		opts_free(server_opts, &cfg);
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "iphttps server: %s\n", err);
+		opts_free(server_opts, &cfg);
+		return 2;
+	}
+	log_init("iphttps-server", cfg.verbose ? 1 : 0);
+	cfg_defaults(&cfg);
+	absolutize(&cfg.state_dir);
+	if (check_cfg(&cfg, err) < 0) {
+		fprintf(stderr, "iphttps server: %s\n", err);
+		opts_free(server_opts, &cfg);
+		return 2;
+	}
+	if (cfg.auth == AUTH_NONE)
+		log_warnx("--auth none: anyone who reaches %s joins the link; only do this when what flows inside is protected otherwise (DirectAccess: IPsec)",
+			  cfg.listen);
+	if (embedded_defaults(&cfg, &pp, ccert, ckey, sizeof(ccert), err) < 0) {
+		log_warnx("%s", err);
+		opts_free(server_opts, &cfg);
+		return 1;
+	}
+	if (!ccert[0] && cfg.auth == AUTH_CERTIFICATES)
+		pki_client_paths(&pp, "client1", ccert, ckey, sizeof(ccert));
+	print_client_command(&cfg, &pp, ccert, ckey);
+	rc = server_main(&cfg);
+	opts_free(server_opts, &cfg);
+	return rc;
+}

@@ -1,0 +1,348 @@
+/* The client's state machine, attempts and loop: see client.h. */
+#include "client/client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "errors.h"
+#include "net/tun.h"
+
+const char *const client_state_names[] = {
+	[CS_DISABLED] = "Disabled", [CS_ENABLED] = "Enabled", [CS_LINKDOWN] = "LinkDown",
+	[CS_ESTABLISHED] = "Established", [CS_LINKUP] = "LinkUp",
+};
+
+#define CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+void client_set_state(struct client *c, enum client_state st, const char *why)
+{
+	char e[TUN_ERRLEN];
+
+	if (c->state == st)
+		return;
+	log_info("state %s -> %s%s%s", client_state_names[c->state], client_state_names[st],
+		 why ? ": " : "", why ? why : "");
+	/* The carrier follows the link: routes through the TUN stop being used
+	 * while it is down (ignore_routes_with_linkdown). */
+	if ((st == CS_LINKUP) != (c->state == CS_LINKUP) &&
+	    tun_set_carrier(c->tun_h.fd, st == CS_LINKUP, e) < 0)
+		log_warnx("%s", e);
+	c->state = st;
+}
+
+static void *attempt_thread(void *arg)
+{
+	struct attempt *a = arg;
+	struct connect_opts o = {
+		.ssl_ctx = a->c->ssl_ctx,
+		.timeout_ms = (int)a->c->cfg->timeout * 1000,
+	};
+
+	if (!strcmp(a->c->urls[a->url_index].scheme, "http"))
+		o.ssl_ctx = NULL;
+	a->rc = iph_connect(&a->c->urls[a->url_index], &o, &a->lc, &a->res);
+	if (write(a->c->done_pipe[1], &a, sizeof(a)) != sizeof(a))
+		log_warn("attempt: cannot report its end");
+	return NULL;
+}
+
+static void start_attempt(struct client *c)
+{
+	struct attempt *a;
+
+	if (c->att || c->state == CS_DISABLED || c->state == CS_LINKUP)
+		return;
+	if (!(a = calloc(1, sizeof(*a)))) {
+		log_warnx("attempt: out of memory");
+		return;
+	}
+	a->c = c;
+	a->url_index = c->cur;
+	c->next_attempt_ms = 0;
+	c->next_attempt_wall = 0;
+	c->attempts++;
+	client_set_state(c, CS_LINKDOWN, "connecting");
+	log_info("connecting to %s://%s:%s%s", c->urls[c->cur].scheme, c->urls[c->cur].host,
+		 c->urls[c->cur].port, c->urls[c->cur].path);
+	if (pthread_create(&c->att_thread, NULL, attempt_thread, a)) {
+		log_warnx("attempt: cannot start a thread");
+		free(a);
+		return;
+	}
+	c->att = a;
+}
+
+static void schedule(struct client *c, uint64_t wait_ms)
+{
+	c->next_attempt_ms = ev_now_ms() + wait_ms;
+	c->next_attempt_wall = time(NULL) + (time_t)(wait_ms / 1000);
+}
+
+static void attempt_failed(struct client *c, struct attempt *a)
+{
+	uint64_t wait = rt_failure(&c->rt, ev_now_ms());
+
+	c->failures++;
+	c->last_code = a->res.code;
+	c->last_step = a->res.step;
+	snprintf(c->last_error, sizeof(c->last_error), "%s", a->res.why);
+	if (a->res.server_cert[0])
+		snprintf(c->server_cert, sizeof(c->server_cert), "%s", a->res.server_cert);
+	log_warnx("cannot connect: 0x%x %s: %s; next attempt in %llu s", a->res.code,
+		  iph_error_symbol(a->res.code), a->res.why, (unsigned long long)(wait / 1000));
+	client_set_state(c, CS_LINKDOWN, "waiting to reconnect");
+	schedule(c, wait);
+	/* With several entry points, the next attempt tries the next one. */
+	if (c->n_urls > 1)
+		c->cur = (c->cur + 1) % c->n_urls;
+}
+
+static void attempt_succeeded(struct client *c, struct attempt *a)
+{
+	c->lc = a->lc;
+	rt_reset(&c->rt);
+	c->last_code = IPH_OK;
+	c->last_step = "linkup";
+	c->last_error[0] = 0;
+	snprintf(c->tls_desc, sizeof(c->tls_desc), "%s", a->res.tls_desc[0] ? a->res.tls_desc : "none (plain HTTP)");
+	snprintf(c->server_cert, sizeof(c->server_cert), "%s", a->res.server_cert);
+	snprintf(c->peer, sizeof(c->peer), "%s", a->res.peer);
+	c->connected_since = time(NULL);
+	c->sock_h.fd = c->lc.fd;
+	c->sock_h.cb = client_on_sock;
+	c->sock_mask = EPOLLIN;
+	v6df_init(&c->df, 0);
+	if (ev_add(&c->ev, &c->sock_h, EPOLLIN) < 0) {
+		link_conn_close(&c->lc);
+		client_link_lost(c, IPH_E_LOCAL, "epoll_ctl failed");
+		return;
+	}
+	client_set_state(c, CS_ESTABLISHED, "HTTPS up, POST answered 200");
+	client_set_state(c, CS_LINKUP, NULL);
+	log_info("link up with %s (%s), %s", c->peer, c->tls_desc, c->server_cert);
+	if (c->lc.rest_len) {
+		/* Bytes that came with the response header start the stream. */
+		uint8_t rest[sizeof(c->lc.rest)];
+		size_t n = c->lc.rest_len;
+		memcpy(rest, c->lc.rest, n);
+		c->lc.rest_len = 0;
+		client_feed(c, rest, n);
+	}
+}
+
+static void on_attempt_done(struct evloop *ev, struct ev_handler *h, uint32_t events)
+{
+	struct client *c = CONTAINER(h, struct client, done_h);
+	struct attempt *a;
+
+	if (read(h->fd, &a, sizeof(a)) != sizeof(a))
+		return;
+	pthread_join(c->att_thread, NULL);
+	c->att = NULL;
+	if (a->abandoned || c->state == CS_DISABLED || c->stopping) {
+		if (a->rc == 0)
+			link_conn_close(&a->lc);
+	} else if (a->rc == 0) {
+		attempt_succeeded(c, a);
+	} else {
+		attempt_failed(c, a);
+	}
+	free(a);
+}
+
+void client_link_lost(struct client *c, uint32_t code, const char *why)
+{
+	if (c->state != CS_LINKUP)
+		return;
+	log_warnx("link lost: 0x%x %s: %s (rx %llu packets, tx %llu packets)", code,
+		  iph_error_symbol(code), why, (unsigned long long)c->rx_packets,
+		  (unsigned long long)c->tx_packets);
+	ev_del(&c->ev, &c->sock_h);
+	link_conn_close(&c->lc);
+	v6df_free(&c->df);
+	c->out_off = c->out_len = 0;
+	c->last_code = code;
+	c->last_step = "linkup";
+	snprintf(c->last_error, sizeof(c->last_error), "%s", why);
+	c->connected_since = 0;
+	c->link_losses++;
+	client_set_state(c, CS_LINKDOWN, "link lost");
+	/* A link that was up is re-established at once (3.1.5.4); failures
+	 * after that follow the reconnect timer. */
+	schedule(c, 0);
+}
+
+void client_reconnect_now(struct client *c)
+{
+	rt_reset(&c->rt);
+	if (c->state == CS_DISABLED)
+		return;
+	if (c->state != CS_LINKUP)
+		schedule(c, 0);
+}
+
+void client_disable(struct client *c)
+{
+	if (c->state == CS_LINKUP) {
+		ev_del(&c->ev, &c->sock_h);
+		link_conn_close(&c->lc);
+		v6df_free(&c->df);
+		c->out_off = c->out_len = 0;
+		c->connected_since = 0;
+	}
+	if (c->att)
+		c->att->abandoned = 1;
+	c->next_attempt_ms = 0;
+	c->next_attempt_wall = 0;
+	client_set_state(c, CS_DISABLED, "disabled by request");
+}
+
+void client_enable(struct client *c)
+{
+	if (c->state != CS_DISABLED)
+		return;
+	rt_reset(&c->rt);
+	client_set_state(c, CS_ENABLED, "enabled by request");
+	schedule(c, 0);
+}
+
+static void on_signal(struct evloop *ev, struct ev_handler *h, uint32_t events)
+{
+	struct client *c = CONTAINER(h, struct client, sig_h);
+	struct signalfd_siginfo si;
+
+	if (read(h->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+		log_info("signal %d: closing the link", si.ssi_signo);
+		c->stopping = 1;
+		ev->stop = 1;
+	} else if (si.ssi_signo == SIGHUP) {
+		client_reconnect_now(c);
+	}
+}
+
+/* TUN for the client: sysctls before link up so that the kernel takes our
+ * RA (accept_ra=2 also when the host forwards), routes from RIOs, and stops
+ * using the routes while the carrier is down. */
+static int open_tun(struct client *c, char *err)
+{
+	static const char *const sysctls[][2] = {
+		{ "accept_ra", "2" },
+		{ "accept_ra_rt_info_max_plen", "128" },
+		{ "autoconf", "1" },
+		{ "accept_ra_pinfo", "1" },
+		{ "accept_ra_defrtr", "1" },
+		{ "ignore_routes_with_linkdown", "1" },
+	};
+	int fd;
+
+	snprintf(c->tun_name, sizeof(c->tun_name), "%s", c->cfg->tun);
+	if ((fd = tun_open(c->tun_name, err)) < 0)
+		return -1;
+	c->tun_h.fd = fd;
+	c->tun_h.cb = client_on_tun;
+	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
+		if (sysctl_v6_set(c->tun_name, sysctls[i][0], sysctls[i][1], err) < 0)
+			return -1;
+	if (tun_set_carrier(fd, 0, err) < 0 || tun_set_mtu(c->tun_name, 1280, err) < 0 ||
+	    tun_set_up(c->tun_name, 1, err) < 0)
+		return -1;
+	return ev_add(&c->ev, &c->tun_h, EPOLLIN);
+}
+
+static int open_signals(struct client *c)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	c->sig_h.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	c->sig_h.cb = on_signal;
+	return c->sig_h.fd < 0 ? -1 : ev_add(&c->ev, &c->sig_h, EPOLLIN);
+}
+
+int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	char err[512];
+	int rc = 1;
+
+	if (!c)
+		fatalx("out of memory");
+	c->cfg = cfg;
+	c->ssl_ctx = ctx;
+	c->n_urls = n_urls;
+	memcpy(c->urls, urls, n_urls * sizeof(*urls));
+	c->tun_h.fd = c->sig_h.fd = c->done_h.fd = c->lc.fd = -1;
+	c->ctl.h.fd = -1;
+	c->done_pipe[0] = c->done_pipe[1] = -1;
+	c->state = CS_ENABLED;
+	rt_init(&c->rt, (uint64_t)cfg->reconnect_initial * 1000, (uint64_t)cfg->reconnect_max * 1000);
+	if (ev_init(&c->ev) < 0 || pipe2(c->done_pipe, O_CLOEXEC) < 0)
+		fatal("event loop");
+	c->done_h.fd = c->done_pipe[0];
+	c->done_h.cb = on_attempt_done;
+	if (ev_add(&c->ev, &c->done_h, EPOLLIN) < 0 || open_signals(c) < 0) {
+		log_warn("event loop");
+		goto out;
+	}
+	if (open_tun(c, err) < 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (ctl_server_open(&c->ctl, &c->ev, ctl_run_dir(cfg->run_dir), c->tun_name, client_ctl, c,
+			    err) < 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	log_info("tun %s: up, mtu 1280, carrier off until the link is up", c->tun_name);
+	schedule(c, 0);
+	while (!c->stopping) {
+		uint64_t now = ev_now_ms();
+		int timeout = -1;
+		if (c->next_attempt_ms && !c->att)
+			timeout = c->next_attempt_ms > now ? (int)(c->next_attempt_ms - now) : 0;
+		if (ev_run_once(&c->ev, timeout) < 0 && errno != EINTR)
+			fatal("epoll_wait");
+		c->ev.stop = 0;
+		if (c->next_attempt_ms && !c->att && ev_now_ms() >= c->next_attempt_ms)
+			start_attempt(c);
+	}
+	rc = 0;
+out:
+	if (c->state == CS_LINKUP)
+		link_conn_close(&c->lc);
+	if (c->att) {
+		/* An attempt in flight: let it finish on its own, its thread
+		 * ends with the process. */
+		c->att->abandoned = 1;
+		pthread_detach(c->att_thread);
+		ctx = NULL;
+	}
+	ctl_server_close(&c->ctl);
+	if (c->tun_h.fd >= 0)
+		close(c->tun_h.fd);
+	if (c->sig_h.fd >= 0)
+		close(c->sig_h.fd);
+	v6df_free(&c->df);
+	free(c->out);
+	ev_free(&c->ev);
+	if (!c->att) {
+		close(c->done_pipe[0]);
+		close(c->done_pipe[1]);
+		free(c);
+	}
+	(void)ctx;
+	return rc;
+}

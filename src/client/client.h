@@ -1,0 +1,103 @@
+/* The IP-HTTPS client: the specification's state machine (3.1.1), the
+ * reconnect timer (3.1.2.1), a TUN device whose carrier follows the link, and
+ * the stream between them.  Attempts run in a worker thread (the layers of
+ * connect.h block with timeouts) so that the event loop keeps answering the
+ * control socket; everything else runs in the loop.
+ *
+ * Files: client.c (state machine, loop, attempts), datapath.c (TUN <-> TLS),
+ * status.c (the control socket's answers). */
+#ifndef IPHTTPS_CLIENT_H
+#define IPHTTPS_CLIENT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "client/connect.h"
+#include "client/timer.h"
+#include "common/opts.h"
+#include "ctl/ctl.h"
+#include "net/evloop.h"
+#include "tls/tls.h"
+#include "wire/ipv6_stream.h"
+
+#define CLIENT_MAX_URLS 8
+
+enum client_state { CS_DISABLED = 0, CS_ENABLED, CS_LINKDOWN, CS_ESTABLISHED, CS_LINKUP };
+extern const char *const client_state_names[];
+
+struct client_cfg {
+	char *config;
+	struct strlist urls;            /* positional, or url = ... keys */
+	char *ca, *pin, *cert, *key;
+	int null_enc;                   /* off, on */
+	char *tun;
+	char *run_dir;
+	long reconnect_initial, reconnect_max; /* seconds */
+	long timeout;                   /* seconds per connection step */
+	long queue_limit;
+	int allow_http;
+	int verbose;
+};
+
+struct attempt {
+	struct client *c;
+	size_t url_index;
+	struct link_conn lc;
+	struct connect_result res;
+	int rc;
+	volatile int abandoned;
+};
+
+struct client {
+	struct client_cfg *cfg;
+	struct evloop ev;
+	SSL_CTX *ssl_ctx;
+	struct iph_url urls[CLIENT_MAX_URLS];
+	size_t n_urls, cur;
+	enum client_state state;
+	char tun_name[16];
+	struct ev_handler tun_h, sock_h, done_h, sig_h;
+	int done_pipe[2];
+	struct ctl_server ctl;
+	struct link_conn lc;            /* the link while LinkUp */
+	struct v6_deframer df;
+	uint8_t *out;
+	size_t out_off, out_len, out_cap;
+	uint32_t sock_mask;
+	struct reconnect_timer rt;
+	uint64_t next_attempt_ms;       /* 0: none scheduled */
+	struct attempt *att;            /* running attempt, or NULL */
+	pthread_t att_thread;
+	/* status */
+	uint32_t last_code;
+	char last_error[768];
+	const char *last_step;
+	char tls_desc[96], server_cert[512], peer[64];
+	time_t connected_since, next_attempt_wall;
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, drops, attempts, failures, link_losses;
+	int stopping;
+	uint8_t rbuf[65536 + 64];
+};
+
+int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx);
+/* The one function that changes state; logs every transition. */
+void client_set_state(struct client *c, enum client_state st, const char *why);
+
+/* datapath.c */
+void client_on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events);
+void client_on_sock(struct evloop *ev, struct ev_handler *h, uint32_t events);
+void client_flush(struct client *c);
+/* Stream bytes from the server; -1 if the link was lost. */
+int client_feed(struct client *c, const uint8_t *data, size_t len);
+/* The link ended (code and plain words); reconnects. */
+void client_link_lost(struct client *c, uint32_t code, const char *why);
+
+/* status.c */
+struct json_object *client_ctl(void *arg, const char *cmd);
+/* client.c, for the control socket */
+void client_reconnect_now(struct client *c);
+void client_disable(struct client *c);
+void client_enable(struct client *c);
+
+#endif

@@ -1,0 +1,412 @@
+/* The client's connection layers: see connect.h. */
+#include "client/connect.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "net/evloop.h"
+#include "tls/tls.h"
+#include "tls/verify.h"
+
+int iph_url_parse(const char *s, struct iph_url *u, int allow_http, char *err)
+{
+	const char *p, *host, *host_end, *port = NULL, *path;
+	size_t hl;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	memset(u, 0, sizeof(*u));
+	if (!strncasecmp(s, "https://", 8)) {
+		strcpy(u->scheme, "https");
+		strcpy(u->port, "443");
+		p = s + 8;
+	} else if (!strncasecmp(s, "http://", 7)) {
+		if (!allow_http) {
+			snprintf(err, 256, "'%s' is not an https URL (plain http needs --allow-http)", s);
+			return -1;
+		}
+		strcpy(u->scheme, "http");
+		strcpy(u->port, "80");
+		p = s + 7;
+	} else {
+		snprintf(err, 256, "'%s' is not an https:// URL", s);
+		return -1;
+	}
+	host = p;
+	if (*p == '[') {
+		host = p + 1;
+		if (!(host_end = strchr(host, ']'))) {
+			snprintf(err, 256, "'%s': unterminated [IPv6 address]", s);
+			return -1;
+		}
+		p = host_end + 1;
+	} else {
+		host_end = p + strcspn(p, ":/?#");
+		p = host_end;
+	}
+	if (*p == ':') {
+		port = p + 1;
+		p = port + strcspn(port, "/?#");
+		if (p == port || (size_t)(p - port) >= sizeof(u->port)) {
+			snprintf(err, 256, "'%s': bad port", s);
+			return -1;
+		}
+		snprintf(u->port, sizeof(u->port), "%.*s", (int)(p - port), port);
+		for (const char *q = u->port; *q; q++)
+			if (*q < '0' || *q > '9') {
+				snprintf(err, 256, "'%s': bad port", s);
+				return -1;
+			}
+		if (atoi(u->port) < 1 || atoi(u->port) > 65535) {
+			snprintf(err, 256, "'%s': port out of range", s);
+			return -1;
+		}
+	}
+	hl = (size_t)(host_end - host);
+	if (!hl || hl >= sizeof(u->host)) {
+		snprintf(err, 256, "'%s' has no host", s);
+		return -1;
+	}
+	memcpy(u->host, host, hl);
+	for (size_t i = 0; i < hl; i++)
+		if ((unsigned char)u->host[i] <= ' ' || u->host[i] == '@') {
+			snprintf(err, 256, "'%s': bad character in host", s);
+			return -1;
+		}
+	path = *p ? p : "/IPHTTPS";
+	if (*path != '/') {
+		snprintf(err, 256, "'%s': bad path", s);
+		return -1;
+	}
+	if (strlen(path) >= sizeof(u->path) || strpbrk(path, " \r\n")) {
+		snprintf(err, 256, "'%s': bad path", s);
+		return -1;
+	}
+	strcpy(u->path, path);
+	u->host_is_ip = inet_pton(AF_INET6, u->host, &a6) == 1 || inet_pton(AF_INET, u->host, &a4) == 1;
+	return 0;
+}
+
+static void fail(struct connect_result *r, uint32_t code, const char *step, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void fail(struct connect_result *r, uint32_t code, const char *step, const char *fmt, ...)
+{
+	va_list ap;
+	r->code = code;
+	r->step = step;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+}
+
+static int remaining(uint64_t deadline)
+{
+	uint64_t now = ev_now_ms();
+	return now >= deadline ? 0 : (int)(deadline - now);
+}
+
+/* Wait for fd to become ready for events; 1 ready, 0 timeout. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int r;
+	do {
+		r = poll(&p, 1, remaining(deadline));
+	} while (r < 0 && errno == EINTR);
+	return r > 0;
+}
+
+static void addr_str(const struct sockaddr *sa, char *out, size_t len)
+{
+	char h[INET6_ADDRSTRLEN] = "?";
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)sa;
+		inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof(h));
+		snprintf(out, len, "[%s]:%u", h, ntohs(a->sin6_port));
+	} else {
+		const struct sockaddr_in *a = (const void *)sa;
+		inet_ntop(AF_INET, &a->sin_addr, h, sizeof(h));
+		snprintf(out, len, "%s:%u", h, ntohs(a->sin_port));
+	}
+}
+
+/* TCP to each address in turn; the first to connect wins. */
+static int tcp_connect(const struct iph_url *u, int timeout_ms, struct connect_result *r)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG }, *ai, *a;
+	int rc, fd = -1, last_err = 0;
+	char tried[512] = "";
+
+	rc = getaddrinfo(u->host, u->port, &hints, &ai);
+	if (rc == EAI_AGAIN && !u->host_is_ip) {
+		fail(r, IPH_E_HOST_NOT_FOUND, "resolve", "cannot resolve %s: %s (temporary failure)", u->host, gai_strerror(rc));
+		return -1;
+	}
+	if (rc) {
+		fail(r, rc == EAI_NODATA ? IPH_E_NO_DATA : IPH_E_HOST_NOT_FOUND, "resolve",
+		     "cannot resolve %s: %s", u->host, gai_strerror(rc));
+		return -1;
+	}
+	for (a = ai; a; a = a->ai_next) {
+		uint64_t deadline = ev_now_ms() + (uint64_t)timeout_ms;
+		char as[64];
+		socklen_t el = sizeof(last_err);
+		int one = 1;
+
+		addr_str(a->ai_addr, as, sizeof(as));
+		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s", tried[0] ? ", " : "", as);
+		fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			last_err = errno;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		if (!wait_fd(fd, POLLOUT, deadline)) {
+			last_err = ETIMEDOUT;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &last_err, &el);
+		if (last_err) {
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		snprintf(r->peer, sizeof(r->peer), "%s", as);
+		break;
+	}
+	freeaddrinfo(ai);
+	if (fd >= 0)
+		return fd;
+	switch (last_err) {
+	case ECONNREFUSED:
+		fail(r, IPH_E_CONNREFUSED, "tcp", "connection refused by %s (nothing listens on port %s)", tried, u->port);
+		break;
+	case ETIMEDOUT:
+		fail(r, IPH_E_TIMEDOUT, "tcp", "no answer from %s within %d ms", tried, timeout_ms);
+		break;
+	case ECONNRESET:
+		fail(r, IPH_E_CONNRESET, "tcp", "connection reset by %s", tried);
+		break;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+		fail(r, IPH_E_TIMEDOUT, "tcp", "%s: %s", tried, strerror(last_err));
+		break;
+	default:
+		fail(r, IPH_E_TIMEDOUT, "tcp", "cannot connect to %s: %s", tried, strerror(last_err ? last_err : EIO));
+	}
+	return -1;
+}
+
+static int tls_connect(const struct iph_url *u, const struct connect_opts *o, struct link_conn *lc,
+		       struct connect_result *r, struct tls_trace *trace)
+{
+	char err[TLS_ERRLEN];
+	uint64_t deadline = ev_now_ms() + (uint64_t)o->timeout_ms;
+
+	lc->ssl = tls_client_ssl(o->ssl_ctx, lc->fd, u->host, err);
+	if (!lc->ssl) {
+		fail(r, IPH_E_LOCAL, "tls", "%s", err);
+		return -1;
+	}
+	tls_trace_attach(lc->ssl, trace);
+	for (;;) {
+		int rc = SSL_connect(lc->ssl), e;
+		if (rc == 1)
+			break;
+		e = SSL_get_error(lc->ssl, rc);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			if (!wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+				fail(r, IPH_E_TIMEDOUT, "tls", "TLS handshake with %s not complete within %d ms (last message: %s %s)",
+				     r->peer, o->timeout_ms, trace->last_msg_sent ? "sent" : "received",
+				     trace->last_msg >= 0 ? tls_hs_name(trace->last_msg) : "none");
+				return -1;
+			}
+			continue;
+		}
+		r->code = tls_classify_failure(lc->ssl, rc, e, r->why, sizeof(r->why));
+		r->step = "tls";
+		tls_peer_summary(lc->ssl, r->server_cert, sizeof(r->server_cert));
+		return -1;
+	}
+	tls_describe(lc->ssl, r->tls_desc, sizeof(r->tls_desc));
+	tls_peer_summary(lc->ssl, r->server_cert, sizeof(r->server_cert));
+	return 0;
+}
+
+/* Write all of buf through TLS (or plain), within the deadline. */
+static int send_all(struct link_conn *lc, const char *buf, size_t len, uint64_t deadline,
+		    struct connect_result *r)
+{
+	size_t off = 0;
+	while (off < len) {
+		int n, e = 0;
+		if (lc->ssl) {
+			n = SSL_write(lc->ssl, buf + off, (int)(len - off));
+			if (n <= 0)
+				e = SSL_get_error(lc->ssl, n);
+		} else {
+			n = (int)send(lc->fd, buf + off, len - off, MSG_NOSIGNAL);
+			if (n < 0)
+				e = errno == EAGAIN ? SSL_ERROR_WANT_WRITE : SSL_ERROR_SYSCALL;
+		}
+		if (n > 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
+		    wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+			continue;
+		if (lc->ssl && e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
+			r->code = tls_classify_failure(lc->ssl, n, e, r->why, sizeof(r->why));
+			r->step = "tls";
+		} else {
+			fail(r, e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? IPH_E_TIMEDOUT : IPH_E_CONNRESET,
+			     "http", "sending the request failed: %s", strerror(errno ? errno : EIO));
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static int read_response(const struct connect_opts *o, struct link_conn *lc, struct connect_result *r)
+{
+	struct http_resp_parser *p = malloc(sizeof(*p));
+	uint64_t deadline = ev_now_ms() + (uint64_t)o->timeout_ms;
+	uint8_t buf[4096];
+	size_t got;
+	int rc = -1;
+
+	if (!p) {
+		fail(r, IPH_E_LOCAL, "http", "out of memory");
+		return -1;
+	}
+	http_resp_init(p);
+	for (;;) {
+		int n, e = 0;
+		size_t used = 0;
+		if (lc->ssl) {
+			n = SSL_read(lc->ssl, buf, sizeof(buf));
+			if (n <= 0)
+				e = SSL_get_error(lc->ssl, n);
+		} else {
+			n = (int)recv(lc->fd, buf, sizeof(buf), 0);
+			if (n < 0)
+				e = errno == EAGAIN ? SSL_ERROR_WANT_READ : SSL_ERROR_SYSCALL;
+			else if (n == 0)
+				e = SSL_ERROR_ZERO_RETURN;
+		}
+		if (n <= 0) {
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+				if (wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+					continue;
+				fail(r, IPH_E_TIMEDOUT, "http", "no HTTP response from %s within %d ms after the POST",
+				     r->peer, o->timeout_ms);
+				break;
+			}
+			if (lc->ssl && e == SSL_ERROR_SSL) {
+				/* TLS 1.3: a refused client certificate shows up here. */
+				r->code = tls_classify_failure(lc->ssl, n, e, r->why, sizeof(r->why));
+				r->step = "tls";
+				break;
+			}
+			if (e == SSL_ERROR_SYSCALL && errno == ECONNRESET)
+				fail(r, IPH_E_CONNRESET, "http", "%s reset the connection instead of answering the POST", r->peer);
+			else
+				fail(r, IPH_E_CLOSED, "http", "%s closed the connection instead of answering the POST", r->peer);
+			break;
+		}
+		got = (size_t)n;
+		n = http_resp_feed(p, buf, got, &used);
+		if (n == HTTP_MORE)
+			continue;
+		if (n == HTTP_ERROR) {
+			fail(r, IPH_E_HTTP_STATUS, "http", "the answer to the POST is not HTTP: %s",
+			     p->error ? p->error : "malformed");
+			break;
+		}
+		r->http_status = p->status;
+		snprintf(r->http_server, sizeof(r->http_server), "%s", p->server);
+		if (p->status < 200 || p->status > 299) {
+			fail(r, IPH_E_HTTP_STATUS, "http",
+			     "the server answered the POST with %d %s%s%s%s%s: not an IP-HTTPS server (a web server answering on this port?)",
+			     p->status, p->reason_phrase, p->server[0] ? ", Server: " : "", p->server,
+			     p->location[0] ? ", Location: " : "", p->location);
+			break;
+		}
+		/* The rest of this read is the start of the IPv6 stream. */
+		lc->rest_len = got - used;
+		memcpy(lc->rest, buf + used, lc->rest_len);
+		rc = 0;
+		break;
+	}
+	free(p);
+	return rc;
+}
+
+int iph_connect(const struct iph_url *u, const struct connect_opts *o, struct link_conn *lc,
+		struct connect_result *r)
+{
+	struct tls_trace trace;
+	char req[1024];
+	char hostport[300];
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	memset(lc, 0, sizeof(*lc));
+	lc->fd = -1;
+	if ((lc->fd = tcp_connect(u, o->timeout_ms, r)) < 0)
+		return -1;
+	if (o->ssl_ctx && tls_connect(u, o, lc, r, &trace) < 0)
+		goto fail;
+	if (strcmp(u->port, !strcmp(u->scheme, "https") ? "443" : "80"))
+		snprintf(hostport, sizeof(hostport), strchr(u->host, ':') ? "[%s]:%s" : "%s:%s", u->host, u->port);
+	else
+		snprintf(hostport, sizeof(hostport), strchr(u->host, ':') ? "[%s]" : "%s", u->host);
+	n = http_build_request(req, sizeof(req), hostport, u->path);
+	if (n < 0) {
+		fail(r, IPH_E_INVALID_URL, "http", "cannot build the request for %s", u->path);
+		goto fail;
+	}
+	if (send_all(lc, req, (size_t)n, ev_now_ms() + (uint64_t)o->timeout_ms, r) < 0 ||
+	    read_response(o, lc, r) < 0)
+		goto fail;
+	if (lc->ssl)
+		tls_trace_attach(lc->ssl, NULL);
+	r->code = IPH_OK;
+	r->step = "linkup";
+	return 0;
+fail:
+	link_conn_close(lc);
+	return -1;
+}
+
+void link_conn_close(struct link_conn *lc)
+{
+	if (lc->ssl) {
+		tls_trace_attach(lc->ssl, NULL);
+		SSL_free(lc->ssl);
+		lc->ssl = NULL;
+	}
+	ERR_clear_error();
+	if (lc->fd >= 0)
+		close(lc->fd);
+	lc->fd = -1;
+}

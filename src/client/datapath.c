@@ -1,0 +1,182 @@
+/* The client's data path: packets read from the TUN are queued and sent in
+ * as few TLS records as the socket takes; the stream from the server is cut
+ * into packets and written to the TUN. */
+#include <errno.h>
+#include <openssl/err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "common/log.h"
+#include "errors.h"
+
+#define TUN_BATCH 64
+#define CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+static void set_mask(struct client *c, uint32_t mask)
+{
+	if (c->sock_mask != mask) {
+		c->sock_mask = mask;
+		ev_mod(&c->ev, &c->sock_h, mask);
+	}
+}
+
+static int queue(struct client *c, const uint8_t *pkt, size_t len)
+{
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len - c->out_off + len > (size_t)c->cfg->queue_limit)
+		return -1;
+	if (c->out_len + len > c->out_cap) {
+		if (c->out_off) {
+			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+		}
+		if (c->out_len + len > c->out_cap) {
+			size_t cap = c->out_cap ? c->out_cap : 65536;
+			uint8_t *n;
+			while (cap < c->out_len + len)
+				cap *= 2;
+			if (!(n = realloc(c->out, cap)))
+				return -1;
+			c->out = n;
+			c->out_cap = cap;
+		}
+	}
+	memcpy(c->out + c->out_len, pkt, len);
+	c->out_len += len;
+	return 0;
+}
+
+static void lost_tls(struct client *c, int n, const char *what)
+{
+	char why[512], e[256] = "";
+	int err = c->lc.ssl ? SSL_get_error(c->lc.ssl, n) : SSL_ERROR_SYSCALL;
+	unsigned long oe = ERR_get_error();
+	uint32_t code = IPH_E_CLOSED;
+
+	if (oe)
+		ERR_error_string_n(oe, e, sizeof(e));
+	ERR_clear_error();
+	if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && !errno && !oe)) {
+		snprintf(why, sizeof(why), "the server closed the connection (%s)", what);
+	} else if (err == SSL_ERROR_SYSCALL && errno == ECONNRESET) {
+		code = IPH_E_CONNRESET;
+		snprintf(why, sizeof(why), "connection reset (%s)", what);
+	} else if (err == SSL_ERROR_SYSCALL && errno == ETIMEDOUT) {
+		code = IPH_E_TIMEDOUT;
+		snprintf(why, sizeof(why), "connection timed out (%s)", what);
+	} else {
+		code = IPH_E_PROTOCOL;
+		snprintf(why, sizeof(why), "%s failed: %s", what, e[0] ? e : strerror(errno ? errno : EIO));
+	}
+	client_link_lost(c, code, why);
+}
+
+void client_flush(struct client *c)
+{
+	while (c->state == CS_LINKUP && c->out_off < c->out_len) {
+		size_t len = c->out_len - c->out_off;
+		int n = SSL_write(c->lc.ssl, c->out + c->out_off, (int)(len > (1u << 30) ? (1u << 30) : len));
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			continue;
+		}
+		switch (SSL_get_error(c->lc.ssl, n)) {
+		case SSL_ERROR_WANT_WRITE:
+			set_mask(c, EPOLLIN | EPOLLOUT);
+			return;
+		case SSL_ERROR_WANT_READ:
+			set_mask(c, EPOLLIN);
+			return;
+		default:
+			lost_tls(c, n, "write");
+			return;
+		}
+	}
+	if (c->state == CS_LINKUP) {
+		c->out_off = c->out_len = 0;
+		set_mask(c, EPOLLIN);
+	}
+}
+
+void client_on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
+{
+	struct client *c = CONTAINER(h, struct client, tun_h);
+
+	for (int i = 0; i < TUN_BATCH; i++) {
+		ssize_t n = read(h->fd, c->rbuf, sizeof(c->rbuf));
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("tun %s: read", c->tun_name);
+			break;
+		}
+		if (c->state != CS_LINKUP || queue(c, c->rbuf, (size_t)n) < 0) {
+			c->drops++;
+			continue;
+		}
+		c->tx_packets++;
+		c->tx_bytes += (uint64_t)n;
+	}
+	if (c->state == CS_LINKUP && !(c->sock_mask & EPOLLOUT))
+		client_flush(c);
+}
+
+static int on_packet(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct client *c = arg;
+
+	c->rx_packets++;
+	c->rx_bytes += len;
+	if (write(c->tun_h.fd, pkt, len) != (ssize_t)len) {
+		c->drops++;
+		if (c->drops == 1)
+			log_warn("tun %s: write of %zu bytes", c->tun_name, len);
+	}
+	return 0;
+}
+
+int client_feed(struct client *c, const uint8_t *data, size_t len)
+{
+	char why[160];
+
+	if (v6df_feed(&c->df, data, len, on_packet, c) == 0)
+		return 0;
+	snprintf(why, sizeof(why), "the server sent bytes that are not IPv6 packets: %s (byte 0x%02x after %llu packets)",
+		 v6df_strerror(c->df.error), c->df.bad_byte, (unsigned long long)c->df.packets);
+	client_link_lost(c, IPH_E_PROTOCOL, why);
+	return -1;
+}
+
+void client_on_sock(struct evloop *ev, struct ev_handler *h, uint32_t events)
+{
+	struct client *c = CONTAINER(h, struct client, sock_h);
+	if (c->state != CS_LINKUP)
+		return;
+	if (events & EPOLLOUT) {
+		client_flush(c);
+		if (c->state != CS_LINKUP)
+			return;
+	}
+	/* Read until TLS wants more: what OpenSSL holds is invisible to epoll. */
+	for (;;) {
+		int n = SSL_read(c->lc.ssl, c->rbuf, (int)sizeof(c->rbuf) - 64);
+		if (n > 0) {
+			if (client_feed(c, c->rbuf, (size_t)n) < 0)
+				return;
+			continue;
+		}
+		switch (SSL_get_error(c->lc.ssl, n)) {
+		case SSL_ERROR_WANT_READ:
+			return;
+		case SSL_ERROR_WANT_WRITE:
+			set_mask(c, EPOLLIN | EPOLLOUT);
+			return;
+		default:
+			lost_tls(c, n, "read");
+			return;
+		}
+	}
+}

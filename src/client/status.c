@@ -1,0 +1,137 @@
+/* The client's answers on the control socket, shaped like
+ * Get-NetIPHttpsState: see PRODUCT.md for the keys. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "errors.h"
+#include "net/tun.h"
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
+}
+
+static void add_u64(struct json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+static void iso_time(time_t t, char *out, size_t len)
+{
+	struct tm tm;
+	if (!t) {
+		snprintf(out, len, "-");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Lines of text ("a\nb\n") as a JSON array. */
+static struct json_object *lines(const char *text)
+{
+	struct json_object *a = json_object_new_array();
+	const char *p = text;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (len)
+			json_object_array_add(a, json_object_new_string_len(p, (int)len));
+		p = nl ? nl + 1 : NULL;
+	}
+	return a;
+}
+
+static const char *interface_status(struct client *c)
+{
+	const struct iph_error *e;
+
+	if (c->state == CS_LINKUP)
+		return "IPHTTPS interface active";
+	if (c->state == CS_DISABLED)
+		return "IPHTTPS interface deactivated";
+	if (c->attempts <= 1 && !c->failures && !c->link_losses)
+		return "Connecting to the IPHTTPS server";
+	e = iph_error_lookup(c->last_code);
+	return e && c->last_code ? e->status : "Failed to connect to the IPHTTPS server; waiting to reconnect";
+}
+
+static struct json_object *state_json(struct client *c)
+{
+	struct json_object *o = json_object_new_object();
+	char buf[8192], t[32], err[TUN_ERRLEN];
+	const struct iph_url *u = &c->urls[c->cur];
+	const struct iph_error *e = iph_error_lookup(c->last_code);
+
+	add_str(o, "Role", "client");
+	add_str(o, "Interface", c->tun_name);
+	snprintf(buf, sizeof(buf), "%s://%s%s%s%s%s", u->scheme, strchr(u->host, ':') ? "[" : "",
+		 u->host, strchr(u->host, ':') ? "]:" : ":", u->port, u->path);
+	add_str(o, "URL", buf);
+	add_str(o, "State", client_state_names[c->state]);
+	add_str(o, "InterfaceStatus", interface_status(c));
+	snprintf(buf, sizeof(buf), "0x%x", c->last_code);
+	add_str(o, "LastErrorCode", buf);
+	if (c->last_code)
+		snprintf(buf, sizeof(buf), "%s: %s", e ? e->symbol : "UNKNOWN", c->last_error);
+	else
+		snprintf(buf, sizeof(buf), "-");
+	add_str(o, "LastError", buf);
+	if (c->last_code && e)
+		add_str(o, "Fix", e->fix);
+	iso_time(c->state == CS_LINKUP ? 0 : c->next_attempt_wall, t, sizeof(t));
+	add_str(o, "NextAttempt", c->att ? "in progress" : t);
+	iso_time(c->connected_since, t, sizeof(t));
+	add_str(o, "ConnectedSince", t);
+	add_str(o, "Peer", c->state == CS_LINKUP ? c->peer : "");
+	add_str(o, "TLS", c->state == CS_LINKUP ? c->tls_desc : "");
+	add_str(o, "ServerCertificate", c->server_cert);
+	if (tun_list_addrs(c->tun_name, buf, sizeof(buf), err) < 0)
+		buf[0] = 0;
+	json_object_object_add(o, "Addresses", lines(buf));
+	if (tun_list_routes(c->tun_name, buf, sizeof(buf), err) < 0)
+		buf[0] = 0;
+	json_object_object_add(o, "Routes", lines(buf));
+	add_u64(o, "RxBytes", c->rx_bytes);
+	add_u64(o, "TxBytes", c->tx_bytes);
+	add_u64(o, "RxPackets", c->rx_packets);
+	add_u64(o, "TxPackets", c->tx_packets);
+	add_u64(o, "Drops", c->drops);
+	add_u64(o, "Attempts", c->attempts);
+	add_u64(o, "Failures", c->failures);
+	add_u64(o, "LinkLosses", c->link_losses);
+	add_u64(o, "PID", (uint64_t)getpid());
+	return o;
+}
+
+static struct json_object *ok(const char *what)
+{
+	struct json_object *o = json_object_new_object();
+	add_str(o, "Result", what);
+	return o;
+}
+
+struct json_object *client_ctl(void *arg, const char *cmd)
+{
+	struct client *c = arg;
+
+	if (!strcmp(cmd, "state"))
+		return state_json(c);
+	if (!strcmp(cmd, "reconnect")) {
+		client_reconnect_now(c);
+		return ok(c->state == CS_LINKUP ? "link already up" : c->state == CS_DISABLED ? "disabled: enable first" : "reconnecting now, timer reset");
+	}
+	if (!strcmp(cmd, "disable")) {
+		client_disable(c);
+		return ok("disabled");
+	}
+	if (!strcmp(cmd, "enable")) {
+		client_enable(c);
+		return ok(c->state == CS_DISABLED ? "still disabled" : "enabled");
+	}
+	return NULL;
+}

@@ -1,0 +1,45 @@
+/* The control socket: RUN_DIR/NAME.sock (mode 0600), one per running instance
+ * (server or client), NAME being its TUN interface.  A request is one line
+ * ("state", "clients", "reconnect", "enable", "disable"); the answer is one
+ * JSON document, then the daemon closes.  Served from the daemon's event loop
+ * without ever blocking on the requester.
+ *
+ * Error convention: 0 on success, -1 with a message in err[CTL_ERRLEN]. */
+#ifndef IPHTTPS_CTL_H
+#define IPHTTPS_CTL_H
+
+#include <json-c/json.h>
+
+#include "common/opts.h"
+#include "net/evloop.h"
+
+#define CTL_ERRLEN 512
+#define CTL_DEFAULT_RUN_DIR "/run/iphttps"
+
+/* Builds the answer to cmd (a new reference, or NULL for "unknown command"). */
+typedef struct json_object *(*ctl_handler_fn)(void *arg, const char *cmd);
+
+struct ctl_server {
+	struct ev_handler h;
+	struct evloop *ev;
+	char path[108];
+	ctl_handler_fn fn;
+	void *arg;
+	unsigned open_conns;
+};
+
+/* The run directory: opt if set, else $IPHTTPS_RUN_DIR, else /run/iphttps. */
+const char *ctl_run_dir(const char *opt);
+/* Refuses (with a clear message) when another live instance holds NAME. */
+int ctl_server_open(struct ctl_server *s, struct evloop *ev, const char *run_dir,
+		    const char *name, ctl_handler_fn fn, void *arg, char *err);
+void ctl_server_close(struct ctl_server *s);
+
+/* Requester side: send cmd to NAME's socket, parse the JSON answer (*out is a
+ * new reference).  Waits at most timeout_ms. */
+int ctl_request(const char *run_dir, const char *name, const char *cmd, int timeout_ms,
+		struct json_object **out, char *err);
+/* Names of the instances with a socket in run_dir (live or stale), sorted. */
+int ctl_list(const char *run_dir, struct strlist *names);
+
+#endif

@@ -1,0 +1,39 @@
+/* TUN devices and their configuration through netlink (libmnl) and the
+ * per-device sysctls.  See ../shared/LINUX-TUN.md for what the kernel does on
+ * a TUN by itself: open the fd and set sysctls before link up; add addresses
+ * after link up; set the MTU with netlink, not the sysctl.
+ *
+ * Error convention: 0 / fd on success, -1 with errno set and a message in
+ * err[TUN_ERRLEN] naming the step that failed. */
+#ifndef IPHTTPS_TUN_H
+#define IPHTTPS_TUN_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+
+#define TUN_ERRLEN 256
+
+/* Open (create) an IFF_TUN|IFF_NO_PI device, non-blocking, close-on-exec.
+ * name is in/out (IFNAMSIZ).  Fails if the device exists and is in use. */
+int tun_open(char *name, char *err);
+/* Write /proc/sys/net/ipv6/conf/<dev>/<key> (or "all"/"default" as dev). */
+int sysctl_v6_set(const char *dev, const char *key, const char *value, char *err);
+int sysctl_set_path(const char *path, const char *value, char *err);
+/* Link state, MTU, carrier (TUNSETCARRIER on the tun fd). */
+int tun_set_up(const char *dev, int up, char *err);
+int tun_set_mtu(const char *dev, unsigned mtu, char *err);
+int tun_set_carrier(int tun_fd, int on, char *err);
+/* Addresses and routes via rtnetlink. nodad: IFA_F_NODAD. */
+int tun_addr_add(const char *dev, const struct in6_addr *addr, unsigned plen, int nodad, char *err);
+int tun_route_add(const char *dev, const struct in6_addr *dst, unsigned plen,
+		  const struct in6_addr *gw /* NULL = on-link */, unsigned metric, char *err);
+int tun_route_del(const char *dev, const struct in6_addr *dst, unsigned plen, char *err);
+/* List the global/unique-local/link-local addresses and routes of dev as
+ * text lines ("fd00::1/64", "fd00:99::/48 via fe80::1") into out, separated by
+ * '\n'.  Returns the number of entries, or -1. */
+int tun_list_addrs(const char *dev, char *out, size_t outlen, char *err);
+int tun_list_routes(const char *dev, char *out, size_t outlen, char *err);
+/* The first link-local address of dev, 0 if found. */
+int tun_link_local(const char *dev, struct in6_addr *out);
+
+#endif

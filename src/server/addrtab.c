@@ -1,0 +1,102 @@
+/* Address table: see addrtab.h. */
+#include "server/addrtab.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char tomb_marker;
+#define ADDRTAB_TOMB ((void *)&tomb_marker)
+
+static size_t hash_addr(const struct in6_addr *a)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (int i = 0; i < 16; i++) {
+		h ^= a->s6_addr[i];
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h ^ (h >> 29));
+}
+
+int addrtab_init(struct addrtab *t, size_t initial)
+{
+	size_t cap = 64;
+	while (cap < initial * 2)
+		cap <<= 1;
+	t->slots = calloc(cap, sizeof(*t->slots));
+	t->cap = t->slots ? cap : 0;
+	t->used = t->tombs = 0;
+	return t->slots ? 0 : -1;
+}
+
+void addrtab_free(struct addrtab *t)
+{
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+static struct addrtab_slot *find(const struct addrtab *t, const struct in6_addr *a)
+{
+	size_t mask = t->cap - 1, i = hash_addr(a) & mask;
+
+	for (size_t n = 0; n < t->cap; n++, i = (i + 1) & mask) {
+		struct addrtab_slot *s = &t->slots[i];
+		if (!s->owner)
+			return NULL;
+		if (s->owner != ADDRTAB_TOMB && !memcmp(&s->addr, a, sizeof(*a)))
+			return s;
+	}
+	return NULL;
+}
+
+void *addrtab_get(const struct addrtab *t, const struct in6_addr *a)
+{
+	struct addrtab_slot *s = t->cap ? find(t, a) : NULL;
+	return s ? s->owner : NULL;
+}
+
+static int grow(struct addrtab *t)
+{
+	struct addrtab nt;
+	if (addrtab_init(&nt, t->used * 2 + 32) < 0)
+		return -1;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i].owner && t->slots[i].owner != ADDRTAB_TOMB)
+			addrtab_put(&nt, &t->slots[i].addr, t->slots[i].owner);
+	free(t->slots);
+	*t = nt;
+	return 0;
+}
+
+int addrtab_put(struct addrtab *t, const struct in6_addr *a, void *owner)
+{
+	struct addrtab_slot *s;
+	size_t mask, i;
+
+	if (t->cap && (s = find(t, a))) {
+		s->owner = owner;
+		return 0;
+	}
+	if ((t->used + t->tombs + 1) * 2 > t->cap && grow(t) < 0)
+		return -1;
+	mask = t->cap - 1;
+	i = hash_addr(a) & mask;
+	while (t->slots[i].owner && t->slots[i].owner != ADDRTAB_TOMB)
+		i = (i + 1) & mask;
+	if (t->slots[i].owner == ADDRTAB_TOMB)
+		t->tombs--;
+	t->slots[i].addr = *a;
+	t->slots[i].owner = owner;
+	t->used++;
+	return 0;
+}
+
+void addrtab_del(struct addrtab *t, const struct in6_addr *a)
+{
+	struct addrtab_slot *s = t->cap ? find(t, a) : NULL;
+	if (!s)
+		return;
+	s->owner = ADDRTAB_TOMB;
+	t->used--;
+	t->tombs++;
+}

@@ -1,0 +1,513 @@
+/* One client connection of the server: TLS handshake (or plain HTTP behind a
+ * balancer), the HTTP request, then the IPv6 stream both ways.  A bad peer
+ * ends only its own connection: every exit goes through conn_close(), which
+ * releases everything at once and leaves the struct for the end of the loop
+ * turn (the event loop may still hold a pointer to it). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "server/server.h"
+
+#define READ_BUDGET (1u << 20)     /* bytes read from one connection per turn */
+#define OUT_MIN_CAP 4096
+
+static void do_read(struct conn *c);
+
+enum io_rc { IO_AGAIN_READ = -1, IO_AGAIN_WRITE = -2, IO_ERROR = -3, IO_EOF = 0 };
+
+/* Last words of a failing read or write, for the log. */
+static const char *io_why(struct conn *c, char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+	if (e) {
+		ERR_error_string_n(e, buf, len);
+		ERR_clear_error();
+		return buf;
+	}
+	return errno ? strerror(errno) : "closed by peer";
+}
+
+static void set_mask(struct conn *c, uint32_t mask)
+{
+	if (c->ev_mask == mask)
+		return;
+	c->ev_mask = mask;
+	ev_mod(&c->srv->ev, &c->h, mask);
+}
+
+/* Read from the transport: > 0 bytes, or an io_rc. */
+static int conn_read(struct conn *c, uint8_t *buf, size_t len)
+{
+	if (!c->ssl) {
+		ssize_t n = read(c->h.fd, buf, len);
+		if (n > 0)
+			return (int)n;
+		if (n == 0)
+			return IO_EOF;
+		return errno == EAGAIN || errno == EINTR ? IO_AGAIN_READ : IO_ERROR;
+	}
+	int n = SSL_read(c->ssl, buf, (int)len);
+	if (n > 0)
+		return n;
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_READ:
+		return IO_AGAIN_READ;
+	case SSL_ERROR_WANT_WRITE:
+		return IO_AGAIN_WRITE;
+	case SSL_ERROR_ZERO_RETURN:
+		return IO_EOF;
+	case SSL_ERROR_SYSCALL:
+		if (!errno && !ERR_peek_error())
+			return IO_EOF;
+		return IO_ERROR;
+	default:
+		return IO_ERROR;
+	}
+}
+
+static int conn_write(struct conn *c, const uint8_t *buf, size_t len)
+{
+	if (!c->ssl) {
+		ssize_t n = send(c->h.fd, buf, len, MSG_NOSIGNAL);
+		if (n >= 0)
+			return (int)n;
+		return errno == EAGAIN || errno == EINTR ? IO_AGAIN_WRITE : IO_ERROR;
+	}
+	int n = SSL_write(c->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
+	if (n > 0)
+		return n;
+	switch (SSL_get_error(c->ssl, n)) {
+	case SSL_ERROR_WANT_WRITE:
+		return IO_AGAIN_WRITE;
+	case SSL_ERROR_WANT_READ:
+		return IO_AGAIN_READ;
+	default:
+		return IO_ERROR;
+	}
+}
+
+void conn_accepted(struct server *s, int fd, const struct sockaddr_storage *peer)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (!c || !(c->addrs = calloc((size_t)s->cfg->max_addrs, sizeof(struct in6_addr)))) {
+		log_warnx("accept: out of memory");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->srv = s;
+	c->h.fd = fd;
+	c->h.cb = conn_event;
+	c->id = ++s->next_id;
+	c->peer = *peer;
+	c->start_ms = ev_now_ms();
+	if (peer->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *p6 = (const void *)peer;
+		if (IN6_IS_ADDR_V4MAPPED(&p6->sin6_addr))
+			inet_ntop(AF_INET, &p6->sin6_addr.s6_addr[12], host, sizeof(host));
+		else
+			inet_ntop(AF_INET6, &p6->sin6_addr, host, sizeof(host));
+		port = ntohs(p6->sin6_port);
+		snprintf(c->peer_str, sizeof(c->peer_str),
+			 IN6_IS_ADDR_V4MAPPED(&p6->sin6_addr) ? "%s:%u" : "[%s]:%u", host, port);
+	} else if (peer->ss_family == AF_INET) {
+		const struct sockaddr_in *p4 = (const void *)peer;
+		inet_ntop(AF_INET, &p4->sin_addr, host, sizeof(host));
+		snprintf(c->peer_str, sizeof(c->peer_str), "%s:%u", host, ntohs(p4->sin_port));
+	}
+	v6df_init(&c->df, (size_t)s->cfg->max_packet);
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->n_conns++;
+	s->st.accepted++;
+
+	if (s->ssl_ctx) {
+		if (!(c->ssl = SSL_new(s->ssl_ctx)) || !SSL_set_fd(c->ssl, fd)) {
+			conn_close(c, "TLS: out of memory");
+			return;
+		}
+		SSL_set_accept_state(c->ssl);
+		c->state = CONN_TLS_HANDSHAKE;
+	} else {
+		c->state = CONN_HTTP_REQUEST;
+	}
+	c->ev_mask = EPOLLIN;
+	if (ev_add(&s->ev, &c->h, EPOLLIN) < 0) {
+		conn_close(c, "epoll_ctl failed");
+		return;
+	}
+	log_debug("client #%llu %s: accepted", (unsigned long long)c->id, c->peer_str);
+}
+
+static void start_request(struct conn *c)
+{
+	c->hp = malloc(sizeof(*c->hp));
+	if (!c->hp) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	http_req_init(c->hp, c->srv->paths, 0);
+	c->state = CONN_HTTP_REQUEST;
+}
+
+/* Drive SSL_accept; 0 while in progress or done, -1 when closed. */
+static int do_handshake(struct conn *c)
+{
+	int r = SSL_accept(c->ssl);
+	char why[256];
+
+	if (r == 1) {
+		tls_describe(c->ssl, c->tls_desc, sizeof(c->tls_desc));
+		log_debug("client #%llu %s: TLS up: %s", (unsigned long long)c->id, c->peer_str,
+			  c->tls_desc);
+		start_request(c);
+		return c->state == CONN_CLOSED ? -1 : 0;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		set_mask(c, EPOLLIN);
+		return 0;
+	case SSL_ERROR_WANT_WRITE:
+		set_mask(c, EPOLLIN | EPOLLOUT);
+		return 0;
+	default:
+		c->srv->st.tls_failed++;
+		snprintf(why, sizeof(why), "TLS handshake failed: ");
+		io_why(c, why + strlen(why), sizeof(why) - strlen(why));
+		conn_close(c, why);
+		return -1;
+	}
+}
+
+/* Queue raw bytes (response header or a packet). 0, or -1 when full. */
+static int out_append(struct conn *c, const uint8_t *data, size_t len)
+{
+	size_t limit = (size_t)c->srv->cfg->queue_limit;
+
+	if (c->out_off && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len - c->out_off + len > limit)
+		return -1;
+	if (c->out_len + len > c->out_cap) {
+		if (c->out_off) {
+			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+		}
+		if (c->out_len + len > c->out_cap) {
+			size_t cap = c->out_cap ? c->out_cap : OUT_MIN_CAP;
+			uint8_t *n;
+			while (cap < c->out_len + len)
+				cap *= 2;
+			if (!(n = realloc(c->out, cap)))
+				return -1;
+			c->out = n;
+			c->out_cap = cap;
+		}
+	}
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	server_mark_dirty(c);
+	return 0;
+}
+
+void conn_send_packet(struct conn *c, const uint8_t *pkt, size_t len)
+{
+	if (c->state != CONN_LINKUP)
+		return;
+	if (out_append(c, pkt, len) < 0) {
+		link_drop(c, DROP_QUEUE_FULL);
+		return;
+	}
+	c->tx_packets++;
+	c->tx_bytes += len;
+	c->srv->st.tx_packets++;
+	c->srv->st.tx_bytes += len;
+}
+
+void conn_flush(struct conn *c)
+{
+	char why[256];
+
+	if (c->state == CONN_CLOSED)
+		return;
+	while (c->out_off < c->out_len) {
+		int n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			continue;
+		}
+		if (n == IO_AGAIN_WRITE) {
+			set_mask(c, EPOLLIN | EPOLLOUT);
+			return;
+		}
+		if (n == IO_AGAIN_READ) {
+			set_mask(c, EPOLLIN);
+			return;
+		}
+		snprintf(why, sizeof(why), "write failed: ");
+		io_why(c, why + strlen(why), sizeof(why) - strlen(why));
+		conn_close(c, why);
+		return;
+	}
+	c->out_off = c->out_len = 0;
+	if (c->state == CONN_CLOSING) {
+		conn_close(c, NULL);
+		return;
+	}
+	set_mask(c, EPOLLIN);
+}
+
+/* Answer an HTTP error and close once it is sent. */
+static void reject(struct conn *c, int status, const char *reason)
+{
+	char resp[512];
+	int n = http_build_error(resp, sizeof(resp), status, c->srv->cfg->server_header, time(NULL));
+
+	c->srv->st.http_rejected++;
+	log_info("client #%llu %s: request rejected with %d: %s", (unsigned long long)c->id,
+		 c->peer_str, status, reason);
+	c->state = CONN_CLOSING;
+	if (n > 0 && out_append(c, (const uint8_t *)resp, (size_t)n) == 0)
+		conn_flush(c);
+	else
+		conn_close(c, NULL);
+}
+
+static int on_packet(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct conn *c = arg;
+
+	c->rx_packets++;
+	c->rx_bytes += len;
+	c->srv->st.rx_packets++;
+	c->srv->st.rx_bytes += len;
+	return link_from_client(c, pkt, len);
+}
+
+/* Feed stream bytes to the deframer; -1 if the connection was closed. */
+static int feed_stream(struct conn *c, const uint8_t *data, size_t len)
+{
+	char why[160];
+
+	if (v6df_feed(&c->df, data, len, on_packet, c) == 0)
+		return 0;
+	if (c->state == CONN_CLOSED)
+		return -1;
+	c->srv->st.stream_errors++;
+	if (c->df.error == V6DF_ERR_VERSION)
+		snprintf(why, sizeof(why), "stream error: not IPv6 (first byte 0x%02x) after %llu packets",
+			 c->df.bad_byte, (unsigned long long)c->df.packets);
+	else
+		snprintf(why, sizeof(why), "stream error: %s after %llu packets",
+			 v6df_strerror(c->df.error), (unsigned long long)c->df.packets);
+	conn_close(c, why);
+	return -1;
+}
+
+/* The request is complete: answer 200 and go LinkUp. */
+static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
+{
+	char resp[512];
+	int n = http_build_ok(resp, sizeof(resp), c->srv->cfg->server_header, time(NULL));
+
+	log_info("client #%llu %s: %s %s accepted%s%s", (unsigned long long)c->id, c->peer_str,
+		 c->hp->method, c->hp->path, c->tls_desc[0] ? ", " : "", c->tls_desc);
+	free(c->hp);
+	c->hp = NULL;
+	c->state = CONN_LINKUP;
+	c->since = time(NULL);
+	if (n < 0 || out_append(c, (const uint8_t *)resp, (size_t)n) < 0) {
+		conn_close(c, "cannot queue the response");
+		return -1;
+	}
+	link_conn_up(c);
+	if (c->state == CONN_CLOSED)
+		return -1;
+	if (rest_len)
+		return feed_stream(c, rest, rest_len);
+	return 0;
+}
+
+static int on_request_bytes(struct conn *c, const uint8_t *data, size_t len)
+{
+	size_t used = 0;
+	int r = http_req_feed(c->hp, data, len, &used);
+
+	if (r == HTTP_MORE)
+		return 0;
+	if (r == HTTP_ERROR) {
+		reject(c, c->hp->status, c->hp->reason ? c->hp->reason : "bad request");
+		return -1;
+	}
+	return go_linkup(c, data + used, len - used);
+}
+
+void conn_resume_read(struct conn *c)
+{
+	if (c->pending_read && c->state != CONN_CLOSED)
+		do_read(c);
+}
+
+static void do_read(struct conn *c)
+{
+	size_t budget = READ_BUDGET;
+	char why[256];
+
+	c->pending_read = 0;
+	while (c->state == CONN_HTTP_REQUEST || c->state == CONN_LINKUP) {
+		int n = conn_read(c, c->srv->rbuf, sizeof(c->srv->rbuf) - 64);
+		if (n > 0) {
+			int r = c->state == CONN_HTTP_REQUEST
+				? on_request_bytes(c, c->srv->rbuf, (size_t)n)
+				: feed_stream(c, c->srv->rbuf, (size_t)n);
+			if (r < 0)
+				return;
+			if ((size_t)n >= budget) {
+				/* Fair share used; TLS may hold more than epoll shows. */
+				c->pending_read = 1;
+				server_mark_dirty(c);
+				return;
+			}
+			budget -= (size_t)n;
+			continue;
+		}
+		if (n == IO_AGAIN_READ)
+			return;
+		if (n == IO_AGAIN_WRITE) {
+			set_mask(c, EPOLLIN | EPOLLOUT);
+			return;
+		}
+		if (n == IO_EOF) {
+			conn_close(c, c->state == CONN_LINKUP ? "closed by peer" : "closed by peer before the request was complete");
+			return;
+		}
+		snprintf(why, sizeof(why), "read failed: ");
+		io_why(c, why + strlen(why), sizeof(why) - strlen(why));
+		conn_close(c, why);
+		return;
+	}
+}
+
+void conn_event(struct evloop *ev, struct ev_handler *h, uint32_t events)
+{
+	struct conn *c = (struct conn *)h;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
+		conn_close(c, (events & EPOLLERR) ? "socket error" : "hang-up");
+		return;
+	}
+	if (c->state == CONN_TLS_HANDSHAKE) {
+		if (do_handshake(c) < 0 || c->state == CONN_TLS_HANDSHAKE)
+			return;
+	}
+	if (events & EPOLLOUT) {
+		conn_flush(c);
+		if (c->state == CONN_CLOSED)
+			return;
+	}
+	if (c->state == CONN_CLOSING) {
+		/* Discard whatever the peer still sends while our answer drains. */
+		ssize_t n = c->ssl ? 0 : recv(c->h.fd, c->srv->rbuf, sizeof(c->srv->rbuf), MSG_DONTWAIT);
+		if (c->ssl)
+			SSL_read(c->ssl, c->srv->rbuf, (int)sizeof(c->srv->rbuf));
+		(void)n;
+		return;
+	}
+	do_read(c);
+}
+
+void conn_close(struct conn *c, const char *why)
+{
+	struct server *s = c->srv;
+
+	if (c->state == CONN_CLOSED)
+		return;
+	if (why) {
+		if (c->state == CONN_LINKUP)
+			log_info("client #%llu %s: closed: %s (rx %llu packets, tx %llu packets)",
+				 (unsigned long long)c->id, c->peer_str, why,
+				 (unsigned long long)c->rx_packets, (unsigned long long)c->tx_packets);
+		else
+			log_info("client #%llu %s: closed: %s", (unsigned long long)c->id, c->peer_str, why);
+	}
+	if (c->state == CONN_LINKUP)
+		link_conn_down(c);
+	ev_del(&s->ev, &c->h);
+	if (c->ssl) {
+		if (c->state == CONN_LINKUP || c->state == CONN_CLOSING)
+			SSL_shutdown(c->ssl); /* best effort close_notify, never waits */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	ERR_clear_error();
+	close(c->h.fd);
+	c->h.fd = -1;
+	free(c->hp);
+	c->hp = NULL;
+	v6df_free(&c->df);
+	free(c->out);
+	c->out = NULL;
+	c->out_cap = c->out_len = c->out_off = 0;
+	c->state = CONN_CLOSED;
+	/* Unlink from the list of connections, park in the graveyard. */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = NULL;
+	c->next = s->graveyard;
+	s->graveyard = c;
+	s->n_conns--;
+	s->st.closed++;
+}
+
+void conn_free(struct conn *c)
+{
+	free(c->addrs);
+	free(c);
+}
+
+/* Once a second: the request deadline, periodic RAs, buffers of idle
+ * connections given back. */
+void conn_tick(struct conn *c, uint64_t now_ms)
+{
+	struct server *s = c->srv;
+
+	if (c->state == CONN_TLS_HANDSHAKE || c->state == CONN_HTTP_REQUEST) {
+		if (now_ms - c->start_ms >= (uint64_t)s->cfg->header_timeout * 1000) {
+			s->st.header_timeouts++;
+			if (c->state == CONN_HTTP_REQUEST) {
+				reject(c, 408, "request header not complete in time");
+			} else {
+				conn_close(c, "TLS handshake not complete in time");
+			}
+		}
+		return;
+	}
+	if (c->state != CONN_LINKUP)
+		return;
+	if (s->cfg->ra_interval > 0 && now_ms - c->last_ra_ms >= (uint64_t)s->cfg->ra_interval * 1000)
+		link_send_ra(c, NULL);
+	if (c->out_off == c->out_len && c->out_cap) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = c->out_len = c->out_off = 0;
+	}
+	v6df_shrink(&c->df);
+}

@@ -1,0 +1,376 @@
+/* The server's setup and its one event loop: listener, TUN, signals, the
+ * control socket, a one-second tick; at the end of every loop turn the
+ * connections that got data are flushed (many packets per TLS record) and the
+ * closed ones freed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "net/tun.h"
+#include "server/server.h"
+
+#define TUN_BATCH 64
+#define ACCEPT_BATCH 64
+
+void server_mark_dirty(struct conn *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = 1;
+	c->dirty_next = c->srv->dirty;
+	c->srv->dirty = c;
+}
+
+static void on_accept(struct evloop *ev, struct ev_handler *h, uint32_t events)
+{
+	struct listener *l = (struct listener *)h;
+	struct server *s = l->srv;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int one = 1;
+		int fd = accept4(h->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				log_warn("accept: out of file descriptors");
+			return;
+		}
+		if (s->n_conns >= (unsigned)s->cfg->max_clients) {
+			s->st.refused_full++;
+			if (s->st.refused_full == 1 || s->st.refused_full % 1000 == 0)
+				log_warnx("--max-clients %ld reached: refusing connections (%llu so far)",
+					  s->cfg->max_clients, (unsigned long long)s->st.refused_full);
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		conn_accepted(s, fd, &peer);
+	}
+}
+
+static void on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
+{
+	struct server *s = (struct server *)((char *)h - offsetof(struct server, tun_h));
+
+	for (int i = 0; i < TUN_BATCH; i++) {
+		ssize_t n = read(h->fd, s->rbuf, sizeof(s->rbuf));
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("tun %s: read", s->tun_name);
+			return;
+		}
+		link_from_tun(s, s->rbuf, (size_t)n);
+	}
+}
+
+static void on_signal(struct evloop *ev, struct ev_handler *h, uint32_t events)
+{
+	struct server *s = (struct server *)((char *)h - offsetof(struct server, sig_h));
+	struct signalfd_siginfo si;
+
+	if (read(h->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+		log_info("signal %d: shutting down, disconnecting %u clients", si.ssi_signo, s->n_conns);
+		s->stopping = 1;
+		ev->stop = 1;
+	}
+}
+
+/* "[::]:443", "0.0.0.0:443", "127.0.0.1:8443", ":443", "*:443" */
+static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, char *err)
+{
+	char host[128];
+	const char *colon = strrchr(spec, ':');
+	char *end;
+	long port;
+
+	if (!colon) {
+		snprintf(err, 256, "--listen: '%s' is not ADDR:PORT", spec);
+		return -1;
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535) {
+		snprintf(err, 256, "--listen: bad port in '%s'", spec);
+		return -1;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = 0;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (!host[0] || !strcmp(host, "*") || !strcmp(host, "::")) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_any;
+		a->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+		return 0;
+	}
+	{
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+			a6->sin6_family = AF_INET6;
+			a6->sin6_port = htons((uint16_t)port);
+			*len = sizeof(*a6);
+			return 0;
+		}
+		if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+			a4->sin_family = AF_INET;
+			a4->sin_port = htons((uint16_t)port);
+			*len = sizeof(*a4);
+			return 0;
+		}
+	}
+	snprintf(err, 256, "--listen: '%s' is not an IP address", host);
+	return -1;
+}
+
+static int open_listener(struct server *s, char *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1, zero = 0;
+
+	if (parse_listen(s->cfg->listen, &ss, &len, err) < 0)
+		return -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, 256, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 4096) < 0) {
+		snprintf(err, 256, "listen on %s: %s", s->cfg->listen, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	s->lst.h.fd = fd;
+	s->lst.h.cb = on_accept;
+	s->lst.srv = s;
+	snprintf(s->lst.desc, sizeof(s->lst.desc), "%s", s->cfg->listen);
+	return ev_add(&s->ev, &s->lst.h, EPOLLIN);
+}
+
+/* Create and configure the TUN: no kernel link-local, MTU 1280, up, then
+ * fe80::1 and PREFIX::1 (after up: LINUX-TUN.md), forwarding on. */
+static int open_tun(struct server *s, char *err)
+{
+	char e[TUN_ERRLEN], a[INET6_ADDRSTRLEN];
+	int fd;
+
+	snprintf(s->tun_name, sizeof(s->tun_name), "%s", s->cfg->tun);
+	if ((fd = tun_open(s->tun_name, e)) < 0)
+		goto fail;
+	s->tun_h.fd = fd;
+	s->tun_h.cb = on_tun;
+	if (sysctl_v6_set(s->tun_name, "addr_gen_mode", "1", e) < 0 ||
+	    sysctl_v6_set(s->tun_name, "accept_ra", "0", e) < 0 ||
+	    sysctl_v6_set("all", "forwarding", "1", e) < 0 ||
+	    tun_set_mtu(s->tun_name, 1280, e) < 0 || tun_set_up(s->tun_name, 1, e) < 0 ||
+	    tun_addr_add(s->tun_name, &s->router_ll, 64, 1, e) < 0 ||
+	    tun_addr_add(s->tun_name, &s->router_addr, 64, 1, e) < 0)
+		goto fail;
+	log_info("tun %s: up, mtu 1280, %s/64 and fe80::1, forwarding on", s->tun_name,
+		 inet_ntop(AF_INET6, &s->router_addr, a, sizeof(a)));
+	return ev_add(&s->ev, &s->tun_h, EPOLLIN);
+fail:
+	snprintf(err, 256, "%s", e);
+	return -1;
+}
+
+static int open_signals(struct server *s)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s->sig_h.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->sig_h.cb = on_signal;
+	return s->sig_h.fd < 0 ? -1 : ev_add(&s->ev, &s->sig_h, EPOLLIN);
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* End of a loop turn: flush what was queued, free what was closed. */
+static void end_of_turn(struct server *s)
+{
+	while (s->dirty) {
+		struct conn *c = s->dirty;
+		s->dirty = c->dirty_next;
+		c->dirty = 0;
+		c->dirty_next = NULL;
+		if (c->state == CONN_CLOSED)
+			continue;
+		conn_flush(c);
+		conn_resume_read(c);
+	}
+	while (s->graveyard) {
+		struct conn *c = s->graveyard;
+		if (c->dirty)
+			break; /* still on the dirty list: freed next turn */
+		s->graveyard = c->next;
+		conn_free(c);
+	}
+}
+
+static void tick(struct server *s, uint64_t now)
+{
+	struct conn *c, *next;
+
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		conn_tick(c, now);
+	}
+}
+
+static void shutdown_all(struct server *s)
+{
+	while (s->conns)
+		conn_close(s->conns, "server shutting down");
+	end_of_turn(s);
+	while (s->graveyard) {
+		struct conn *c = s->graveyard;
+		s->graveyard = c->next;
+		conn_free(c);
+	}
+}
+
+/* The link prefix: cfg->prefix is "P/64" (the command filled it in). */
+static int setup_prefix(struct server *s, char *err)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+
+	snprintf(buf, sizeof(buf), "%s", s->cfg->prefix ? s->cfg->prefix : "");
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = 0;
+	if (!slash || strcmp(slash + 1, "64") || inet_pton(AF_INET6, buf, &s->prefix) != 1 ||
+	    IN6_IS_ADDR_MULTICAST(&s->prefix) || IN6_IS_ADDR_LINKLOCAL(&s->prefix)) {
+		snprintf(err, 256, "--prefix: '%s' is not a unicast IPv6 PREFIX/64", s->cfg->prefix);
+		return -1;
+	}
+	memset(&s->prefix.s6_addr[8], 0, 8);
+	s->router_addr = s->prefix;
+	s->router_addr.s6_addr[15] = 1;
+	return 0;
+}
+
+static int setup_tls(struct server *s, char *err)
+{
+	struct tls_server_opts o = {
+		.cert_file = s->cfg->cert,
+		.key_file = s->cfg->key,
+		.client_ca_file = s->cfg->auth == AUTH_CERTIFICATES ? s->cfg->client_ca : NULL,
+		.null_enc = (enum null_enc_policy)s->cfg->null_enc,
+	};
+
+	if (s->cfg->transport == TRANSPORT_HTTP)
+		return 0;
+	s->ssl_ctx = tls_server_ctx(&o, err);
+	return s->ssl_ctx ? 0 : -1;
+}
+
+int server_main(struct server_cfg *cfg)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	char err[512];
+	uint64_t next_tick;
+	int rc = 1;
+
+	if (!s)
+		fatalx("out of memory");
+	s->cfg = cfg;
+	s->started = time(NULL);
+	s->lst.h.fd = s->tun_h.fd = s->sig_h.fd = -1;
+	s->ctl.h.fd = -1;
+	for (size_t i = 0; i < cfg->paths.n && i < HTTP_MAX_PATHS - 1; i++)
+		s->paths[i] = cfg->paths.v[i];
+	inet_pton(AF_INET6, "fe80::1", &s->router_ll);
+	if (ev_init(&s->ev) < 0 || addrtab_init(&s->addrs, 1024) < 0)
+		fatal("event loop");
+	raise_nofile();
+	if (setup_prefix(s, err) < 0 || setup_tls(s, err) < 0 || link_setup(s, err) < 0) {
+		log_warnx("%s", err);
+		rc = 2;
+		goto out;
+	}
+	if (open_signals(s) < 0) {
+		log_warn("signalfd");
+		goto out;
+	}
+	if (open_tun(s, err) < 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (ctl_server_open(&s->ctl, &s->ev, ctl_run_dir(cfg->run_dir), s->tun_name, server_ctl, s,
+			    err) < 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	if (open_listener(s, err) < 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
+	log_info("listening on %s (%s, authentication %s), %u path(s), max %ld clients",
+		 cfg->listen, cfg->transport == TRANSPORT_HTTP ? "plain HTTP" : "TLS",
+		 cfg->auth == AUTH_NONE ? "none" : "certificates", (unsigned)cfg->paths.n,
+		 cfg->max_clients);
+	next_tick = ev_now_ms() + 1000;
+	while (!s->stopping) {
+		uint64_t now = ev_now_ms();
+		int timeout = s->dirty ? 0 : (int)(next_tick > now ? next_tick - now : 0);
+		if (ev_run_once(&s->ev, timeout) < 0 && errno != EINTR)
+			fatal("epoll_wait");
+		s->ev.stop = 0;
+		now = ev_now_ms();
+		if (now >= next_tick) {
+			tick(s, now);
+			next_tick = now + 1000;
+		}
+		end_of_turn(s);
+	}
+	rc = 0;
+out:
+	shutdown_all(s);
+	ctl_server_close(&s->ctl);
+	if (s->lst.h.fd >= 0)
+		close(s->lst.h.fd);
+	if (s->tun_h.fd >= 0)
+		close(s->tun_h.fd);
+	if (s->sig_h.fd >= 0)
+		close(s->sig_h.fd);
+	if (s->ssl_ctx)
+		SSL_CTX_free(s->ssl_ctx);
+	addrtab_free(&s->addrs);
+	ev_free(&s->ev);
+	free(s);
+	return rc;
+}
