@@ -36,7 +36,7 @@ struct http_req_parser {
 	size_t len;                   /* bytes buffered */
 	char buf[HTTP_MAX_HEADER + 1];
 	/* results */
-	int status;                   /* on HTTP_ERROR: 400, 404, 405, 411?, 431, 505 */
+	int status;                   /* on HTTP_ERROR: 400, 404, 405, 431, 501, 505; 200 on DONE */
 	const char *reason;           /* short text for logs */
 	char method[16];
 	char path[256];
@@ -49,7 +49,9 @@ struct http_req_parser {
 /* paths NULL means the two paths deployed clients use: /IPHTTPS and /IPTLS.
  * The strings are not copied: they must outlive the parser. */
 void http_req_init(struct http_req_parser *p, const char *const *paths, size_t max_header);
-/* Feed bytes; on HTTP_DONE *consumed = bytes of data that belonged to the header. */
+/* Feed bytes; on HTTP_DONE *consumed = bytes of data that belonged to the header
+ * (on HTTP_MORE all len bytes, on HTTP_ERROR 0).  Fed again after DONE or
+ * ERROR, returns the same result and consumes nothing. */
 int http_req_feed(struct http_req_parser *p, const uint8_t *data, size_t len, size_t *consumed);
 
 /* "HTTP/1.1 200 OK\r\nServer: X\r\nDate: <RFC 7231 IMF-fixdate>\r\n\r\n"; returns length or -1. */

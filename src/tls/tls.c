@@ -1,0 +1,329 @@
+/* OpenSSL contexts for the server, the client and the probe: see tls.h. */
+#include "tls/tls.h"
+
+#include "tls/verify.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+/* TLS 1.2 suites: OpenSSL's default list (spelt out: the keyword DEFAULT is
+ * only honoured first in a list), and the two null suites
+ * (TLS_RSA_WITH_NULL_SHA256, TLS_RSA_WITH_NULL_SHA).  The null suites have
+ * security level 0, so a list that holds them lowers the whole context to
+ * level 0 (which also admits short keys and SHA-1 signatures). */
+#define CIPHERS_BASE "ALL:!COMPLEMENTOFDEFAULT"
+#define CIPHERS_NULL "NULL-SHA256:NULL-SHA"
+#define CIPHERS_NULL_LAST CIPHERS_BASE ":" CIPHERS_NULL ":@SECLEVEL=0"
+#define CIPHERS_NULL_FIRST CIPHERS_NULL ":" CIPHERS_BASE ":@SECLEVEL=0"
+
+#define TLS_MODES (SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | \
+		   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
+
+/* Write "what: OpenSSL reason" into err; returns -1. */
+static int __attribute__((format(printf, 2, 3)))
+ossl_err(char *err, const char *fmt, ...)
+{
+	char what[TLS_ERRLEN / 2 - 2], why[TLS_ERRLEN / 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	tls_errstr(why, sizeof(why));
+	snprintf(err, TLS_ERRLEN, "%s: %s", what, why);
+	return -1;
+}
+
+void tls_errstr(char *out, size_t outlen)
+{
+	unsigned long e;
+	const char *data, *r;
+	size_t used = 0;
+	int flags, n;
+
+	if (!outlen)
+		return;
+	out[0] = '\0';
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+		if (used + 1 >= outlen)
+			continue;       /* keep draining */
+		r = ERR_reason_error_string(e);
+		if (!(flags & ERR_TXT_STRING))
+			data = NULL;
+		n = snprintf(out + used, outlen - used, "%s%s%s%s%s", used ? "; " : "",
+			     r ? r : "unknown error", data && *data ? " (" : "",
+			     data && *data ? data : "", data && *data ? ")" : "");
+		if (n > 0)
+			used += (size_t)n < outlen - used ? (size_t)n : outlen - used - 1;
+	}
+	if (!used)
+		snprintf(out, outlen, "no detail from OpenSSL");
+}
+
+/* Load a PEM chain and key into ctx and check that they belong together.
+ * Returns 0 or -1 with err set. */
+static int load_cert_key(SSL_CTX *ctx, const char *cert, const char *key, char *err)
+{
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+		return ossl_err(err, "cannot load certificate chain %s", cert);
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+			return ossl_err(err, "the key %s does not match the certificate %s", key, cert);
+		return ossl_err(err, "cannot load private key %s", key);
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1)
+		return ossl_err(err, "the key %s does not match the certificate %s", key, cert);
+	return 0;
+}
+
+/* Settings both roles share. Returns ctx, or NULL with err set. */
+static SSL_CTX *new_ctx(const SSL_METHOD *m, char *err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(m);
+
+	if (!ctx) {
+		ossl_err(err, "cannot create a TLS context");
+		return NULL;
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
+		ossl_err(err, "cannot set the TLS versions");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_mode(ctx, TLS_MODES);
+	return ctx;
+}
+
+/* Server ClientHello callback under NULL_ENC_PREFER: when the client offers
+ * a null suite, stay at TLS 1.2 (TLS 1.3 has none) so that it gets one.
+ * Returns SSL_CLIENT_HELLO_SUCCESS. */
+static int prefer_null_cb(SSL *ssl, int *alert, void *arg)
+{
+	const unsigned char *c;
+	size_t len, i;
+
+	len = SSL_client_hello_get0_ciphers(ssl, &c);
+	for (i = 0; i + 1 < len; i += 2) {
+		unsigned id = (unsigned)c[i] << 8 | c[i + 1];
+
+		/* TLS_RSA_WITH_NULL_SHA 0x0002, TLS_RSA_WITH_NULL_SHA256 0x003b */
+		if (id == 0x0002 || id == 0x003b) {
+			SSL_set_max_proto_version(ssl, TLS1_2_VERSION);
+			break;
+		}
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* Check that the loaded certificate can serve the RSA key-exchange null
+ * suites and set the cipher list for policy. Returns 0 or -1 with err. */
+static int server_null_enc(SSL_CTX *ctx, const struct tls_server_opts *o, char *err)
+{
+	EVP_PKEY *pk = SSL_CTX_get0_privatekey(ctx);
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	const char *list;
+
+	if (o->null_enc == NULL_ENC_OFF)
+		return 0;
+	if (o->null_enc != NULL_ENC_ALLOW && o->null_enc != NULL_ENC_PREFER) {
+		snprintf(err, TLS_ERRLEN, "null encryption: a server takes off, allow or prefer");
+		return -1;
+	}
+	if (!pk || EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
+		snprintf(err, TLS_ERRLEN, "null encryption needs an RSA server key "
+			 "(TLS_RSA_WITH_NULL_SHA/SHA256 use RSA key exchange) but %s holds a %s key",
+			 o->key_file, pk ? EVP_PKEY_get0_type_name(pk) : "missing");
+		return -1;
+	}
+	if (x && (X509_get_extension_flags(x) & EXFLAG_KUSAGE) &&
+	    !(X509_get_key_usage(x) & KU_KEY_ENCIPHERMENT)) {
+		snprintf(err, TLS_ERRLEN, "null encryption needs RSA key exchange but the "
+			 "certificate %s does not allow keyEncipherment in its keyUsage",
+			 o->cert_file);
+		return -1;
+	}
+	list = o->null_enc == NULL_ENC_PREFER ? CIPHERS_NULL_FIRST : CIPHERS_NULL_LAST;
+	if (SSL_CTX_set_cipher_list(ctx, list) != 1)
+		return ossl_err(err, "cannot set the cipher list %s", list);
+	if (o->null_enc == NULL_ENC_PREFER)
+		SSL_CTX_set_client_hello_cb(ctx, prefer_null_cb, NULL);
+	return 0;
+}
+
+/* Require client certificates chaining to the CAs in file. 0 or -1. */
+static int server_client_ca(SSL_CTX *ctx, const char *file, char *err)
+{
+	STACK_OF(X509_NAME) *names;
+
+	if (SSL_CTX_load_verify_locations(ctx, file, NULL) != 1)
+		return ossl_err(err, "cannot load client CA file %s", file);
+	if (!(names = SSL_load_client_CA_file(file)))
+		return ossl_err(err, "no CA certificate in client CA file %s", file);
+	SSL_CTX_set_client_CA_list(ctx, names);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	return 0;
+}
+
+SSL_CTX *tls_server_ctx(const struct tls_server_opts *o, char *err)
+{
+	static const unsigned char sid_ctx[] = "iphttps";
+	SSL_CTX *ctx;
+
+	if (!o->cert_file || !o->key_file) {
+		snprintf(err, TLS_ERRLEN, "a server needs a certificate and a key");
+		return NULL;
+	}
+	if (!(ctx = new_ctx(TLS_server_method(), err)))
+		return NULL;
+	/* Long-lived tunnels: no resumption, no tickets to keep. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+	if (load_cert_key(ctx, o->cert_file, o->key_file, err) < 0 ||
+	    (o->client_ca_file && server_client_ca(ctx, o->client_ca_file, err) < 0) ||
+	    server_null_enc(ctx, o, err) < 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+SSL_CTX *tls_client_ctx(const struct tls_client_opts *o, char *err)
+{
+	SSL_CTX *ctx;
+
+	if (!(ctx = new_ctx(TLS_client_method(), err)))
+		return NULL;
+	if (o->ca_file ? SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1
+		       : SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		ossl_err(err, "cannot load the trusted CAs %s", o->ca_file ? o->ca_file : "(system store)");
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, o->no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+	if (!o->cert_file != !o->key_file) {
+		snprintf(err, TLS_ERRLEN, "a client certificate needs both --cert and --key");
+		goto fail;
+	}
+	if (o->cert_file && load_cert_key(ctx, o->cert_file, o->key_file, err) < 0)
+		goto fail;
+	if (o->null_enc == NULL_ENC_ON && SSL_CTX_set_cipher_list(ctx, CIPHERS_NULL_LAST) != 1) {
+		ossl_err(err, "cannot set the cipher list %s", CIPHERS_NULL_LAST);
+		goto fail;
+	}
+	if (tls_ctx_set_pin(ctx, o->pin) < 0) {
+		snprintf(err, TLS_ERRLEN, "bad pin \"%s\": expected sha256// and 44 base64 characters",
+			 o->pin);
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL *tls_client_ssl(SSL_CTX *ctx, int fd, const char *host, char *err)
+{
+	unsigned char addr[16];
+	char lit[INET6_ADDRSTRLEN + 2];
+	size_t len;
+	SSL *ssl;
+	int is_ip = 0;
+
+	if (!(ssl = SSL_new(ctx))) {
+		ossl_err(err, "cannot create a TLS connection");
+		return NULL;
+	}
+	if (SSL_set_fd(ssl, fd) != 1) {
+		ossl_err(err, "cannot attach the TLS connection to its socket");
+		goto fail;
+	}
+	SSL_set_connect_state(ssl);
+	if (!host || !*host)
+		return ssl;
+	/* An IP literal, maybe in URL brackets: no SNI (RFC 6066), IP check. */
+	len = strlen(host);
+	if (host[0] == '[' && len >= 2 && host[len - 1] == ']' && len - 2 < sizeof(lit)) {
+		snprintf(lit, sizeof(lit), "%.*s", (int)(len - 2), host + 1);
+		host = lit;
+	}
+	is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+	if (is_ip) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) != 1) {
+			ossl_err(err, "cannot check the server certificate for %s", host);
+			goto fail;
+		}
+		return ssl;
+	}
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (SSL_set_tlsext_host_name(ssl, host) != 1 || SSL_set1_host(ssl, host) != 1) {
+		ossl_err(err, "cannot use the host name %s", host);
+		goto fail;
+	}
+	return ssl;
+fail:
+	SSL_free(ssl);
+	return NULL;
+}
+
+void tls_describe(SSL *ssl, char *out, size_t outlen)
+{
+	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+
+	if (!outlen)
+		return;
+	if (!c) {
+		out[0] = '\0';
+		return;
+	}
+	snprintf(out, outlen, "%s %s", SSL_get_version(ssl), SSL_CIPHER_get_name(c));
+}
+
+void tls_peer_summary(SSL *ssl, char *out, size_t outlen)
+{
+	X509 *x = SSL_get0_peer_certificate(ssl);
+	STACK_OF(X509) *chain;
+	char subj[200], iss[200], date[16] = "?";
+	struct tm tm;
+
+	if (!outlen)
+		return;
+	out[0] = '\0';
+	if (!x && (chain = SSL_get_peer_cert_chain(ssl)) && sk_X509_num(chain) > 0)
+		x = sk_X509_value(chain, 0);
+	if (!x)
+		return;
+	tls_name_str(X509_get_subject_name(x), subj, sizeof(subj));
+	tls_name_str(X509_get_issuer_name(x), iss, sizeof(iss));
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	snprintf(out, outlen, "%s, issuer %s, expires %s", subj, iss, date);
+}
+
+int tls_spki_pin(X509 *cert, char *out, size_t outlen)
+{
+	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
+	unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+	unsigned int mdlen;
+	int len, ok;
+
+	if (!cert || (len = i2d_PUBKEY(X509_get0_pubkey(cert), &der)) <= 0)
+		return -1;
+	ok = EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
+	OPENSSL_free(der);
+	if (!ok)
+		return -1;
+	EVP_EncodeBlock(b64, md, (int)mdlen);
+	if ((size_t)snprintf(out, outlen, "sha256//%s", (char *)b64) >= outlen)
+		return -1;
+	return 0;
+}

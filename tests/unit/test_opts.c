@@ -1,0 +1,147 @@
+/* Options and configuration files: flags, values, lists, the file's
+ * [section] keys, and errors that name the option or the file's line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/opts.h"
+
+struct cfg {
+	char *name;
+	struct strlist list;
+	long n;
+	int flag;
+	int mode;
+};
+
+static const char *const modes[] = { "off", "on", NULL };
+#define O(f) offsetof(struct cfg, f)
+static const struct opt_def defs[] = {
+	{ "config", 'c', OPT_CONFIG, 0, "FILE", "config" },
+	{ "name", 0, OPT_STR, O(name), "S", "a string" },
+	{ "item", 0, OPT_LIST, O(list), "S", "a list" },
+	{ "count", 'n', OPT_INT, O(n), "N", "a number", 1, 100 },
+	{ "flag", 'f', OPT_FLAG, O(flag), NULL, "a flag" },
+	{ "mode", 0, OPT_ENUM, O(mode), "off|on", "a choice", 0, 0, modes },
+	{ NULL },
+};
+
+static char tmpfile_path[64];
+
+static const char *write_file(const char *text)
+{
+	int fd;
+	snprintf(tmpfile_path, sizeof(tmpfile_path), "/tmp/iphttps-opts-XXXXXX");
+	fd = mkstemp(tmpfile_path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return tmpfile_path;
+}
+
+static void test_argv(void **state)
+{
+	struct cfg c = { 0 };
+	struct strlist pos = { 0 };
+	char err[OPTS_ERRLEN];
+	char *argv[] = { "x", "--name", "a", "--item=b", "--item", "c", "-n", "7", "-f", "--mode", "on", "URL", NULL };
+
+	assert_int_equal(opts_parse(defs, &c, "s", 12, argv, &pos, err), 0);
+	assert_string_equal(c.name, "a");
+	assert_int_equal(c.list.n, 2);
+	assert_string_equal(c.list.v[1], "c");
+	assert_int_equal(c.n, 7);
+	assert_int_equal(c.flag, 1);
+	assert_int_equal(c.mode, 1);
+	assert_int_equal(pos.n, 1);
+	assert_string_equal(pos.v[0], "URL");
+	strlist_free(&pos);
+	opts_free(defs, &c);
+}
+
+static void test_argv_errors(void **state)
+{
+	struct cfg c = { 0 };
+	char err[OPTS_ERRLEN];
+	char *bad_int[] = { "x", "--count", "500", NULL };
+	char *bad_enum[] = { "x", "--mode", "maybe", NULL };
+	char *unknown[] = { "x", "--nope", NULL };
+	char *missing[] = { "x", "--name", NULL };
+	char *help[] = { "x", "--help", NULL };
+
+	assert_int_equal(opts_parse(defs, &c, "s", 3, bad_int, NULL, err), -1);
+	assert_non_null(strstr(err, "--count: '500'"));
+	assert_int_equal(opts_parse(defs, &c, "s", 3, bad_enum, NULL, err), -1);
+	assert_non_null(strstr(err, "'maybe' is not one of: off on"));
+	assert_int_equal(opts_parse(defs, &c, "s", 2, unknown, NULL, err), -1);
+	assert_non_null(strstr(err, "unknown option '--nope'"));
+	assert_int_equal(opts_parse(defs, &c, "s", 2, missing, NULL, err), -1);
+	assert_non_null(strstr(err, "--name needs a value"));
+	assert_int_equal(opts_parse(defs, &c, "s", 2, help, NULL, err), 1);
+	opts_free(defs, &c);
+}
+
+static void test_file_and_override(void **state)
+{
+	struct cfg c = { 0 };
+	char err[OPTS_ERRLEN];
+	const char *p = write_file("# comment\n[other]\nignored = 1\n[s]\nname = fromfile\ncount = 5\nflag = yes\nitem = a\nitem = b\n");
+	char *argv[] = { "x", "-c", (char *)p, "--count", "9", NULL };
+
+	assert_int_equal(opts_parse(defs, &c, "s", 5, argv, NULL, err), 0);
+	assert_string_equal(c.name, "fromfile");
+	assert_int_equal(c.n, 9);             /* the command line wins */
+	assert_int_equal(c.flag, 1);
+	assert_int_equal(c.list.n, 2);
+	unlink(p);
+	opts_free(defs, &c);
+}
+
+static void check_file_error(const char *text, const char *expect)
+{
+	struct cfg c = { 0 };
+	char err[OPTS_ERRLEN], want[128];
+	const char *p = write_file(text);
+
+	assert_int_equal(opts_parse_file(defs, &c, "s", p, err), -1);
+	snprintf(want, sizeof(want), "%s:%s", p, expect);
+	if (!strstr(err, want))
+		fail_msg("error '%s' does not contain '%s'", err, want);
+	unlink(p);
+	opts_free(defs, &c);
+}
+
+static void test_file_errors_name_the_line(void **state)
+{
+	check_file_error("[s]\nname = a\ncount = abc\n", "3: count: 'abc' is not a whole number");
+	check_file_error("[s]\n\nbogus = 1\n", "3: unknown key 'bogus' in [s]");
+	check_file_error("name = a\n", "1: 'name' is outside a section");
+	check_file_error("[s]\nname = a\nthis line has no equals sign\n", "3:");
+	check_file_error("[s]\nmode = sideways\n", "2: mode: 'sideways' is not one of");
+}
+
+static void test_missing_file(void **state)
+{
+	struct cfg c = { 0 };
+	char err[OPTS_ERRLEN];
+	assert_int_equal(opts_parse_file(defs, &c, "s", "/nonexistent/x.conf", err), -1);
+	assert_non_null(strstr(err, "/nonexistent/x.conf: No such file"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_argv),
+		cmocka_unit_test(test_argv_errors),
+		cmocka_unit_test(test_file_and_override),
+		cmocka_unit_test(test_file_errors_name_the_line),
+		cmocka_unit_test(test_missing_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
