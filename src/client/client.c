@@ -251,7 +251,10 @@ static int open_tun(struct client *c, char *err)
 	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
 		if (sysctl_v6_set(c->tun_name, sysctls[i][0], sysctls[i][1], err) < 0)
 			return -1;
+	/* A longer queue than the default 500: a burst from a local TCP sender
+	 * waits for the reader instead of being dropped. */
 	if (tun_set_carrier(fd, 0, err) < 0 || tun_set_mtu(c->tun_name, 1280, err) < 0 ||
+	    tun_set_txqueuelen(c->tun_name, TUN_TXQUEUELEN, err) < 0 ||
 	    tun_set_up(c->tun_name, 1, err) < 0)
 		return -1;
 	return ev_add(&c->ev, &c->tun_h, EPOLLIN);

@@ -360,7 +360,7 @@ static int nl_dump(uint16_t type, size_t hdrlen, const char *step, mnl_cb_t cb,
 /* RTM_NEWLINK on dev changing the IFF_UP flag and/or setting the MTU
  * (mtu 0: unchanged).  Returns 0 or -1 (errno, err). */
 static int link_change(const char *dev, int change_up, int up, unsigned mtu,
-		       const char *step, char *err)
+		       unsigned txqlen, const char *step, char *err)
 {
 	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifi;
@@ -380,6 +380,8 @@ static int link_change(const char *dev, int change_up, int up, unsigned mtu,
 	}
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	if (txqlen)
+		mnl_attr_put_u32(nlh, IFLA_TXQLEN, txqlen);
 	ret = nl_talk(nlh, (char *)nlh, step, NULL, NULL, err);
 	free(nlh);
 	return ret;
@@ -391,7 +393,7 @@ int tun_set_up(const char *dev, int up, char *err)
 	char step[STEPLEN];
 
 	snprintf(step, sizeof(step), "RTM_NEWLINK %s %s", dev, up ? "up" : "down");
-	return link_change(dev, 1, up, 0, step, err);
+	return link_change(dev, 1, up, 0, 0, step, err);
 }
 
 /* Set the link MTU of dev (not the IPv6 sysctl, which link up resets).
@@ -406,7 +408,22 @@ int tun_set_mtu(const char *dev, unsigned mtu, char *err)
 		seterr(err, "%s: MTU 0", step);
 		return -1;
 	}
-	return link_change(dev, 0, 0, mtu, step, err);
+	return link_change(dev, 0, 0, mtu, 0, step, err);
+}
+
+/* Set the transmit queue length of dev: the packets the kernel holds for
+ * the reader before it drops.  Returns 0 or -1 (errno, err). */
+int tun_set_txqueuelen(const char *dev, unsigned len, char *err)
+{
+	char step[STEPLEN];
+
+	snprintf(step, sizeof(step), "RTM_NEWLINK %s txqueuelen %u", dev, len);
+	if (len == 0) {
+		errno = EINVAL;
+		seterr(err, "%s: length 0", step);
+		return -1;
+	}
+	return link_change(dev, 0, 0, 0, len, step, err);
 }
 
 /* ---- addresses ---- */

@@ -12,6 +12,9 @@
 #include <stddef.h>
 
 #define TUN_ERRLEN 256
+/* The transmit queue both roles give their TUN (measured: the default 500
+ * drops bursts of a single TCP flow, see docs/performance.md). */
+#define TUN_TXQUEUELEN 4000
 
 /* Open (create) an IFF_TUN|IFF_NO_PI device, non-blocking, close-on-exec.
  * name is in/out (IFNAMSIZ).  Fails if the device exists and is in use. */
@@ -23,6 +26,8 @@ int sysctl_set_path(const char *path, const char *value, char *err);
 int tun_set_up(const char *dev, int up, char *err);
 int tun_set_mtu(const char *dev, unsigned mtu, char *err);
 int tun_set_carrier(int tun_fd, int on, char *err);
+/* Packets the kernel queues toward the reader (default 500). */
+int tun_set_txqueuelen(const char *dev, unsigned len, char *err);
 /* Addresses and routes via rtnetlink. nodad: IFA_F_NODAD. */
 int tun_addr_add(const char *dev, const struct in6_addr *addr, unsigned plen, int nodad, char *err);
 int tun_route_add(const char *dev, const struct in6_addr *dst, unsigned plen,

@@ -182,7 +182,8 @@ static int open_tun(struct server *s, char *err)
 	if (sysctl_v6_set(s->tun_name, "addr_gen_mode", "1", e) < 0 ||
 	    sysctl_v6_set(s->tun_name, "accept_ra", "0", e) < 0 ||
 	    sysctl_v6_set("all", "forwarding", "1", e) < 0 ||
-	    tun_set_mtu(s->tun_name, 1280, e) < 0 || tun_set_up(s->tun_name, 1, e) < 0 ||
+	    tun_set_mtu(s->tun_name, 1280, e) < 0 ||
+	    tun_set_txqueuelen(s->tun_name, TUN_TXQUEUELEN, e) < 0 || tun_set_up(s->tun_name, 1, e) < 0 ||
 	    tun_addr_add(s->tun_name, &s->router_ll, 64, 1, e) < 0 ||
 	    tun_addr_add(s->tun_name, &s->router_addr, 64, 1, e) < 0)
 		goto fail;
