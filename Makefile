@@ -42,6 +42,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/unit/%,$(UNIT_SRCS))
 UNIT_SAN  := $(patsubst tests/unit/%.c,$(O)/unit-san/%,$(UNIT_SRCS))
 FUZZ_BINS := $(patsubst fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
 
+# Objects are kept between runs (make would delete them as intermediates).
+.SECONDARY:
+
 .PHONY: all check unit unit-san fuzz fuzz-smoke scenarios demo bench install uninstall clean deps sanitize
 .DEFAULT_GOAL := all
 
@@ -85,10 +88,12 @@ FUZZ_FLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined
 FUZZ_LIB_OBJS := $(patsubst %.c,$(O)/fuzzobj/%.o,$(LIB_SRCS))
 $(O)/fuzzobj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
-$(O)/fuzz/%: fuzz/%.c $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) $(BASE_CFLAGS) -Wno-unknown-warning-option -g -O1 -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+$(O)/libiphttps-fuzz.a: $(FUZZ_LIB_OBJS)
+	rm -f $@; ar rcs $@ $^
+$(O)/fuzz/%: fuzz/%.c $(O)/libiphttps-fuzz.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_OBJS) $(LDLIBS)
+	$(FUZZ_CC) $(BASE_CFLAGS) -Wno-unknown-warning-option $(FUZZ_FLAGS) -o $@ $< $(O)/libiphttps-fuzz.a $(LDLIBS)
 
 unit: $(UNIT_BINS)
 unit-san: $(UNIT_SAN)
