@@ -18,6 +18,7 @@
 static const char *const transports[] = { "https", "http", NULL };
 static const char *const auth_modes[] = { "none", "certificates", NULL };
 static const char *const null_modes[] = { "off", "allow", "prefer", NULL };
+static const char *const prefix_modes[] = { "shared", "per-client", NULL };
 
 #define O(f) offsetof(struct server_cfg, f)
 static const struct opt_def server_opts[] = {
@@ -31,6 +32,8 @@ static const struct opt_def server_opts[] = {
 	{ "client-ca", 0, OPT_STR, O(client_ca), "FILE", "CAs accepted for client certificates (default: the generated CA)" },
 	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|allow|prefer", "TLS suites without encryption (default off)", 0, 0, null_modes },
 	{ "prefix", 0, OPT_STR, O(prefix), "PREFIX/64", "the link's prefix (default: a random ULA /64, kept)" },
+	{ "prefix-mode", 0, OPT_ENUM, O(prefix_mode), "shared|per-client", "one /64 for the link, or one /64 per client from --prefix-pool (default shared)", 0, 0, prefix_modes },
+	{ "prefix-pool", 0, OPT_STR, O(prefix_pool), "PREFIX/LEN", "per-client mode: the /64s handed out (e.g. a /48)" },
 	{ "route", 0, OPT_LIST, O(routes), "PREFIX", "inside prefix advertised to clients, repeatable" },
 	{ "default-route", 0, OPT_FLAG, O(default_route), NULL, "advertise the server as default router" },
 	{ "dns", 0, OPT_LIST, O(dns), "ADDR", "DNS server advertised (RDNSS), repeatable" },
@@ -91,6 +94,10 @@ static int check_cfg(struct server_cfg *c, char *err)
 		}
 	if (c->paths.n >= HTTP_MAX_PATHS) {
 		snprintf(err, 512, "--path: at most %d paths", HTTP_MAX_PATHS - 1);
+		return -1;
+	}
+	if ((c->prefix_mode == PREFIX_PER_CLIENT) != (c->prefix_pool != NULL)) {
+		snprintf(err, 512, "--prefix-mode per-client and --prefix-pool go together");
 		return -1;
 	}
 	if (c->null_enc != NULL_ENC_OFF && c->transport == TRANSPORT_HTTP) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client/proxy.h"
 #include "errors.h"
 #include "net/evloop.h"
 #include "tls/tls.h"
@@ -372,7 +373,11 @@ int iph_connect(const struct iph_url *u, const struct connect_opts *o, struct li
 	memset(r, 0, sizeof(*r));
 	memset(lc, 0, sizeof(*lc));
 	lc->fd = -1;
-	if ((lc->fd = tcp_connect(u, o->timeout_ms, r)) < 0)
+	if (o->proxy)
+		lc->fd = proxy_open(o->proxy, u->host, u->port, o->timeout_ms, r);
+	else
+		lc->fd = tcp_connect(u, o->timeout_ms, r);
+	if (lc->fd < 0)
 		return -1;
 	if (o->ssl_ctx && tls_connect(u, o, lc, r, &trace) < 0)
 		goto fail;

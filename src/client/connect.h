@@ -27,9 +27,12 @@ struct iph_url {
  * if allow_http.  0, or -1 with a message in err[256]. */
 int iph_url_parse(const char *s, struct iph_url *u, int allow_http, char *err);
 
+struct proxy_cfg;
+
 struct connect_opts {
 	SSL_CTX *ssl_ctx;       /* NULL for http:// */
 	int timeout_ms;         /* per step: TCP, TLS, HTTP response */
+	const struct proxy_cfg *proxy; /* NULL: direct */
 };
 
 struct connect_result {

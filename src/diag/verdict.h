@@ -50,7 +50,7 @@ struct diag_facts {
 
 	/* TLS */
 	int not_tls[2];
-	char not_tls_head[2][TLSP_HEAD_LEN + 1];        /* printable quote */
+	char not_tls_head[2][112];      /* printable quote of the first bytes */
 	int tls_error[2];
 	char tls_error_text[2][96];
 	int plain_http;                 /* the client spoke HTTP without TLS */

@@ -332,9 +332,10 @@ static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
 		conn_close(c, "cannot queue the response");
 		return -1;
 	}
-	link_conn_up(c);
-	if (c->state == CONN_CLOSED)
+	if (link_conn_up(c) < 0) {
+		conn_close(c, "no /64 left in --prefix-pool");
 		return -1;
+	}
 	if (rest_len)
 		return feed_stream(c, rest, rest_len);
 	return 0;

@@ -3,9 +3,20 @@
  * connection may use it; the router answers Router and Neighbor Solicitations
  * itself (the kernel ignores multicast NS on a TUN, ../shared/LINUX-TUN.md);
  * packets between clients are switched here, everything else goes to or
- * comes from the TUN. */
+ * comes from the TUN.
+ *
+ * Authentication mode None (3.2.5.2.2): link-local unicast only to the
+ * router, no multicast between clients (RS and DAD NS are answered here), no
+ * multicast to clients but RAs and the DAD answer.  Mode Certificates:
+ * multicast goes to every other client, except DAD NS and multicast NA whose
+ * target a client holds, which go to that client only (and the NA also to
+ * whoever just asked by DAD, so that DAD works).
+ *
+ * Per-client prefixes (an extension): every connection gets a /64 of its own
+ * from the pool, advertised on its connection only. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,14 +34,15 @@ const char *const drop_reason_names[DROP__COUNT] = {
 	[DROP_NO_OWNER] = "no_owner",
 	[DROP_QUEUE_FULL] = "queue_full",
 	[DROP_TUN] = "tun_write",
+	[DROP_NO_PREFIX] = "no_prefix_left",
 };
+
+static const struct in6_addr all_nodes = { { { 0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } } };
 
 void link_drop(struct conn *c, enum drop_reason r)
 {
-	if (c)
-		c->drops[r]++;
-	if (c)
-		c->srv->st.drops[r]++;
+	c->drops[r]++;
+	c->srv->st.drops[r]++;
 }
 
 static void srv_drop(struct server *s, enum drop_reason r)
@@ -38,22 +50,75 @@ static void srv_drop(struct server *s, enum drop_reason r)
 	s->st.drops[r]++;
 }
 
-static int in_prefix(const struct server *s, const struct in6_addr *a)
+static int per_client(const struct server *s)
 {
-	return !memcmp(a, &s->prefix, 8);
+	return s->cfg->prefix_mode == PREFIX_PER_CLIENT;
+}
+
+static struct in6_addr prefix64(const struct in6_addr *a)
+{
+	struct in6_addr p = *a;
+	memset(&p.s6_addr[8], 0, 8);
+	return p;
+}
+
+static int in_pool(const struct server *s, const struct in6_addr *a)
+{
+	unsigned full = s->pool_len / 8, rest = s->pool_len % 8;
+
+	if (memcmp(a, &s->pool, full))
+		return 0;
+	return !rest || ((a->s6_addr[full] ^ s->pool.s6_addr[full]) & (0xff00 >> rest)) == 0;
 }
 
 static int is_router_addr(const struct server *s, const struct in6_addr *a)
 {
-	return IN6_ARE_ADDR_EQUAL(a, &s->router_ll) || IN6_ARE_ADDR_EQUAL(a, &s->router_addr);
+	return IN6_ARE_ADDR_EQUAL(a, &s->router_ll) ||
+	       (!per_client(s) && IN6_ARE_ADDR_EQUAL(a, &s->router_addr));
 }
 
-static int on_link(const struct server *s, const struct in6_addr *a)
+/* An address this client may use as its source. */
+static int src_on_link(const struct conn *c, const struct in6_addr *a)
 {
-	return IN6_IS_ADDR_LINKLOCAL(a) || in_prefix(s, a);
+	if (IN6_IS_ADDR_LINKLOCAL(a))
+		return 1;
+	if (per_client(c->srv))
+		return c->has_prefix && !memcmp(a, &c->prefix, 8);
+	return !memcmp(a, &c->srv->prefix, 8);
 }
 
-/* The link is set up: the RA template from the configuration. */
+/* The connection that holds a destination on the link, or NULL. */
+static struct conn *owner_of(struct server *s, const struct in6_addr *a)
+{
+	if (per_client(s) && !IN6_IS_ADDR_LINKLOCAL(a)) {
+		struct in6_addr p = prefix64(a);
+		return addrtab_get(&s->prefixes, &p);
+	}
+	return addrtab_get(&s->addrs, a);
+}
+
+static int dst_on_link(const struct server *s, const struct in6_addr *a)
+{
+	if (IN6_IS_ADDR_LINKLOCAL(a))
+		return 1;
+	return per_client(s) ? in_pool(s, a) : !memcmp(a, &s->prefix, 8);
+}
+
+static int parse_prefix(const char *text, struct in6_addr *p, long *plen)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	if (!(slash = strchr(buf, '/')))
+		return -1;
+	*slash = 0;
+	*plen = strtol(slash + 1, &end, 10);
+	if (*end || *plen < 0 || *plen > 128 || inet_pton(AF_INET6, buf, p) != 1)
+		return -1;
+	return 0;
+}
+
+/* The link is set up: the RA template and the prefix pool. */
 int link_setup(struct server *s, char *err)
 {
 	struct ra_params *ra = &s->ra;
@@ -70,19 +135,12 @@ int link_setup(struct server *s, char *err)
 	ra->preferred_lifetime = 14400;
 	ra->mtu = 1280;
 	for (size_t i = 0; i < cfg->routes.n; i++) {
-		char buf[INET6_ADDRSTRLEN + 8], *slash;
 		long plen;
 		if (ra->n_routes >= ND_MAX_ROUTES) {
 			snprintf(err, 256, "--route: at most %d routes", ND_MAX_ROUTES);
 			return -1;
 		}
-		snprintf(buf, sizeof(buf), "%s", cfg->routes.v[i]);
-		slash = strchr(buf, '/');
-		plen = slash ? strtol(slash + 1, NULL, 10) : 128;
-		if (slash)
-			*slash = 0;
-		if (inet_pton(AF_INET6, buf, &ra->routes[ra->n_routes].prefix) != 1 || plen < 0 ||
-		    plen > 128) {
+		if (parse_prefix(cfg->routes.v[i], &ra->routes[ra->n_routes].prefix, &plen) < 0) {
 			snprintf(err, 256, "--route: '%s' is not an IPv6 PREFIX/LEN", cfg->routes.v[i]);
 			return -1;
 		}
@@ -102,6 +160,95 @@ int link_setup(struct server *s, char *err)
 		ra->n_dns++;
 	}
 	ra->dns_lifetime = 1800;
+	if (per_client(s)) {
+		long plen;
+		if (!cfg->prefix_pool || parse_prefix(cfg->prefix_pool, &s->pool, &plen) < 0 ||
+		    plen < 16 || plen > 63 || IN6_IS_ADDR_MULTICAST(&s->pool) ||
+		    IN6_IS_ADDR_LINKLOCAL(&s->pool)) {
+			snprintf(err, 256, "--prefix-pool: '%s' is not a unicast IPv6 PREFIX/LEN with LEN from 16 to 63",
+				 cfg->prefix_pool ? cfg->prefix_pool : "(none)");
+			return -1;
+		}
+		s->pool_len = (uint8_t)plen;
+		s->pool_size = 1ULL << (64 - plen);
+		if (addrtab_init(&s->prefixes, 1024) < 0 || addrtab_init(&s->remembered, 1024) < 0) {
+			snprintf(err, 256, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The /64 number i of the pool. */
+static struct in6_addr pool_prefix(const struct server *s, uint64_t i)
+{
+	struct in6_addr p = s->pool;
+	uint64_t hi = 0;
+
+	for (int k = 0; k < 8; k++)
+		hi = hi << 8 | p.s6_addr[k];
+	hi |= i;
+	for (int k = 7; k >= 0; k--, hi >>= 8)
+		p.s6_addr[k] = (uint8_t)hi;
+	memset(&p.s6_addr[8], 0, 8);
+	return p;
+}
+
+/* Who the client is: its certificate, else its address; as an in6_addr for
+ * the table of remembered prefixes. */
+static struct in6_addr client_key(const struct conn *c)
+{
+	struct in6_addr k;
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	X509 *cert = c->ssl ? SSL_get0_peer_certificate(c->ssl) : NULL;
+
+	if (cert && X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen >= 16) {
+		memcpy(&k, md, 16);
+	} else {
+		const struct sockaddr_in6 *p6 = (const void *)&c->peer;
+		const struct sockaddr_in *p4 = (const void *)&c->peer;
+		memset(&k, 0, sizeof(k));
+		if (c->peer.ss_family == AF_INET6)
+			k = p6->sin6_addr;
+		else
+			memcpy(&k.s6_addr[12], &p4->sin_addr, 4);
+		k.s6_addr[0] ^= 0x5a; /* keep the two kinds of key apart */
+	}
+	return k;
+}
+
+/* Give c a /64 of its own: the one it had last time if it is free. */
+static int assign_prefix(struct conn *c)
+{
+	struct server *s = c->srv;
+	struct in6_addr key = client_key(c), p;
+	uintptr_t last = (uintptr_t)addrtab_get(&s->remembered, &key);
+	char a[INET6_ADDRSTRLEN];
+
+	if (last) {
+		p = pool_prefix(s, last - 1);
+		if (!addrtab_get(&s->prefixes, &p))
+			goto found;
+	}
+	for (uint64_t n = 0; n < s->pool_size; n++) {
+		uint64_t i = (s->pool_cursor + n) % s->pool_size;
+		p = pool_prefix(s, i);
+		if (!addrtab_get(&s->prefixes, &p)) {
+			s->pool_cursor = (i + 1) % s->pool_size;
+			last = (uintptr_t)i + 1;
+			goto found;
+		}
+	}
+	return -1;
+found:
+	if (addrtab_put(&s->prefixes, &p, c) < 0 ||
+	    addrtab_put(&s->remembered, &key, (void *)last) < 0)
+		return -1;
+	c->prefix = p;
+	c->has_prefix = 1;
+	log_info("client #%llu %s: prefix %s/64", (unsigned long long)c->id, c->peer_str,
+		 inet_ntop(AF_INET6, &p, a, sizeof(a)));
 	return 0;
 }
 
@@ -112,10 +259,8 @@ void link_send_ra(struct conn *c, const struct in6_addr *dst)
 	uint8_t pkt[1280];
 	int n;
 
-	if (dst && !IN6_IS_ADDR_UNSPECIFIED(dst))
-		s->ra.dst = *dst;
-	else
-		inet_pton(AF_INET6, "ff02::1", &s->ra.dst);
+	s->ra.dst = dst && !IN6_IS_ADDR_UNSPECIFIED(dst) ? *dst : all_nodes;
+	s->ra.prefix = per_client(s) ? c->prefix : s->prefix;
 	n = nd_build_ra(pkt, sizeof(pkt), &s->ra);
 	if (n < 0) {
 		log_warnx("RA does not fit in 1280 bytes; fewer --route/--dns please");
@@ -138,12 +283,17 @@ static void send_na(struct conn *c, const struct in6_addr *src, const struct in6
 	}
 }
 
-void link_conn_up(struct conn *c)
+int link_conn_up(struct conn *c)
 {
 	c->srv->n_linkup++;
+	if (per_client(c->srv) && assign_prefix(c) < 0) {
+		link_drop(c, DROP_NO_PREFIX);
+		return -1;
+	}
 	/* An unsolicited RA at once: the client's kernel may have spent its
 	 * solicitations while the link was down. */
 	link_send_ra(c, NULL);
+	return 0;
 }
 
 void link_conn_down(struct conn *c)
@@ -154,6 +304,9 @@ void link_conn_down(struct conn *c)
 		if (addrtab_get(&s->addrs, &c->addrs[i]) == c)
 			addrtab_del(&s->addrs, &c->addrs[i]);
 	c->n_addrs = 0;
+	if (c->has_prefix && addrtab_get(&s->prefixes, &c->prefix) == c)
+		addrtab_del(&s->prefixes, &c->prefix);
+	c->has_prefix = 0;
 	s->n_linkup--;
 }
 
@@ -164,7 +317,7 @@ static int check_source(struct conn *c, const struct in6_addr *src)
 	struct conn *owner;
 	char a[INET6_ADDRSTRLEN];
 
-	if (!on_link(s, src) || is_router_addr(s, src)) {
+	if (!src_on_link(c, src) || is_router_addr(s, src) || IN6_IS_ADDR_MULTICAST(src)) {
 		link_drop(c, DROP_SRC_OUTSIDE);
 		return -1;
 	}
@@ -179,11 +332,7 @@ static int check_source(struct conn *c, const struct in6_addr *src)
 				 inet_ntop(AF_INET6, src, a, sizeof(a)), (unsigned long long)owner->id);
 		return -1;
 	}
-	if (c->n_addrs >= s->cfg->max_addrs) {
-		link_drop(c, DROP_TOO_MANY_ADDRS);
-		return -1;
-	}
-	if (addrtab_put(&s->addrs, src, c) < 0) {
+	if (c->n_addrs >= s->cfg->max_addrs || addrtab_put(&s->addrs, src, c) < 0) {
 		link_drop(c, DROP_TOO_MANY_ADDRS);
 		return -1;
 	}
@@ -193,46 +342,92 @@ static int check_source(struct conn *c, const struct in6_addr *src)
 	return 0;
 }
 
-/* ICMPv6 ND addressed to the router or to a multicast group.  Returns 1 if
- * handled here (answered or dropped), 0 if the packet goes on. */
-static int handle_nd(struct conn *c, const uint8_t *pkt, const struct ipv6_view *v,
-		     const struct icmp6_view *ic)
+static void remember_dad(struct server *s, const struct in6_addr *target, struct conn *asker)
+{
+	struct pending_dad *d = &s->dad[s->dad_next++ % PENDING_DAD_SLOTS];
+
+	d->target = *target;
+	d->conn_id = asker->id;
+	d->expires_ms = ev_now_ms() + PENDING_DAD_MS;
+}
+
+/* Mode Certificates: multicast from c to every other client. */
+static void flood(struct conn *from, const uint8_t *pkt, size_t len)
+{
+	for (struct conn *o = from->srv->conns; o; o = o->next)
+		if (o != from && o->state == CONN_LINKUP)
+			conn_send_packet(o, pkt, len);
+}
+
+/* A multicast NA for target: to its owner and to recent DAD askers. */
+static void na_to_holders(struct conn *from, struct conn *owner, const struct in6_addr *target,
+			  const uint8_t *pkt, size_t len)
+{
+	struct server *s = from->srv;
+	uint64_t now = ev_now_ms();
+
+	if (owner != from)
+		conn_send_packet(owner, pkt, len);
+	for (unsigned i = 0; i < PENDING_DAD_SLOTS; i++) {
+		struct pending_dad *d = &s->dad[i];
+		if (d->expires_ms < now || !IN6_ARE_ADDR_EQUAL(&d->target, target))
+			continue;
+		for (struct conn *o = s->conns; o; o = o->next)
+			if (o->id == d->conn_id && o != from && o != owner && o->state == CONN_LINKUP)
+				conn_send_packet(o, pkt, len);
+		d->expires_ms = 0;
+	}
+}
+
+/* Multicast from a client, by mode. */
+static void from_client_multicast(struct conn *c, const uint8_t *pkt, size_t len,
+				  const struct ipv6_view *v, const struct icmp6_view *ic, int is_icmp)
 {
 	struct server *s = c->srv;
-	static const struct in6_addr all_nodes = { { { 0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } } };
+	int none = s->cfg->auth == AUTH_NONE;
+	int dad = is_icmp && ic->type == ICMP6_TYPE_NS && IN6_IS_ADDR_UNSPECIFIED(&v->src);
+	struct conn *owner;
 
-	switch (ic->type) {
-	case ICMP6_TYPE_RS:
+	if (is_icmp && ic->type == ICMP6_TYPE_RS) {
 		link_send_ra(c, &v->src);
-		return 1;
-	case ICMP6_TYPE_NS:
-		if (is_router_addr(s, &ic->target)) {
-			if (IN6_IS_ADDR_UNSPECIFIED(&v->src))
-				send_na(c, &ic->target, &all_nodes, &ic->target, 0x80 | 0x20);
-			else
-				send_na(c, &ic->target, &v->src, &ic->target, 0x80 | 0x40 | 0x20);
-			return 1;
-		}
-		if (IN6_IS_ADDR_UNSPECIFIED(&v->src)) {
-			/* DAD: answer for the owner if the address is taken, else
-			 * stay silent so that DAD succeeds. Forward nothing. */
-			struct conn *owner = addrtab_get(&s->addrs, &ic->target);
-			if (owner && owner != c)
-				send_na(c, &ic->target, &all_nodes, &ic->target, 0x20);
-			return 1;
-		}
-		return 0;
-	case ICMP6_TYPE_NA:
-	case ICMP6_TYPE_RA:
-	case ICMP6_TYPE_REDIRECT:
-		if (IN6_IS_ADDR_MULTICAST(&v->dst) || is_router_addr(s, &v->dst)) {
-			link_drop(c, DROP_MULTICAST);
-			return 1;
-		}
-		return 0;
-	default:
-		return 0;
+		return;
 	}
+	if (is_icmp && ic->type == ICMP6_TYPE_NS && is_router_addr(s, &ic->target)) {
+		if (IN6_IS_ADDR_UNSPECIFIED(&v->src))
+			send_na(c, &ic->target, &all_nodes, &ic->target, 0x80 | 0x20);
+		else
+			send_na(c, &ic->target, &v->src, &ic->target, 0x80 | 0x40 | 0x20);
+		return;
+	}
+	owner = is_icmp && (ic->type == ICMP6_TYPE_NS || ic->type == ICMP6_TYPE_NA)
+		? owner_of(s, &ic->target) : NULL;
+	if (dad && owner == c)
+		owner = NULL; /* re-checking its own address */
+	if (none) {
+		/* Only DAD passes, answered here for the owner: the NA the owner
+		 * would send, R and S clear, no TLLAO, on this connection. */
+		if (!dad) {
+			link_drop(c, DROP_MULTICAST);
+			return;
+		}
+		if (owner && addrtab_get(&s->addrs, &ic->target) == owner)
+			send_na(c, &ic->target, &all_nodes, &ic->target, 0x20);
+		return;
+	}
+	if (dad && owner) {
+		remember_dad(s, &ic->target, c);
+		conn_send_packet(owner, pkt, len);
+		return;
+	}
+	if (is_icmp && ic->type == ICMP6_TYPE_NA && owner) {
+		na_to_holders(c, owner, &ic->target, pkt, len);
+		return;
+	}
+	if (is_icmp && (ic->type == ICMP6_TYPE_RA || ic->type == ICMP6_TYPE_REDIRECT)) {
+		link_drop(c, DROP_MULTICAST); /* only the router advertises */
+		return;
+	}
+	flood(c, pkt, len);
 }
 
 static void to_tun(struct server *s, struct conn *c, const uint8_t *pkt, size_t len)
@@ -246,12 +441,30 @@ static void to_tun(struct server *s, struct conn *c, const uint8_t *pkt, size_t 
 	s->st.to_tun++;
 }
 
+/* Unicast ND to the router: NS for its addresses answered here. */
+static int to_router_nd(struct conn *c, const struct ipv6_view *v, const struct icmp6_view *ic)
+{
+	if (ic->type == ICMP6_TYPE_NS) {
+		if (is_router_addr(c->srv, &ic->target))
+			send_na(c, &ic->target, &v->src, &ic->target, 0x80 | 0x40 | 0x20);
+		return 1;
+	}
+	if (ic->type == ICMP6_TYPE_RS) {
+		link_send_ra(c, &v->src);
+		return 1;
+	}
+	if (ic->type == ICMP6_TYPE_NA || ic->type == ICMP6_TYPE_RA || ic->type == ICMP6_TYPE_REDIRECT)
+		return 1; /* nothing for the router to learn: bindings are static */
+	return 0;
+}
+
 int link_from_client(struct conn *c, const uint8_t *pkt, size_t len)
 {
 	struct server *s = c->srv;
 	struct ipv6_view v;
 	struct icmp6_view ic;
 	const char *why = NULL;
+	struct conn *dst;
 	int is_icmp;
 
 	if (ipv6_parse(pkt, len, &v, &why) < 0) {
@@ -261,6 +474,9 @@ int link_from_client(struct conn *c, const uint8_t *pkt, size_t len)
 	is_icmp = v.proto == IPPROTO_ICMPV6;
 	if (is_icmp && icmp6_parse(&v, pkt, &ic, &why) < 0) {
 		link_drop(c, DROP_MALFORMED);
+		if (c->drops[DROP_MALFORMED] == 1)
+			log_info("client #%llu %s: malformed ICMPv6 dropped: %s",
+				 (unsigned long long)c->id, c->peer_str, why ? why : "?");
 		return 0;
 	}
 	if (IN6_IS_ADDR_UNSPECIFIED(&v.src)) {
@@ -272,34 +488,31 @@ int link_from_client(struct conn *c, const uint8_t *pkt, size_t len)
 	} else if (check_source(c, &v.src) < 0) {
 		return 0;
 	}
-	if (is_icmp && (IN6_IS_ADDR_MULTICAST(&v.dst) || is_router_addr(s, &v.dst)) &&
-	    handle_nd(c, pkt, &v, &ic))
-		return 0;
 	if (IN6_IS_ADDR_MULTICAST(&v.dst)) {
-		link_drop(c, DROP_MULTICAST);
+		from_client_multicast(c, pkt, len, &v, &ic, is_icmp);
 		return 0;
 	}
 	if (is_router_addr(s, &v.dst)) {
+		if (!is_icmp || !to_router_nd(c, &v, &ic))
+			to_tun(s, c, pkt, len);
+		return 0;
+	}
+	if (!dst_on_link(s, &v.dst)) {
 		to_tun(s, c, pkt, len);
 		return 0;
 	}
-	if (on_link(s, &v.dst)) {
-		struct conn *dst = addrtab_get(&s->addrs, &v.dst);
-		if (!dst) {
-			link_drop(c, IN6_IS_ADDR_LINKLOCAL(&v.dst) ? DROP_LINKLOCAL : DROP_NO_OWNER);
-			return 0;
-		}
-		if (IN6_IS_ADDR_LINKLOCAL(&v.dst) && dst != c) {
-			/* Link-local unicast between clients is not switched:
-			 * the link's only neighbor is the router (3.2.5.2.2). */
-			link_drop(c, DROP_LINKLOCAL);
-			return 0;
-		}
-		s->st.client_to_client++;
-		conn_send_packet(dst, pkt, len);
+	dst = owner_of(s, &v.dst);
+	if (IN6_IS_ADDR_LINKLOCAL(&v.dst) && s->cfg->auth == AUTH_NONE && dst != c) {
+		/* Mode None: the router is the only link-local neighbor. */
+		link_drop(c, DROP_LINKLOCAL);
 		return 0;
 	}
-	to_tun(s, c, pkt, len);
+	if (!dst || dst->state != CONN_LINKUP) {
+		link_drop(c, DROP_NO_OWNER);
+		return 0;
+	}
+	s->st.client_to_client++;
+	conn_send_packet(dst, pkt, len);
 	return 0;
 }
 
@@ -320,7 +533,7 @@ void link_from_tun(struct server *s, const uint8_t *pkt, size_t len)
 		srv_drop(s, DROP_MULTICAST);
 		return;
 	}
-	c = addrtab_get(&s->addrs, &v.dst);
+	c = owner_of(s, &v.dst);
 	if (!c || c->state != CONN_LINKUP) {
 		srv_drop(s, DROP_NO_OWNER);
 		return;

@@ -184,11 +184,20 @@ static int open_tun(struct server *s, char *err)
 	    sysctl_v6_set("all", "forwarding", "1", e) < 0 ||
 	    tun_set_mtu(s->tun_name, 1280, e) < 0 ||
 	    tun_set_txqueuelen(s->tun_name, TUN_TXQUEUELEN, e) < 0 || tun_set_up(s->tun_name, 1, e) < 0 ||
-	    tun_addr_add(s->tun_name, &s->router_ll, 64, 1, e) < 0 ||
-	    tun_addr_add(s->tun_name, &s->router_addr, 64, 1, e) < 0)
+	    tun_addr_add(s->tun_name, &s->router_ll, 64, 1, e) < 0)
 		goto fail;
-	log_info("tun %s: up, mtu 1280, %s/64 and fe80::1, forwarding on", s->tun_name,
-		 inet_ntop(AF_INET6, &s->router_addr, a, sizeof(a)));
+	if (s->cfg->prefix_mode == PREFIX_PER_CLIENT) {
+		/* The pool is routed to the TUN; each /64 belongs to a client. */
+		if (tun_route_add(s->tun_name, &s->pool, s->pool_len, NULL, 0, e) < 0)
+			goto fail;
+		log_info("tun %s: up, mtu 1280, fe80::1, %s/%u routed here, one /64 per client, forwarding on",
+			 s->tun_name, inet_ntop(AF_INET6, &s->pool, a, sizeof(a)), s->pool_len);
+	} else {
+		if (tun_addr_add(s->tun_name, &s->router_addr, 64, 1, e) < 0)
+			goto fail;
+		log_info("tun %s: up, mtu 1280, %s/64 and fe80::1, forwarding on", s->tun_name,
+			 inet_ntop(AF_INET6, &s->router_addr, a, sizeof(a)));
+	}
 	return ev_add(&s->ev, &s->tun_h, EPOLLIN);
 fail:
 	snprintf(err, 256, "%s", e);
@@ -371,6 +380,8 @@ out:
 	if (s->ssl_ctx)
 		SSL_CTX_free(s->ssl_ctx);
 	addrtab_free(&s->addrs);
+	addrtab_free(&s->prefixes);
+	addrtab_free(&s->remembered);
 	ev_free(&s->ev);
 	free(s);
 	return rc;

@@ -51,7 +51,22 @@ struct server_cfg {
 	long max_addrs;         /* addresses one client may bind */
 	long queue_limit;       /* bytes queued toward one client before drops */
 	long ra_interval;       /* seconds between unsolicited RAs to each client */
+	int prefix_mode;        /* enum prefix_mode */
+	char *prefix_pool;      /* per-client mode: the pool, e.g. P/48 */
 	int verbose;
+};
+
+enum prefix_mode { PREFIX_SHARED = 0, PREFIX_PER_CLIENT };
+
+/* A DAD NS for a taken address, forwarded to its owner in mode
+ * Certificates: the owner's answer (a multicast NA) also goes back to the
+ * client that asked, for a while. */
+#define PENDING_DAD_SLOTS 64
+#define PENDING_DAD_MS 10000
+struct pending_dad {
+	struct in6_addr target;
+	uint64_t conn_id;
+	uint64_t expires_ms;
 };
 
 /* Why a packet was dropped: counted per client and for the server. */
@@ -65,6 +80,7 @@ enum drop_reason {
 	DROP_NO_OWNER,          /* destination on the link held by nobody */
 	DROP_QUEUE_FULL,        /* the client's queue is full */
 	DROP_TUN,               /* write to the TUN failed */
+	DROP_NO_PREFIX,         /* per-client mode: the pool is exhausted */
 	DROP__COUNT
 };
 extern const char *const drop_reason_names[DROP__COUNT];
@@ -97,6 +113,9 @@ struct conn {
 	size_t out_off, out_len, out_cap;
 	uint8_t n_addrs;
 	struct in6_addr *addrs;         /* bound source addresses, max_addrs of them */
+	uint8_t has_prefix;             /* per-client mode: this client's own /64 */
+	struct in6_addr prefix;
+	uint8_t key[16];                /* who the client is, across reconnects */
 	struct conn *prev, *next;       /* all connections */
 	struct conn *dirty_next;        /* pending flush in this loop turn */
 	uint8_t dirty, pending_read;
@@ -134,7 +153,14 @@ struct server {
 	struct in6_addr router_ll;      /* fe80::1 */
 	struct in6_addr router_addr;    /* prefix::1 */
 	struct ra_params ra;            /* the RA template (dst filled per send) */
-	struct addrtab addrs;
+	struct addrtab addrs;           /* bound address -> connection */
+	struct addrtab prefixes;        /* per-client mode: /64 -> connection */
+	struct addrtab remembered;      /* per-client mode: client key -> last /64 index + 1 */
+	struct in6_addr pool;           /* per-client mode */
+	uint8_t pool_len;
+	uint64_t pool_size, pool_cursor;
+	struct pending_dad dad[PENDING_DAD_SLOTS];
+	unsigned dad_next;
 	struct conn *conns;             /* all connections */
 	struct conn *dirty;             /* to flush at the end of this turn */
 	struct conn *graveyard;         /* closed, to free at the end of this turn */
@@ -163,7 +189,8 @@ int link_setup(struct server *s, char *err);
 /* One packet from a client's stream; returns 0, or -1 to end the session. */
 int link_from_client(struct conn *c, const uint8_t *pkt, size_t len);
 void link_from_tun(struct server *s, const uint8_t *pkt, size_t len);
-void link_conn_up(struct conn *c);
+/* 0, or -1 when no /64 is left (per-client mode). */
+int link_conn_up(struct conn *c);
 void link_conn_down(struct conn *c);
 void link_send_ra(struct conn *c, const struct in6_addr *dst);
 void link_drop(struct conn *c, enum drop_reason r);

@@ -49,9 +49,17 @@ static struct json_object *state_json(struct server *s)
 	add_str(o, "Listen", s->cfg->listen);
 	add_str(o, "Transport", s->cfg->transport == TRANSPORT_HTTP ? "http" : "https");
 	add_str(o, "Authentication", s->cfg->auth == AUTH_NONE ? "none" : "certificates");
-	inet_ntop(AF_INET6, &s->prefix, buf, sizeof(buf));
-	strcat(buf, "/64");
-	add_str(o, "Prefix", buf);
+	if (s->cfg->prefix_mode == PREFIX_PER_CLIENT) {
+		inet_ntop(AF_INET6, &s->pool, buf, sizeof(buf));
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "/%u", s->pool_len);
+		add_str(o, "PrefixMode", "per-client");
+		add_str(o, "PrefixPool", buf);
+	} else {
+		inet_ntop(AF_INET6, &s->prefix, buf, sizeof(buf));
+		strcat(buf, "/64");
+		add_str(o, "PrefixMode", "shared");
+		add_str(o, "Prefix", buf);
+	}
 	add_u64(o, "Clients", s->n_linkup);
 	add_u64(o, "Connections", s->n_conns);
 	add_u64(o, "MaxClients", (uint64_t)s->cfg->max_clients);
@@ -85,7 +93,7 @@ static struct json_object *clients_json(struct server *s)
 
 	for (struct conn *c = s->conns; c; c = c->next) {
 		struct json_object *o = json_object_new_object(), *a = json_object_new_array();
-		char buf[INET6_ADDRSTRLEN], t[32];
+		char buf[INET6_ADDRSTRLEN + 8], t[32];
 
 		add_u64(o, "Id", c->id);
 		add_str(o, "Peer", c->peer_str);
@@ -93,6 +101,11 @@ static struct json_object *clients_json(struct server *s)
 		if (c->state == CONN_LINKUP) {
 			iso_time(c->since, t, sizeof(t));
 			add_str(o, "Since", t);
+		}
+		if (c->has_prefix) {
+			inet_ntop(AF_INET6, &c->prefix, buf, sizeof(buf));
+			strcat(buf, "/64");
+			add_str(o, "Prefix", buf);
 		}
 		add_str(o, "TLS", c->tls_desc[0] ? c->tls_desc : (c->ssl ? "" : "none (plain HTTP)"));
 		for (unsigned i = 0; i < c->n_addrs; i++)
