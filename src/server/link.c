@@ -170,6 +170,15 @@ int link_setup(struct server *s, char *err)
 			return -1;
 		}
 		s->pool_len = (uint8_t)plen;
+		/* Clients reach each other through the router: the pool is a route. */
+		if (ra->n_routes >= ND_MAX_ROUTES) {
+			snprintf(err, 256, "--route: at most %d routes with --prefix-pool", ND_MAX_ROUTES - 1);
+			return -1;
+		}
+		ra->routes[ra->n_routes].prefix = s->pool;
+		ra->routes[ra->n_routes].plen = (uint8_t)plen;
+		ra->routes[ra->n_routes].lifetime = 1800;
+		ra->n_routes++;
 		s->pool_size = 1ULL << (64 - plen);
 		if (addrtab_init(&s->prefixes, 1024) < 0 || addrtab_init(&s->remembered, 1024) < 0) {
 			snprintf(err, 256, "out of memory");
