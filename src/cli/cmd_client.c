@@ -21,6 +21,7 @@ static const struct opt_def client_opts[] = {
 	{ "pin", 0, OPT_STR, O(pin), "sha256//BASE64", "accept only this server public key" },
 	{ "cert", 0, OPT_STR, O(cert), "FILE", "client certificate (PEM)" },
 	{ "key", 0, OPT_STR, O(key), "FILE", "client private key (PEM)" },
+	{ "proxy", 0, OPT_STR, O(proxy), "http://[USER:PASS@]HOST:PORT", "HTTP proxy for CONNECT (default: $https_proxy unless $no_proxy covers the host)" },
 	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|on", "offer the null suites (default off)", 0, 0, null_modes },
 	{ "tun", 0, OPT_STR, O(tun), "NAME", "client TUN device and instance name (default iphttps0)" },
 	{ "run-dir", 0, OPT_STR, O(run_dir), "DIR", "control sockets (default /run/iphttps or $IPHTTPS_RUN_DIR)" },
@@ -77,6 +78,13 @@ int cmd_client(int argc, char **argv)
 	for (n = 0; n < cfg.urls.n; n++)
 		if (iph_url_parse(cfg.urls.v[n], &urls[n], cfg.allow_http, err) < 0)
 			goto bad;
+	for (size_t i = 0; i < n; i++) {
+		struct proxy_cfg px;
+		int pr = client_proxy_for(&cfg, urls[i].host, &px, err);
+		explicit_bzero(&px, sizeof(px));
+		if (pr < 0)
+			goto bad;
+	}
 	if (!cfg.tun)
 		cfg.tun = strdup("iphttps0");
 	if (strlen(cfg.tun) >= 16) {

@@ -189,15 +189,55 @@ static void absolutize(char **path)
 	}
 }
 
+static int saved_argc;
+static char **saved_argv;
+
+void server_cfg_free(struct server_cfg *cfg)
+{
+	opts_free(server_opts, cfg);
+}
+
+static void cfg_init(struct server_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->auth = AUTH_CERTIFICATES;
+	c->max_clients = 10000;
+	c->header_timeout = 10;
+	c->max_packet = 2048;
+	c->max_addrs = 8;
+	c->queue_limit = 1 << 20;
+	c->ra_interval = 600;
+}
+
+/* SIGHUP: the same command line and configuration file, read again. */
+static int reload_cfg(struct server_cfg *out, char *err)
+{
+	struct pki_paths pp;
+	char ccert[600], ckey[600];
+
+	cfg_init(out);
+	if (opts_parse(server_opts, out, "server", saved_argc, saved_argv, NULL, err) != 0)
+		goto bad;
+	cfg_defaults(out);
+	absolutize(&out->state_dir);
+	if (check_cfg(out, err) < 0 || embedded_defaults(out, &pp, ccert, ckey, sizeof(ccert), err) < 0)
+		goto bad;
+	return 0;
+bad:
+	opts_free(server_opts, out);
+	return -1;
+}
+
 int cmd_server(int argc, char **argv)
 {
-	struct server_cfg cfg = { .auth = AUTH_CERTIFICATES, .max_clients = 10000,
-				  .header_timeout = 10, .max_packet = 2048, .max_addrs = 8,
-				  .queue_limit = 1 << 20, .ra_interval = 600 };
+	struct server_cfg cfg;
 	struct pki_paths pp;
 	char err[OPTS_ERRLEN], ccert[600], ckey[600];
 	int r, rc;
 
+	cfg_init(&cfg);
+	saved_argc = argc;
+	saved_argv = argv;
 	r = opts_parse(server_opts, &cfg, "server", argc, argv, NULL, err);
 	if (r == 1) {
 		opts_usage(stdout, "iphttps server [-c FILE] [options]", server_opts);
@@ -228,7 +268,7 @@ int cmd_server(int argc, char **argv)
 	if (!ccert[0] && cfg.auth == AUTH_CERTIFICATES)
 		pki_client_paths(&pp, "client1", ccert, ckey, sizeof(ccert));
 	print_client_command(&cfg, &pp, ccert, ckey);
-	rc = server_main(&cfg);
+	rc = server_main(&cfg, reload_cfg);
 	opts_free(server_opts, &cfg);
 	return rc;
 }

@@ -36,12 +36,20 @@ void client_set_state(struct client *c, enum client_state st, const char *why)
 	c->state = st;
 }
 
+int client_proxy_for(const struct client_cfg *cfg, const char *host, struct proxy_cfg *p, char *err)
+{
+	if (cfg->proxy)
+		return proxy_parse_url(cfg->proxy, p, err) < 0 ? -1 : 1;
+	return proxy_from_env(p, host, err);
+}
+
 static void *attempt_thread(void *arg)
 {
 	struct attempt *a = arg;
 	struct connect_opts o = {
 		.ssl_ctx = a->c->ssl_ctx,
 		.timeout_ms = (int)a->c->cfg->timeout * 1000,
+		.proxy = a->c->has_proxy[a->url_index] ? &a->c->proxies[a->url_index] : NULL,
 	};
 
 	if (!strcmp(a->c->urls[a->url_index].scheme, "http"))
@@ -287,6 +295,13 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 	c->ssl_ctx = ctx;
 	c->n_urls = n_urls;
 	memcpy(c->urls, urls, n_urls * sizeof(*urls));
+	for (size_t i = 0; i < n_urls; i++) {
+		/* Checked by the caller already: cannot fail here. */
+		c->has_proxy[i] = client_proxy_for(cfg, urls[i].host, &c->proxies[i], err) == 1;
+		if (c->has_proxy[i])
+			log_info("%s: through the proxy %s:%s%s", urls[i].host, c->proxies[i].host,
+				 c->proxies[i].port, c->proxies[i].has_auth ? " (with credentials)" : "");
+	}
 	c->tun_h.fd = c->sig_h.fd = c->done_h.fd = c->lc.fd = -1;
 	c->ctl.h.fd = -1;
 	c->done_pipe[0] = c->done_pipe[1] = -1;

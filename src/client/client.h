@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "client/connect.h"
+#include "client/proxy.h"
 #include "client/timer.h"
 #include "common/opts.h"
 #include "ctl/ctl.h"
@@ -30,6 +31,7 @@ struct client_cfg {
 	char *config;
 	struct strlist urls;            /* positional, or url = ... keys */
 	char *ca, *pin, *cert, *key;
+	char *proxy;                    /* --proxy URL, or NULL: https_proxy from the environment */
 	int null_enc;                   /* off, on */
 	char *tun;
 	char *run_dir;
@@ -55,6 +57,8 @@ struct client {
 	SSL_CTX *ssl_ctx;
 	struct iph_url urls[CLIENT_MAX_URLS];
 	size_t n_urls, cur;
+	struct proxy_cfg proxies[CLIENT_MAX_URLS]; /* per URL, when has_proxy[i] */
+	int has_proxy[CLIENT_MAX_URLS];
 	enum client_state state;
 	char tun_name[16];
 	struct ev_handler tun_h, sock_h, done_h, sig_h;
@@ -81,6 +85,9 @@ struct client {
 };
 
 int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx);
+/* The proxy for URL host: --proxy, else https_proxy unless no_proxy covers
+ * host.  1 with p filled in, 0 for none, -1 with a message in err[256]. */
+int client_proxy_for(const struct client_cfg *cfg, const char *host, struct proxy_cfg *p, char *err);
 /* The one function that changes state; logs every transition. */
 void client_set_state(struct client *c, enum client_state st, const char *why);
 

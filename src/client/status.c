@@ -72,6 +72,11 @@ static struct json_object *state_json(struct client *c)
 	snprintf(buf, sizeof(buf), "%s://%s%s%s%s%s", u->scheme, strchr(u->host, ':') ? "[" : "",
 		 u->host, strchr(u->host, ':') ? "]:" : ":", u->port, u->path);
 	add_str(o, "URL", buf);
+	if (c->has_proxy[c->cur]) {
+		const struct proxy_cfg *px = &c->proxies[c->cur];
+		snprintf(buf, sizeof(buf), strchr(px->host, ':') ? "[%s]:%s" : "%s:%s", px->host, px->port);
+		add_str(o, "Proxy", buf);
+	}
 	add_str(o, "State", client_state_names[c->state]);
 	add_str(o, "InterfaceStatus", interface_status(c));
 	snprintf(buf, sizeof(buf), "0x%x", c->last_code);

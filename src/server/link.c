@@ -118,8 +118,8 @@ static int parse_prefix(const char *text, struct in6_addr *p, long *plen)
 	return 0;
 }
 
-/* The link is set up: the RA template and the prefix pool. */
-int link_setup(struct server *s, char *err)
+/* The RA template from the configuration (again on reload). */
+int link_setup_ra(struct server *s, char *err)
 {
 	struct ra_params *ra = &s->ra;
 	struct server_cfg *cfg = s->cfg;
@@ -134,18 +134,25 @@ int link_setup(struct server *s, char *err)
 	ra->valid_lifetime = 86400;
 	ra->preferred_lifetime = 14400;
 	ra->mtu = 1280;
-	for (size_t i = 0; i < cfg->routes.n; i++) {
+	ra->dns_lifetime = 1800;
+	for (size_t i = 0; i < cfg->routes.n + (per_client(s) ? 1 : 0); i++) {
+		struct nd_route *r = &ra->routes[ra->n_routes];
 		long plen;
 		if (ra->n_routes >= ND_MAX_ROUTES) {
-			snprintf(err, 256, "--route: at most %d routes", ND_MAX_ROUTES);
+			snprintf(err, 256, "--route: at most %d routes%s", ND_MAX_ROUTES - (per_client(s) ? 1 : 0),
+				 per_client(s) ? " with --prefix-pool" : "");
 			return -1;
 		}
-		if (parse_prefix(cfg->routes.v[i], &ra->routes[ra->n_routes].prefix, &plen) < 0) {
+		if (i == cfg->routes.n) {
+			/* Clients reach each other through the router: the pool is a route. */
+			r->prefix = s->pool;
+			plen = s->pool_len;
+		} else if (parse_prefix(cfg->routes.v[i], &r->prefix, &plen) < 0) {
 			snprintf(err, 256, "--route: '%s' is not an IPv6 PREFIX/LEN", cfg->routes.v[i]);
 			return -1;
 		}
-		ra->routes[ra->n_routes].plen = (uint8_t)plen;
-		ra->routes[ra->n_routes].lifetime = 1800;
+		r->plen = (uint8_t)plen;
+		r->lifetime = 1800;
 		ra->n_routes++;
 	}
 	for (size_t i = 0; i < cfg->dns.n; i++) {
@@ -159,7 +166,14 @@ int link_setup(struct server *s, char *err)
 		}
 		ra->n_dns++;
 	}
-	ra->dns_lifetime = 1800;
+	return 0;
+}
+
+/* The link is set up: the prefix pool, then the RA template. */
+int link_setup(struct server *s, char *err)
+{
+	struct server_cfg *cfg = s->cfg;
+
 	if (per_client(s)) {
 		long plen;
 		if (!cfg->prefix_pool || parse_prefix(cfg->prefix_pool, &s->pool, &plen) < 0 ||
@@ -170,22 +184,13 @@ int link_setup(struct server *s, char *err)
 			return -1;
 		}
 		s->pool_len = (uint8_t)plen;
-		/* Clients reach each other through the router: the pool is a route. */
-		if (ra->n_routes >= ND_MAX_ROUTES) {
-			snprintf(err, 256, "--route: at most %d routes with --prefix-pool", ND_MAX_ROUTES - 1);
-			return -1;
-		}
-		ra->routes[ra->n_routes].prefix = s->pool;
-		ra->routes[ra->n_routes].plen = (uint8_t)plen;
-		ra->routes[ra->n_routes].lifetime = 1800;
-		ra->n_routes++;
 		s->pool_size = 1ULL << (64 - plen);
 		if (addrtab_init(&s->prefixes, 1024) < 0 || addrtab_init(&s->remembered, 1024) < 0) {
 			snprintf(err, 256, "out of memory");
 			return -1;
 		}
 	}
-	return 0;
+	return link_setup_ra(s, err);
 }
 
 /* The /64 number i of the pool. */

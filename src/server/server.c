@@ -17,6 +17,7 @@
 #include "server/server.h"
 
 #define TUN_BATCH 64
+#define SWAP_FIELD(a, b, f) do { char *t_ = (a)->f; (a)->f = (b)->f; (b)->f = t_; } while (0)
 #define ACCEPT_BATCH 64
 
 void server_mark_dirty(struct conn *c)
@@ -73,6 +74,78 @@ static void on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	}
 }
 
+static int setup_tls(struct server *s, char *err);
+
+static int str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+/* SIGHUP: read the configuration again.  TLS material and the null-suite
+ * policy apply to new connections; routes and DNS to the next RAs; a change
+ * of the authentication mode ends every connection (3.2.7.1).  What only a
+ * restart can change (listen address, TUN, prefix) is named and kept. */
+static void reload(struct server *s)
+{
+	struct server_cfg *n = calloc(1, sizeof(*n)), *old = s->cfg;
+	SSL_CTX *old_ctx = s->ssl_ctx;
+	struct ra_params old_ra = s->ra;
+	char err[512];
+
+	if (!n || !s->reload || s->reload(n, err) < 0) {
+		log_warnx("reload: %s; keeping the running configuration", n ? err : "out of memory");
+		free(n);
+		return;
+	}
+	if (str_differs(n->listen, old->listen) || str_differs(n->tun, old->tun) ||
+	    str_differs(n->prefix, old->prefix) || n->transport != old->transport ||
+	    n->prefix_mode != old->prefix_mode || str_differs(n->prefix_pool, old->prefix_pool))
+		log_warnx("reload: listen, transport, tun and prefix changes need a restart; kept");
+	/* Keep what cannot change while running. */
+	SWAP_FIELD(n, old, listen);
+	SWAP_FIELD(n, old, tun);
+	SWAP_FIELD(n, old, prefix);
+	SWAP_FIELD(n, old, prefix_pool);
+	n->transport = old->transport;
+	n->prefix_mode = old->prefix_mode;
+	s->cfg = n;
+	s->ssl_ctx = NULL;
+	if (setup_tls(s, err) < 0 || link_setup_ra(s, err) < 0) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		if (s->ssl_ctx)
+			SSL_CTX_free(s->ssl_ctx);
+		s->ssl_ctx = old_ctx;
+		s->ra = old_ra;
+		s->cfg = old;
+		SWAP_FIELD(n, old, listen);
+		SWAP_FIELD(n, old, tun);
+		SWAP_FIELD(n, old, prefix);
+		SWAP_FIELD(n, old, prefix_pool);
+		server_cfg_free(n);
+		return;
+	}
+	if (old_ctx)
+		SSL_CTX_free(old_ctx); /* connections hold their own reference */
+	for (size_t i = 0; i < n->paths.n && i < HTTP_MAX_PATHS - 1; i++)
+		s->paths[i] = n->paths.v[i];
+	s->paths[n->paths.n < HTTP_MAX_PATHS - 1 ? n->paths.n : HTTP_MAX_PATHS - 1] = NULL;
+	log_info("reload: configuration read again (authentication %s, null encryption %d, %zu routes)",
+		 n->auth == AUTH_NONE ? "none" : "certificates", n->null_enc, n->routes.n);
+	if (n->auth != old->auth) {
+		log_warnx("reload: authentication mode changed from %s to %s: ending all %u connections",
+			  old->auth == AUTH_NONE ? "none" : "certificates",
+			  n->auth == AUTH_NONE ? "none" : "certificates", s->n_conns);
+		while (s->conns)
+			conn_close(s->conns, "authentication mode changed");
+	}
+	/* Requests parsed later compare against the new paths; the old
+	 * configuration's strings go with it. */
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->hp)
+			http_req_init(c->hp, s->paths, 0);
+	server_cfg_free(old);
+}
+
 static void on_signal(struct evloop *ev, struct ev_handler *h, uint32_t events)
 {
 	struct server *s = (struct server *)((char *)h - offsetof(struct server, sig_h));
@@ -84,6 +157,8 @@ static void on_signal(struct evloop *ev, struct ev_handler *h, uint32_t events)
 		log_info("signal %d: shutting down, disconnecting %u clients", si.ssi_signo, s->n_conns);
 		s->stopping = 1;
 		ev->stop = 1;
+	} else if (si.ssi_signo == SIGHUP) {
+		reload(s);
 	}
 }
 
@@ -308,7 +383,7 @@ static int setup_tls(struct server *s, char *err)
 	return s->ssl_ctx ? 0 : -1;
 }
 
-int server_main(struct server_cfg *cfg)
+int server_main(struct server_cfg *cfg, server_reload_fn reload_fn)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	char err[512];
@@ -318,6 +393,7 @@ int server_main(struct server_cfg *cfg)
 	if (!s)
 		fatalx("out of memory");
 	s->cfg = cfg;
+	s->reload = reload_fn;
 	s->started = time(NULL);
 	s->lst.h.fd = s->tun_h.fd = s->sig_h.fd = -1;
 	s->ctl.h.fd = -1;
@@ -383,6 +459,12 @@ out:
 	addrtab_free(&s->prefixes);
 	addrtab_free(&s->remembered);
 	ev_free(&s->ev);
+	if (s->cfg != cfg) {
+		/* Reloaded: the caller's struct gets the current configuration. */
+		server_cfg_free(cfg);
+		*cfg = *s->cfg;
+		free(s->cfg);
+	}
 	free(s);
 	return rc;
 }

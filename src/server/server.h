@@ -58,6 +58,11 @@ struct server_cfg {
 
 enum prefix_mode { PREFIX_SHARED = 0, PREFIX_PER_CLIENT };
 
+/* Builds a fresh configuration from the same command line and file (for
+ * SIGHUP); 0, or -1 with a message in err[512]. The caller frees it with
+ * server_cfg_free. */
+typedef int (*server_reload_fn)(struct server_cfg *out, char *err);
+
 /* A DAD NS for a taken address, forwarded to its owner in mode
  * Certificates: the owner's answer (a multicast NA) also goes back to the
  * client that asked, for a while. */
@@ -141,6 +146,7 @@ struct listener {
 
 struct server {
 	struct server_cfg *cfg;
+	server_reload_fn reload;
 	struct evloop ev;
 	SSL_CTX *ssl_ctx;
 	const char *paths[HTTP_MAX_PATHS];
@@ -186,6 +192,7 @@ void conn_tick(struct conn *c, uint64_t now_ms);
 
 /* link.c */
 int link_setup(struct server *s, char *err);
+int link_setup_ra(struct server *s, char *err);
 /* One packet from a client's stream; returns 0, or -1 to end the session. */
 int link_from_client(struct conn *c, const uint8_t *pkt, size_t len);
 void link_from_tun(struct server *s, const uint8_t *pkt, size_t len);
@@ -199,7 +206,8 @@ void link_drop(struct conn *c, enum drop_reason r);
 struct json_object *server_ctl(void *arg, const char *cmd);
 
 /* server.c */
-int server_main(struct server_cfg *cfg);
+int server_main(struct server_cfg *cfg, server_reload_fn reload);
+void server_cfg_free(struct server_cfg *cfg);
 void server_mark_dirty(struct conn *c);
 
 #endif
