@@ -122,6 +122,7 @@ static void reload(struct server *s)
 		SWAP_FIELD(n, old, prefix);
 		SWAP_FIELD(n, old, prefix_pool);
 		server_cfg_free(n);
+		free(n);
 		return;
 	}
 	if (old_ctx)
@@ -144,6 +145,8 @@ static void reload(struct server *s)
 		if (c->hp)
 			http_req_init(c->hp, s->paths, 0);
 	server_cfg_free(old);
+	if (old != s->orig_cfg)
+		free(old);
 }
 
 static void on_signal(struct evloop *ev, struct ev_handler *h, uint32_t events)
@@ -392,7 +395,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn)
 
 	if (!s)
 		fatalx("out of memory");
-	s->cfg = cfg;
+	s->cfg = s->orig_cfg = cfg;
 	s->reload = reload_fn;
 	s->started = time(NULL);
 	s->lst.h.fd = s->tun_h.fd = s->sig_h.fd = -1;

@@ -146,6 +146,7 @@ struct listener {
 
 struct server {
 	struct server_cfg *cfg;
+	struct server_cfg *orig_cfg;    /* the caller's, not ours to free */
 	server_reload_fn reload;
 	struct evloop ev;
 	SSL_CTX *ssl_ctx;
