@@ -55,35 +55,51 @@ static void *attempt_thread(void *arg)
 	if (!strcmp(a->c->urls[a->url_index].scheme, "http"))
 		o.ssl_ctx = NULL;
 	a->rc = iph_connect(&a->c->urls[a->url_index], &o, &a->lc, &a->res);
+	a->elapsed_ms = ev_now_ms() - a->started_ms;
 	if (write(a->c->done_pipe[1], &a, sizeof(a)) != sizeof(a))
 		log_warn("attempt: cannot report its end");
 	return NULL;
 }
 
-static void start_attempt(struct client *c)
+static const char *url_text(const struct iph_url *u, char *buf, size_t len)
 {
-	struct attempt *a;
+	snprintf(buf, len, "%s://%s%s%s:%s%s", u->scheme, strchr(u->host, ':') ? "[" : "", u->host,
+		 strchr(u->host, ':') ? "]" : "", u->port, u->path);
+	return buf;
+}
 
-	if (c->att || c->state == CS_DISABLED || c->state == CS_LINKUP)
+/* A round: every entry point at once (Windows 10 picks the nearest site the
+ * same way); the first to answer 200 is kept. */
+static void start_round(struct client *c)
+{
+	char u[600];
+
+	if (c->running || c->state == CS_DISABLED || c->state == CS_LINKUP)
 		return;
-	if (!(a = calloc(1, sizeof(*a)))) {
-		log_warnx("attempt: out of memory");
-		return;
-	}
-	a->c = c;
-	a->url_index = c->cur;
 	c->next_attempt_ms = 0;
 	c->next_attempt_wall = 0;
+	c->round++;
+	c->round_won = 0;
 	c->attempts++;
 	client_set_state(c, CS_LINKDOWN, "connecting");
-	log_info("connecting to %s://%s:%s%s", c->urls[c->cur].scheme, c->urls[c->cur].host,
-		 c->urls[c->cur].port, c->urls[c->cur].path);
-	if (pthread_create(&c->att_thread, NULL, attempt_thread, a)) {
-		log_warnx("attempt: cannot start a thread");
-		free(a);
-		return;
+	for (size_t i = 0; i < c->n_urls; i++) {
+		struct attempt *a = calloc(1, sizeof(*a));
+		if (!a) {
+			log_warnx("attempt: out of memory");
+			continue;
+		}
+		a->c = c;
+		a->url_index = i;
+		a->round = c->round;
+		a->started_ms = ev_now_ms();
+		log_info("connecting to %s", url_text(&c->urls[i], u, sizeof(u)));
+		if (pthread_create(&a->thread, NULL, attempt_thread, a)) {
+			log_warnx("attempt: cannot start a thread");
+			free(a);
+			continue;
+		}
+		c->running++;
 	}
-	c->att = a;
 }
 
 static void schedule(struct client *c, uint64_t wait_ms)
@@ -92,7 +108,10 @@ static void schedule(struct client *c, uint64_t wait_ms)
 	c->next_attempt_wall = time(NULL) + (time_t)(wait_ms / 1000);
 }
 
-static void attempt_failed(struct client *c, struct attempt *a)
+/* Every entry point of the round failed: the last one to fail is reported
+ * (the others are in the state's EntryPoints), and the reconnect timer
+ * applies. */
+static void round_failed(struct client *c, struct attempt *a)
 {
 	uint64_t wait = rt_failure(&c->rt, ev_now_ms());
 
@@ -102,18 +121,22 @@ static void attempt_failed(struct client *c, struct attempt *a)
 	snprintf(c->last_error, sizeof(c->last_error), "%s", a->res.why);
 	if (a->res.server_cert[0])
 		snprintf(c->server_cert, sizeof(c->server_cert), "%s", a->res.server_cert);
-	log_warnx("cannot connect: 0x%x %s: %s; next attempt in %llu s", a->res.code,
-		  iph_error_symbol(a->res.code), a->res.why, (unsigned long long)(wait / 1000));
+	if (c->n_urls > 1)
+		log_warnx("no entry point answered; last: 0x%x %s: %s; next attempt in %llu s", a->res.code,
+			  iph_error_symbol(a->res.code), a->res.why, (unsigned long long)(wait / 1000));
+	else
+		log_warnx("cannot connect: 0x%x %s: %s; next attempt in %llu s", a->res.code,
+			  iph_error_symbol(a->res.code), a->res.why, (unsigned long long)(wait / 1000));
 	client_set_state(c, CS_LINKDOWN, "waiting to reconnect");
 	schedule(c, wait);
-	/* With several entry points, the next attempt tries the next one. */
-	if (c->n_urls > 1)
-		c->cur = (c->cur + 1) % c->n_urls;
 }
 
 static void attempt_succeeded(struct client *c, struct attempt *a)
 {
+	char u[600];
+
 	c->lc = a->lc;
+	c->cur = a->url_index;
 	rt_reset(&c->rt);
 	c->last_code = IPH_OK;
 	c->last_step = "linkup";
@@ -121,6 +144,13 @@ static void attempt_succeeded(struct client *c, struct attempt *a)
 	snprintf(c->tls_desc, sizeof(c->tls_desc), "%s", a->res.tls_desc[0] ? a->res.tls_desc : "none (plain HTTP)");
 	snprintf(c->server_cert, sizeof(c->server_cert), "%s", a->res.server_cert);
 	snprintf(c->peer, sizeof(c->peer), "%s", a->res.peer);
+	if (c->n_urls > 1)
+		snprintf(c->choice, sizeof(c->choice), "%s: the first of %zu entry points to answer (%llu ms)",
+			 url_text(&c->urls[a->url_index], u, sizeof(u)), c->n_urls,
+			 (unsigned long long)a->elapsed_ms);
+	else
+		snprintf(c->choice, sizeof(c->choice), "%s: the only entry point (%llu ms)",
+			 url_text(&c->urls[a->url_index], u, sizeof(u)), (unsigned long long)a->elapsed_ms);
 	c->connected_since = time(NULL);
 	c->sock_h.fd = c->lc.fd;
 	c->sock_h.cb = client_on_sock;
@@ -133,7 +163,7 @@ static void attempt_succeeded(struct client *c, struct attempt *a)
 	}
 	client_set_state(c, CS_ESTABLISHED, "HTTPS up, POST answered 200");
 	client_set_state(c, CS_LINKUP, NULL);
-	log_info("link up with %s (%s), %s", c->peer, c->tls_desc, c->server_cert);
+	log_info("link up with %s (%s), %s; %s", c->peer, c->tls_desc, c->server_cert, c->choice);
 	if (c->lc.rest_len) {
 		/* Bytes that came with the response header start the stream. */
 		uint8_t rest[sizeof(c->lc.rest)];
@@ -148,18 +178,28 @@ static void on_attempt_done(struct evloop *ev, struct ev_handler *h, uint32_t ev
 {
 	struct client *c = CONTAINER(h, struct client, done_h);
 	struct attempt *a;
+	int current;
 
 	if (read(h->fd, &a, sizeof(a)) != sizeof(a))
 		return;
-	pthread_join(c->att_thread, NULL);
-	c->att = NULL;
-	if (a->abandoned || c->state == CS_DISABLED || c->stopping) {
-		if (a->rc == 0)
-			link_conn_close(&a->lc);
-	} else if (a->rc == 0) {
+	pthread_join(a->thread, NULL);
+	c->running--;
+	current = a->round == c->round && !c->stopping && c->state != CS_DISABLED;
+	if (current) {
+		struct entry_status *e = &c->entries[a->url_index];
+		e->tried = 1;
+		e->code = a->rc == 0 ? IPH_OK : a->res.code;
+		e->elapsed_ms = a->elapsed_ms;
+		snprintf(e->why, sizeof(e->why), "%s", a->rc == 0 ? "answered 200" : a->res.why);
+	}
+	if (a->rc == 0 && current && !c->round_won && c->state != CS_LINKUP) {
+		c->round_won = 1;
 		attempt_succeeded(c, a);
-	} else {
-		attempt_failed(c, a);
+	} else if (a->rc == 0) {
+		/* A slower entry point, or one nobody waits for any more. */
+		link_conn_close(&a->lc);
+	} else if (current && !c->round_won && !c->running) {
+		round_failed(c, a);
 	}
 	free(a);
 }
@@ -204,8 +244,7 @@ void client_disable(struct client *c)
 		c->out_off = c->out_len = 0;
 		c->connected_since = 0;
 	}
-	if (c->att)
-		c->att->abandoned = 1;
+	c->round++; /* attempts in flight are dropped when they report */
 	c->next_attempt_ms = 0;
 	c->next_attempt_wall = 0;
 	client_set_state(c, CS_DISABLED, "disabled by request");
@@ -329,23 +368,21 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 	while (!c->stopping) {
 		uint64_t now = ev_now_ms();
 		int timeout = -1;
-		if (c->next_attempt_ms && !c->att)
+		if (c->next_attempt_ms && !c->running)
 			timeout = c->next_attempt_ms > now ? (int)(c->next_attempt_ms - now) : 0;
 		if (ev_run_once(&c->ev, timeout) < 0 && errno != EINTR)
 			fatal("epoll_wait");
 		c->ev.stop = 0;
-		if (c->next_attempt_ms && !c->att && ev_now_ms() >= c->next_attempt_ms)
-			start_attempt(c);
+		if (c->next_attempt_ms && !c->running && ev_now_ms() >= c->next_attempt_ms)
+			start_round(c);
 	}
 	rc = 0;
 out:
 	if (c->state == CS_LINKUP)
 		link_conn_close(&c->lc);
-	if (c->att) {
-		/* An attempt in flight: let it finish on its own, its thread
-		 * ends with the process. */
-		c->att->abandoned = 1;
-		pthread_detach(c->att_thread);
+	if (c->running) {
+		/* Attempts in flight: their threads end with the process; the
+		 * client struct and the TLS context stay for them. */
 		ctx = NULL;
 	}
 	ctl_server_close(&c->ctl);
@@ -356,7 +393,7 @@ out:
 	v6df_free(&c->df);
 	free(c->out);
 	ev_free(&c->ev);
-	if (!c->att) {
+	if (!c->running) {
 		close(c->done_pipe[0]);
 		close(c->done_pipe[1]);
 		free(c);

@@ -42,13 +42,26 @@ struct client_cfg {
 	int verbose;
 };
 
+/* One connection attempt to one entry point, run in its own thread; the
+ * attempts of a round (every entry point at once) race, the first to answer
+ * 200 wins. */
 struct attempt {
 	struct client *c;
 	size_t url_index;
+	uint64_t round;
+	pthread_t thread;
+	uint64_t started_ms, elapsed_ms;
 	struct link_conn lc;
 	struct connect_result res;
 	int rc;
-	volatile int abandoned;
+};
+
+/* What the last round said about one entry point. */
+struct entry_status {
+	uint32_t code;
+	char why[256];
+	uint64_t elapsed_ms;
+	int tried;
 };
 
 struct client {
@@ -71,8 +84,11 @@ struct client {
 	uint32_t sock_mask;
 	struct reconnect_timer rt;
 	uint64_t next_attempt_ms;       /* 0: none scheduled */
-	struct attempt *att;            /* running attempt, or NULL */
-	pthread_t att_thread;
+	uint64_t round;                 /* current round of attempts */
+	unsigned running;               /* attempts whose thread has not reported */
+	int round_won;
+	struct entry_status entries[CLIENT_MAX_URLS];
+	char choice[256];               /* which entry point is in use and why */
 	/* status */
 	uint32_t last_code;
 	char last_error[768];

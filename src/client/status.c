@@ -78,6 +78,23 @@ static struct json_object *state_json(struct client *c)
 		add_str(o, "Proxy", buf);
 	}
 	add_str(o, "State", client_state_names[c->state]);
+	add_str(o, "EntryPointInUse", c->state == CS_LINKUP ? c->choice : "");
+	if (c->n_urls > 1) {
+		struct json_object *eps = json_object_new_array();
+		for (size_t i = 0; i < c->n_urls; i++) {
+			const struct iph_url *eu = &c->urls[i];
+			const struct entry_status *es = &c->entries[i];
+			snprintf(buf, sizeof(buf), "%s://%s:%s%s: %s", eu->scheme, eu->host, eu->port, eu->path,
+				 !es->tried ? "not tried yet"
+				 : c->state == CS_LINKUP && i == c->cur ? "in use"
+				 : es->code == 0 ? "answered, not used" : "");
+			if (es->tried && es->code && !(c->state == CS_LINKUP && i == c->cur))
+				snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "0x%x %s (%s)",
+					 es->code, iph_error_symbol(es->code), es->why);
+			json_object_array_add(eps, json_object_new_string(buf));
+		}
+		json_object_object_add(o, "EntryPoints", eps);
+	}
 	add_str(o, "InterfaceStatus", interface_status(c));
 	snprintf(buf, sizeof(buf), "0x%x", c->last_code);
 	add_str(o, "LastErrorCode", buf);
@@ -89,7 +106,7 @@ static struct json_object *state_json(struct client *c)
 	if (c->last_code && e)
 		add_str(o, "Fix", e->fix);
 	iso_time(c->state == CS_LINKUP ? 0 : c->next_attempt_wall, t, sizeof(t));
-	add_str(o, "NextAttempt", c->att ? "in progress" : t);
+	add_str(o, "NextAttempt", c->running ? "in progress" : t);
 	iso_time(c->connected_since, t, sizeof(t));
 	add_str(o, "ConnectedSince", t);
 	add_str(o, "Peer", c->state == CS_LINKUP ? c->peer : "");
