@@ -9,6 +9,7 @@
 #ifndef IPHTTPS_CLIENT_H
 #define IPHTTPS_CLIENT_H
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
@@ -89,6 +90,8 @@ struct client {
 	int round_won;
 	struct entry_status entries[CLIENT_MAX_URLS];
 	char choice[256];               /* which entry point is in use and why */
+	struct in6_addr link_prefix;    /* the /64 the server advertises */
+	int have_link_prefix;
 	/* status */
 	uint32_t last_code;
 	char last_error[768];

@@ -1,6 +1,7 @@
 /* The client's data path: packets read from the TUN are queued and sent in
  * as few TLS records as the socket takes; the stream from the server is cut
  * into packets and written to the TUN. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include "client/client.h"
 #include "common/log.h"
 #include "errors.h"
+#include "net/tun.h"
+#include "wire/nd.h"
 
 #define TUN_BATCH 64
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
@@ -124,9 +127,37 @@ void client_on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 		client_flush(c);
 }
 
+/* A Router Advertisement from the server: when it advertises another
+ * prefix than the link before (another node of a cluster, another site),
+ * what the kernel configured from the old one goes, or the kernel would go
+ * on choosing a source address the new server drops. */
+static void watch_ra(struct client *c, const uint8_t *pkt, size_t len)
+{
+	struct ipv6_view v;
+	struct ra_info ra;
+	const char *why;
+	char e[TUN_ERRLEN], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	if (ipv6_parse(pkt, len, &v, &why) < 0 || nd_parse_ra(&v, pkt, &ra, &why) < 0 ||
+	    !ra.has_prefix || ra.prefix_len != 64)
+		return;
+	if (c->have_link_prefix && memcmp(&c->link_prefix, &ra.prefix, 8)) {
+		log_info("the server advertises %s/64 instead of %s/64: removing the old prefix's addresses",
+			 inet_ntop(AF_INET6, &ra.prefix, a, sizeof(a)),
+			 inet_ntop(AF_INET6, &c->link_prefix, b, sizeof(b)));
+		if (tun_forget_prefix(c->tun_name, &c->link_prefix, e) < 0)
+			log_warnx("%s", e);
+	}
+	c->link_prefix = ra.prefix;
+	c->have_link_prefix = 1;
+}
+
 static int on_packet(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct client *c = arg;
+
+	if (len > 40 && pkt[6] == IPPROTO_ICMPV6 && pkt[40] == ICMP6_TYPE_RA)
+		watch_ra(c, pkt, len);
 
 	c->rx_packets++;
 	c->rx_bytes += len;

@@ -25,6 +25,7 @@
 #include "net/tun.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -427,6 +428,38 @@ int tun_set_txqueuelen(const char *dev, unsigned len, char *err)
 }
 
 /* ---- addresses ---- */
+
+/* Remove addr/plen from dev.  A missing address counts as success.
+ * Returns 0 or -1 (errno, err). */
+int tun_addr_del(const char *dev, const struct in6_addr *addr, unsigned plen, char *err)
+{
+	char step[STEPLEN], pfx[INET6_ADDRSTRLEN + 8];
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	unsigned idx;
+	int ret;
+
+	fmt_prefix(pfx, sizeof(pfx), addr, plen);
+	snprintf(step, sizeof(step), "RTM_DELADDR %s on %s", pfx, dev);
+	if (!(idx = dev_index(dev, step, err)))
+		return -1;
+	if (!(nlh = nl_new(RTM_DELADDR, 0, step, err)))
+		return -1;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = (unsigned char)plen;
+	ifa->ifa_index = idx;
+	mnl_attr_put(nlh, IFA_LOCAL, sizeof(*addr), addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(*addr), addr);
+	ret = nl_talk(nlh, (char *)nlh, step, NULL, NULL, err);
+	free(nlh);
+	if (ret < 0 && errno == EADDRNOTAVAIL) {
+		ret = 0;
+		if (err)
+			err[0] = '\0';
+	}
+	return ret;
+}
 
 /* Add addr/plen to dev (scope chosen by the kernel, lifetimes forever),
  * IFA_F_NODAD if nodad.  An existing address counts as success (see the top
@@ -864,4 +897,30 @@ int tun_list_routes(const char *dev, char *out, size_t outlen, char *err)
 		return -1;
 	}
 	return w.count;
+}
+
+/* Remove the addresses of dev inside prefix/64 and that prefix's route:
+ * what the kernel configured from the RA of a link that is gone, so that
+ * source address selection stops choosing it.  Returns 0 or -1. */
+int tun_forget_prefix(const char *dev, const struct in6_addr *prefix, char *err)
+{
+	struct ifaddrs *ifa, *i;
+	int rc = 0;
+
+	if (getifaddrs(&ifa) < 0) {
+		seterr(err, "getifaddrs: %s", strerror(errno));
+		return -1;
+	}
+	for (i = ifa; i; i = i->ifa_next) {
+		const struct sockaddr_in6 *a = (const void *)i->ifa_addr;
+		if (!a || a->sin6_family != AF_INET6 || strcmp(i->ifa_name, dev) ||
+		    memcmp(&a->sin6_addr, prefix, 8))
+			continue;
+		if (tun_addr_del(dev, &a->sin6_addr, 64, err) < 0)
+			rc = -1;
+	}
+	freeifaddrs(ifa);
+	if (tun_route_del(dev, prefix, 64, err) < 0 && errno != ESRCH)
+		rc = -1;
+	return rc;
 }

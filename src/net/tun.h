@@ -30,6 +30,10 @@ int tun_set_carrier(int tun_fd, int on, char *err);
 int tun_set_txqueuelen(const char *dev, unsigned len, char *err);
 /* Addresses and routes via rtnetlink. nodad: IFA_F_NODAD. */
 int tun_addr_add(const char *dev, const struct in6_addr *addr, unsigned plen, int nodad, char *err);
+int tun_addr_del(const char *dev, const struct in6_addr *addr, unsigned plen, char *err);
+/* Remove every address of dev inside prefix/64 and the on-link route of
+ * that prefix (what the kernel learned from an RA of a previous link). */
+int tun_forget_prefix(const char *dev, const struct in6_addr *prefix, char *err);
 int tun_route_add(const char *dev, const struct in6_addr *dst, unsigned plen,
 		  const struct in6_addr *gw /* NULL = on-link */, unsigned metric, char *err);
 int tun_route_del(const char *dev, const struct in6_addr *dst, unsigned plen, char *err);

@@ -4,6 +4,7 @@ that one fails it moves to another that works without waiting out the
 reconnect timer.  Two servers at different added delays: this kernel has no
 netem (CONFIG_NET_SCH_NETEM is not set), so the far site is reached through
 a relay that delays every byte (delay_relay.py)."""
+import ipaddress
 import os
 import re
 import shutil
@@ -74,7 +75,14 @@ def test_nearest_first_then_failover(topo, start_server, start_client):
         assert time.monotonic() - t0 < 20
         assert netns.SERVER_NAME in st["EntryPointInUse"]
         assert st["LinkLosses"] == 1
-        assert topo.ping("cli", netns.INSIDE_HOST)
+        # The kernel configures an address from site 1's prefix; the one from
+        # site 2's is removed (site 1 would drop it as a source).
+        prefix1 = ipaddress.ip_network(server.state()["Prefix"])
+        netns.wait_for(lambda: any(ipaddress.ip_address(a) in prefix1 for a in client.global_addresses()),
+                       10, 0.1, "an address from site 1's prefix (have: %s)" % client.state()["Addresses"])
+        assert not any(a.startswith("fd00:5172:") for a in client.global_addresses())
+        assert netns.wait_for(lambda: topo.ping("cli", netns.INSIDE_HOST), 10, 0.2,
+                              "a ping through site 1")
     finally:
         site2.stop()
         shutil.rmtree(base, ignore_errors=True)
