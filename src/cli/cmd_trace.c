@@ -123,7 +123,7 @@ static void print_conn(FILE *f, const struct report_style *s, const struct trace
 	fputc('\n', f);
 }
 
-/* A kind of verdict (result and code), its count and first example. */
+/* A kind of verdict (result, code and summary), its count and first example. */
 struct kind {
 	enum diag_result result;
 	uint32_t code;
@@ -143,7 +143,8 @@ static size_t kinds(const struct trace *t, struct kind *k)
 		size_t i;
 
 		for (i = 0; i < n; i++)
-			if (k[i].result == tc->v.result && k[i].code == tc->v.code)
+			if (k[i].result == tc->v.result && k[i].code == tc->v.code &&
+			    strcmp(k[i].example->v.summary, tc->v.summary) == 0)
 				break;
 		if (i == n && n < MAX_KINDS) {
 			k[n].result = tc->v.result;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "common/log.h"
 #include "errors.h"
+#include "net/linkwatch.h"
 #include "net/tun.h"
 
 const char *const client_state_names[] = {
@@ -30,9 +32,13 @@ void client_set_state(struct client *c, enum client_state st, const char *why)
 		 why ? ": " : "", why ? why : "");
 	/* The carrier follows the link: routes through the TUN stop being used
 	 * while it is down (ignore_routes_with_linkdown). */
-	if ((st == CS_LINKUP) != (c->state == CS_LINKUP) &&
-	    tun_set_carrier(c->tun_h.fd, st == CS_LINKUP, e) < 0)
-		log_warnx("%s", e);
+	if ((st == CS_LINKUP) != (c->state == CS_LINKUP)) {
+		if (tun_set_carrier(c->tun_h.fd, st == CS_LINKUP, e) < 0)
+			log_warnx("%s", e);
+		c->kernel_ready = 0;
+		c->carrier_on_ms = ev_now_ms();
+		client_drop_held(c);
+	}
 	c->state = st;
 }
 
@@ -307,6 +313,14 @@ static int open_tun(struct client *c, char *err)
 	return ev_add(&c->ev, &c->tun_h, EPOLLIN);
 }
 
+static void on_linkwatch(struct evloop *ev, struct ev_handler *h, uint32_t events)
+{
+	struct client *c = CONTAINER(h, struct client, lw_h);
+
+	if (linkwatch_read(h->fd, c->ifindex) == 1 && c->state == CS_LINKUP && !c->kernel_ready)
+		client_release_held(c);
+}
+
 static int open_signals(struct client *c)
 {
 	sigset_t set;
@@ -341,7 +355,7 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 			log_info("%s: through the proxy %s:%s%s", urls[i].host, c->proxies[i].host,
 				 c->proxies[i].port, c->proxies[i].has_auth ? " (with credentials)" : "");
 	}
-	c->tun_h.fd = c->sig_h.fd = c->done_h.fd = c->lc.fd = -1;
+	c->tun_h.fd = c->sig_h.fd = c->done_h.fd = c->lc.fd = c->lw_h.fd = -1;
 	c->ctl.h.fd = -1;
 	c->done_pipe[0] = c->done_pipe[1] = -1;
 	c->state = CS_ENABLED;
@@ -363,6 +377,12 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 		log_warnx("%s", err);
 		goto out;
 	}
+	c->ifindex = if_nametoindex(c->tun_name);
+	c->lw_h.cb = on_linkwatch;
+	if ((c->lw_h.fd = linkwatch_open(err)) < 0 || ev_add(&c->ev, &c->lw_h, EPOLLIN) < 0) {
+		log_warnx("%s", err);
+		goto out;
+	}
 	log_info("tun %s: up, mtu 1280, carrier off until the link is up", c->tun_name);
 	schedule(c, 0);
 	while (!c->stopping) {
@@ -370,11 +390,20 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 		int timeout = -1;
 		if (c->next_attempt_ms && !c->running)
 			timeout = c->next_attempt_ms > now ? (int)(c->next_attempt_ms - now) : 0;
+		if (c->state == CS_LINKUP && !c->kernel_ready) {
+			uint64_t until = c->carrier_on_ms + CLIENT_HOLD_MS;
+			int t = until > now ? (int)(until - now) : 0;
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
 		if (ev_run_once(&c->ev, timeout) < 0 && errno != EINTR)
 			fatal("epoll_wait");
 		c->ev.stop = 0;
 		if (c->next_attempt_ms && !c->running && ev_now_ms() >= c->next_attempt_ms)
 			start_round(c);
+		if (c->state == CS_LINKUP && !c->kernel_ready &&
+		    ev_now_ms() >= c->carrier_on_ms + CLIENT_HOLD_MS)
+			client_release_held(c); /* no word from the kernel: go on */
 	}
 	rc = 0;
 out:
@@ -390,6 +419,8 @@ out:
 		close(c->tun_h.fd);
 	if (c->sig_h.fd >= 0)
 		close(c->sig_h.fd);
+	linkwatch_close(c->lw_h.fd);
+	client_drop_held(c);
 	v6df_free(&c->df);
 	free(c->out);
 	ev_free(&c->ev);

@@ -24,6 +24,8 @@
 #include "wire/ipv6_stream.h"
 
 #define CLIENT_MAX_URLS 8
+#define CLIENT_HOLD_PKTS 64
+#define CLIENT_HOLD_MS 1500
 
 enum client_state { CS_DISABLED = 0, CS_ENABLED, CS_LINKDOWN, CS_ESTABLISHED, CS_LINKUP };
 extern const char *const client_state_names[];
@@ -92,6 +94,14 @@ struct client {
 	char choice[256];               /* which entry point is in use and why */
 	struct in6_addr link_prefix;    /* the /64 the server advertises */
 	int have_link_prefix;
+	/* After carrier on, packets for the TUN wait until the kernel has
+	 * applied it (net/linkwatch.h), at most HOLD_MS. */
+	struct ev_handler lw_h;
+	unsigned ifindex;
+	int kernel_ready;
+	uint64_t carrier_on_ms;
+	unsigned n_held;
+	struct held_pkt { uint8_t *data; size_t len; } held[CLIENT_HOLD_PKTS];
 	/* status */
 	uint32_t last_code;
 	char last_error[768];
@@ -99,6 +109,7 @@ struct client {
 	char tls_desc[96], server_cert[512], peer[64];
 	time_t connected_since, next_attempt_wall;
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, drops, attempts, failures, link_losses;
+	uint64_t tun_write_errors;
 	int stopping;
 	uint8_t rbuf[65536 + 64];
 };
@@ -114,6 +125,10 @@ void client_set_state(struct client *c, enum client_state st, const char *why);
 void client_on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events);
 void client_on_sock(struct evloop *ev, struct ev_handler *h, uint32_t events);
 void client_flush(struct client *c);
+/* The kernel has applied the carrier (or HOLD_MS passed): deliver what
+ * waited; drop_held frees it instead. */
+void client_release_held(struct client *c);
+void client_drop_held(struct client *c);
 /* Stream bytes from the server; -1 if the link was lost. */
 int client_feed(struct client *c, const uint8_t *data, size_t len);
 /* The link ended (code and plain words); reconnects. */

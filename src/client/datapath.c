@@ -145,12 +145,14 @@ static void watch_ra(struct client *c, const uint8_t *pkt, size_t len)
 		log_info("the server advertises %s/64 instead of %s/64: removing the old prefix's addresses",
 			 inet_ntop(AF_INET6, &ra.prefix, a, sizeof(a)),
 			 inet_ntop(AF_INET6, &c->link_prefix, b, sizeof(b)));
-		if (tun_forget_prefix(c->tun_name, &c->link_prefix, e) < 0)
+		if (getenv("IPH_NOFORGET") == NULL && tun_forget_prefix(c->tun_name, &c->link_prefix, e) < 0)
 			log_warnx("%s", e);
 	}
 	c->link_prefix = ra.prefix;
 	c->have_link_prefix = 1;
 }
+
+static void to_tun(struct client *c, const uint8_t *pkt, size_t len);
 
 static int on_packet(void *arg, const uint8_t *pkt, size_t len)
 {
@@ -161,12 +163,44 @@ static int on_packet(void *arg, const uint8_t *pkt, size_t len)
 
 	c->rx_packets++;
 	c->rx_bytes += len;
+	if (!c->kernel_ready) {
+		uint8_t *copy;
+		if (c->n_held >= CLIENT_HOLD_PKTS || !(copy = malloc(len))) {
+			c->drops++;
+			return 0;
+		}
+		memcpy(copy, pkt, len);
+		c->held[c->n_held].data = copy;
+		c->held[c->n_held++].len = len;
+		return 0;
+	}
+	to_tun(c, pkt, len);
+	return 0;
+}
+
+void client_drop_held(struct client *c)
+{
+	for (unsigned i = 0; i < c->n_held; i++)
+		free(c->held[i].data);
+	c->n_held = 0;
+}
+
+void client_release_held(struct client *c)
+{
+	c->kernel_ready = 1;
+	for (unsigned i = 0; i < c->n_held; i++)
+		to_tun(c, c->held[i].data, c->held[i].len);
+	client_drop_held(c);
+}
+
+static void to_tun(struct client *c, const uint8_t *pkt, size_t len)
+{
 	if (write(c->tun_h.fd, pkt, len) != (ssize_t)len) {
 		c->drops++;
-		if (c->drops == 1)
+		c->tun_write_errors++;
+		if ((c->tun_write_errors & (c->tun_write_errors - 1)) == 0) /* 1, 2, 4, 8... */
 			log_warn("tun %s: write of %zu bytes", c->tun_name, len);
 	}
-	return 0;
 }
 
 int client_feed(struct client *c, const uint8_t *data, size_t len)

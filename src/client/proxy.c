@@ -31,6 +31,7 @@
 
 /* ---- URL ---- */
 
+/* The value of hex digit c, or -1. */
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -343,6 +344,7 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 	return rc > 0;
 }
 
+/* "a.b.c.d:port" or "[v6]:port" of sa into out[len]. */
 static void sa_str(const struct sockaddr *sa, char *out, size_t len)
 {
 	char h[INET6_ADDRSTRLEN] = "?";

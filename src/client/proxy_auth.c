@@ -36,6 +36,7 @@ static int word_is(const char *s, size_t n, const char *w)
 	return strlen(w) == n && !strncasecmp(s, w, n);
 }
 
+/* The first byte of [s, end) that is not a space or tab (or end). */
 static const char *skip_ows(const char *s, const char *end)
 {
 	while (s < end && (*s == ' ' || *s == '\t'))
@@ -63,6 +64,7 @@ static int list_has(const char *s, const char *end, const char *w)
 
 /* ---- Proxy-Authenticate ---- */
 
+/* The algorithm named a (case-insensitive; "" is MD5), or DA_UNKNOWN. */
 static enum digest_alg alg_parse(const char *a)
 {
 	static const struct { const char *name; enum digest_alg alg; } t[] = {
@@ -311,6 +313,7 @@ int proxy_basic_value(const char *user, const char *pass, char *out, size_t outl
 	return n < 0 ? -1 : 6 + n;
 }
 
+/* The hash of Digest algorithm a, or NULL. */
 static const EVP_MD *alg_md(enum digest_alg a)
 {
 	switch (a) {
@@ -410,7 +413,7 @@ int proxy_digest_value(const struct proxy_challenge *c, const char *user, const 
 	if (c->userhash) {
 		if (hash_join(md, uname, user, c->realm, (char *)NULL) < 0)
 			goto out;
-	} else if (esc(user, uname, sizeof(uname)) < 0) {
+	} else if (snprintf(uname, sizeof(uname), "%s", user) >= (int)sizeof(uname)) {
 		goto out;
 	}
 	if (esc(uname, e_user, sizeof(e_user)) < 0 || esc(c->realm, e_realm, sizeof(e_realm)) < 0 ||
@@ -418,7 +421,7 @@ int proxy_digest_value(const struct proxy_challenge *c, const char *user, const 
 	    esc(c->opaque, e_opaque, sizeof(e_opaque)) < 0)
 		goto out;
 	n = snprintf(out, outlen, "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\"%s%s, response=\"%s\"",
-		     c->userhash ? uname : e_user, e_realm, e_nonce, e_uri,
+		     e_user, e_realm, e_nonce, e_uri,
 		     c->algorithm[0] ? ", algorithm=" : "", c->algorithm, resp);
 	if (n > 0 && (size_t)n < outlen && qop)
 		n += snprintf(out + n, outlen - (size_t)n, ", qop=%s, nc=%s, cnonce=\"%s\"", qop, ncs, cnonce);

@@ -246,7 +246,7 @@ static int decode_tcp(const uint8_t *b, size_t len, size_t wirelen, struct pkt *
 	return 0;
 }
 
-/* IPv4: returns 1 for TCP (pk filled), 0 not TCP, -1 malformed or a fragment. */
+/* IPv4: returns 1 for TCP (pk filled), 0 not TCP, -1 malformed, -2 a fragment. */
 static int decode_ipv4(struct capture *cap, const uint8_t *b, size_t len, struct pkt *pk)
 {
 	size_t ihl, total;
@@ -261,7 +261,7 @@ static int decode_ipv4(struct capture *cap, const uint8_t *b, size_t len, struct
 		return 0;
 	if ((b[6] & 0x3f) || b[7]) {     /* MF or a fragment offset */
 		cap->stats.fragments++;
-		return -1;
+		return -2;
 	}
 	pk->src.family = pk->dst.family = AF_INET;
 	memcpy(pk->src.a, b + 12, 4);
@@ -288,7 +288,7 @@ static int decode_ipv6(struct capture *cap, const uint8_t *b, size_t len, struct
 
 		if (nh == 44) {
 			cap->stats.fragments++;
-			return -1;
+			return -2;
 		}
 		if (nh != 0 && nh != 43 && nh != 60 && nh != 51)
 			return 0;
@@ -491,7 +491,7 @@ static void packet(struct capture *cap, const struct pcap_pkthdr *ph, const uint
 		rc = decode_ipv4(cap, b + off, ph->caplen - (size_t)off, &pk);
 	else
 		rc = decode_ipv6(cap, b + off, ph->caplen - (size_t)off, &pk);
-	if (rc < 0)
+	if (rc == -1)
 		cap->stats.malformed++;
 	else if (rc == 0)
 		cap->stats.not_tcp++;

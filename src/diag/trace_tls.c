@@ -21,8 +21,8 @@ static void ch_step(struct trace_state *st, int dir, const struct tlsp_client_he
 				 tlsp_suite_str(ch->suites[i], name, sizeof(name)));
 		}
 		strncat(list, ")", sizeof(list) - strlen(list) - 1);
-	} else if (nnull) {
-		snprintf(list, sizeof(list), " (%zu null)", nnull);
+	} else {
+		snprintf(list, sizeof(list), nnull ? " (%zu null)" : " (no null suite)", nnull);
 	}
 	step_add(st, dir, "ClientHello %s, %zu suite%s%s%s%s", tlsp_version_str(ch->max_version, ver, sizeof(ver)),
 		 ch->n_suites, ch->n_suites == 1 ? "" : "s", list,
@@ -37,9 +37,13 @@ static void cert_msg(struct trace_state *st, int dir, const struct tlsp_certific
 	char d[16] = "?";
 	struct tm tm;
 
-	if (dir == CAP_C2S)
+	if (dir == CAP_C2S) {
 		f->client_cert = cert->n_certs > 0;
-	else {
+		if (c && c->subject[0]) {
+			f->client_leaf = *c;
+			f->client_leaf_ok = 1;
+		}
+	} else {
 		f->saw_server_cert = 1;
 		f->n_server_certs = cert->n_certs;
 		if (c && c->subject[0]) {
@@ -194,6 +198,8 @@ static void on_encrypted(struct trace_state *st, const struct tlsp_event *ev)
 		return;
 	}
 	if (dir == CAP_S2C && !st->enc_records[CAP_C2S]) {
+		f->last_hs = TLSP_HS_ENCRYPTED;
+		f->last_hs_side = DIAG_SERVER;
 		if (n == 1) {
 			step_break(st);
 			st->flight_step = step_add(st, dir, "encrypted handshake, 1 record (TLS 1.3 hides the certificate)");

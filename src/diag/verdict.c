@@ -396,6 +396,13 @@ static int decide_server_alert(const struct diag_facts *f, struct diag_verdict *
 	}
 	verdict(v, DIAG_FAIL, IPH_E_ILLEGAL_MESSAGE, f->client_cert > 0 ? "client certificate refused" : "server ended the handshake");
 	snprintf(v->evidence, DIAG_TEXT, "The server sent %s %s.", al, af);
+	if (f->client_cert > 0 && f->saw_cert_request) {
+		snprintf(v->evidence, DIAG_TEXT, "The server asked for a client certificate (%s%s%s); the client sent %s, issued by %s; then the server sent %s %s.",
+			 f->cr.n_cas ? "from " : "any CA", f->cr.n_cas ? f->cr.cas[0] : "",
+			 f->cr.n_cas > 1 ? ", ..." : "",
+			 f->client_leaf_ok ? f->client_leaf.subject : "a certificate",
+			 f->client_leaf_ok ? f->client_leaf.issuer : "?", al, af);
+	}
 	if (f->client_cert > 0) {
 		snprintf(v->cause, DIAG_TEXT, "The server refused the client certificate: client-certificate authentication is misconfigured (a wrong or missing CA on the server or ADC) or the client's certificate is not valid.");
 		snprintf(v->fix, DIAG_TEXT, "Give the server (or the ADC) the CA that issues the client certificates, or issue the client a certificate from the CA the server trusts.");
@@ -488,6 +495,7 @@ static int decide_http(const struct diag_facts *f, struct diag_verdict *v)
 		}
 		verdict(v, DIAG_OK, IPH_OK, "link up");
 		snprintf(v->cause, DIAG_TEXT, "The IP-HTTPS link came up.");
+		snprintf(v->fix, DIAG_TEXT, "None needed.");
 		snprintf(v->evidence, DIAG_TEXT, "%s answered %d %s%s%s%s.", req, f->status, f->reason,
 			 f->http_server[0] ? " (Server: " : "", f->http_server, f->http_server[0] ? ")" : "");
 		cat(v->evidence, " IPv6 inside: %llu packet%s from the client, %llu from the server",

@@ -66,6 +66,8 @@ struct diag_facts {
 	int saw_cert_request;
 	struct tlsp_cert_request cr;
 	int client_cert;                /* -1 none sent, 0 an empty Certificate, 1 with a certificate */
+	struct tlsp_cert_info client_leaf;      /* the client's first certificate */
+	int client_leaf_ok;
 	int ccs[2], finished[2];
 	struct diag_alert alert[2];
 	int handshake_done;

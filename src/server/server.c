@@ -448,10 +448,14 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn)
 	}
 	rc = 0;
 out:
+	/* The listener first: a client that comes back while the others are
+	 * being closed is refused, not accepted and reset. */
+	if (s->lst.h.fd >= 0) {
+		ev_del(&s->ev, &s->lst.h);
+		close(s->lst.h.fd);
+	}
 	shutdown_all(s);
 	ctl_server_close(&s->ctl);
-	if (s->lst.h.fd >= 0)
-		close(s->lst.h.fd);
 	if (s->tun_h.fd >= 0)
 		close(s->tun_h.fd);
 	if (s->sig_h.fd >= 0)

@@ -78,8 +78,16 @@ def test_nearest_first_then_failover(topo, start_server, start_client):
         # The kernel configures an address from site 1's prefix; the one from
         # site 2's is removed (site 1 would drop it as a source).
         prefix1 = ipaddress.ip_network(server.state()["Prefix"])
-        netns.wait_for(lambda: any(ipaddress.ip_address(a) in prefix1 for a in client.global_addresses()),
-                       10, 0.1, "an address from site 1's prefix (have: %s)" % client.state()["Addresses"])
+        try:
+            netns.wait_for(lambda: any(ipaddress.ip_address(a) in prefix1 for a in client.global_addresses()),
+                           10, 0.1, "an address from site 1's prefix")
+        except TimeoutError:
+            raise AssertionError("no address in %s: %s\n%s\n%s\n%s" % (
+                prefix1, client.global_addresses(), topo.run("cli", ["ip", "-6", "addr"]).stdout,
+                topo.run("cli", ["ip", "-6", "route"]).stdout,
+                topo.run("cli", ["grep", "-E", "RouterAdv|InErrors|InDiscards|InReceives|NoRoutes|InHdr|InAddr|InMcast|InTruncated", "/proc/net/snmp6"]).stdout
+                + topo.run("cli", ["ip", "-s", "-s", "link", "show", "dev", "iphttps0"]).stdout
+                + client.proc.stderr()[-1500:]))
         assert not any(a.startswith("fd00:5172:") for a in client.global_addresses())
         assert netns.wait_for(lambda: topo.ping("cli", netns.INSIDE_HOST), 10, 0.2,
                               "a ping through site 1")
