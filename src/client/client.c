@@ -158,6 +158,7 @@ static void attempt_succeeded(struct client *c, struct attempt *a)
 		snprintf(c->choice, sizeof(c->choice), "%s: the only entry point (%llu ms)",
 			 url_text(&c->urls[a->url_index], u, sizeof(u)), (unsigned long long)a->elapsed_ms);
 	c->connected_since = time(NULL);
+	c->linkup_ms = ev_now_ms();
 	c->sock_h.fd = c->lc.fd;
 	c->sock_h.cb = client_on_sock;
 	c->sock_mask = EPOLLIN;
@@ -212,6 +213,8 @@ static void on_attempt_done(struct evloop *ev, struct ev_handler *h, uint32_t ev
 
 void client_link_lost(struct client *c, uint32_t code, const char *why)
 {
+	uint64_t up_ms;
+
 	if (c->state != CS_LINKUP)
 		return;
 	log_warnx("link lost: 0x%x %s: %s (rx %llu packets, tx %llu packets)", code,
@@ -224,12 +227,24 @@ void client_link_lost(struct client *c, uint32_t code, const char *why)
 	c->last_code = code;
 	c->last_step = "linkup";
 	snprintf(c->last_error, sizeof(c->last_error), "%s", why);
+	up_ms = ev_now_ms() - c->linkup_ms;
 	c->connected_since = 0;
 	c->link_losses++;
+	c->quick_losses = up_ms < CLIENT_QUICK_LOSS_MS ? c->quick_losses + 1 : 0;
 	client_set_state(c, CS_LINKDOWN, "link lost");
-	/* A link that was up is re-established at once (3.1.5.4); failures
-	 * after that follow the reconnect timer. */
-	schedule(c, 0);
+	/* A link that was up is re-established at once (3.1.5.4).  But a
+	 * server that broke the stream, or links that keep dying as soon as
+	 * they are up, count as failures: the reconnect timer applies, never a
+	 * busy loop of reconnections. */
+	if (code == IPH_E_PROTOCOL || c->quick_losses >= 2) {
+		uint64_t wait = rt_failure(&c->rt, ev_now_ms());
+		c->failures++;
+		log_warnx("%s; next attempt in %llu s", code == IPH_E_PROTOCOL ? "the server broke the stream"
+			  : "the link keeps failing as soon as it is up", (unsigned long long)(wait / 1000));
+		schedule(c, wait);
+	} else {
+		schedule(c, 0);
+	}
 }
 
 void client_reconnect_now(struct client *c)

@@ -26,6 +26,7 @@
 #define CLIENT_MAX_URLS 8
 #define CLIENT_HOLD_PKTS 64
 #define CLIENT_HOLD_MS 1500
+#define CLIENT_QUICK_LOSS_MS 5000  /* a link lost sooner was not really up */
 
 enum client_state { CS_DISABLED = 0, CS_ENABLED, CS_LINKDOWN, CS_ESTABLISHED, CS_LINKUP };
 extern const char *const client_state_names[];
@@ -110,6 +111,8 @@ struct client {
 	time_t connected_since, next_attempt_wall;
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, drops, attempts, failures, link_losses;
 	uint64_t tun_write_errors;
+	uint64_t linkup_ms;
+	unsigned quick_losses;
 	int stopping;
 	uint8_t rbuf[65536 + 64];
 };

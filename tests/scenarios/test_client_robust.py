@@ -1,0 +1,37 @@
+"""A client left alone for months meets broken servers: one that answers
+200 and then sends garbage loses its connection, the loss is counted, and
+the reconnect timer applies (issue 4, bad input) - never a busy loop."""
+import os
+import time
+
+import faults
+import netns
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def test_garbage_after_200_timer_applies(topo, start_client, iphttps_bin):
+    pki = faults.Pki()
+    try:
+        ca = pki.ca("ca", "Test CA")
+        cert, key = pki.leaf("server", ca, netns.SERVER_NAME)
+        srv = topo.popen("srv", ["/usr/bin/python3", os.path.join(HERE, "garbage_server.py"),
+                                 "--listen", netns.SERVER_V4 + ":443", "--cert", cert, "--key", key],
+                         name="garbage-server")
+        netns.wait_for(lambda: "listening" in srv.stdout(), 10, 0.1, "the broken server")
+        c = start_client(faults.Target(iphttps_bin, "https://%s/IPHTTPS" % netns.SERVER_NAME, ca=ca[0]),
+                         extra_args=("--reconnect-initial", "3", "--reconnect-max", "6"))
+        st = faults.wait_state(c, lambda s: s["LinkLosses"] >= 1 and s["State"] != "LinkUp",
+                               "the link to be dropped")
+        assert st["LastErrorCode"] == "0xa0000002", st
+        assert "not IPv6" in st["LastError"], st["LastError"]
+        t0 = time.monotonic()
+        time.sleep(4)
+        conns = srv.stdout().count("conn ")
+        # 4 s after the first loss: at most one more attempt (after 3 s).
+        assert conns <= 2, "%d connections in %.1f s: a reconnection loop" % (conns, time.monotonic() - t0)
+        st = c.state()
+        assert st["Failures"] >= 1 and st["LinkLosses"] <= 2
+        assert c.proc.alive()
+    finally:
+        pki.cleanup()
