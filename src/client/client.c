@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/priv.h"
 #include "errors.h"
 #include "net/linkwatch.h"
 #include "net/tun.h"
@@ -399,6 +400,9 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 		goto out;
 	}
 	log_info("tun %s: up, mtu 1280, carrier off until the link is up", c->tun_name);
+	/* Set up: from here on only CAP_NET_ADMIN (carrier, addresses). */
+	if (priv_keep_net_admin(err) < 0)
+		log_warnx("%s; going on with the privileges we have", err);
 	schedule(c, 0);
 	while (!c->stopping) {
 		uint64_t now = ev_now_ms();

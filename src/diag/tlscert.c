@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Takes a name; writes its RFC 2253 text (non-ASCII escaped) into out. */
@@ -142,4 +143,39 @@ int tlsp_cert_info_der(const uint8_t *der, size_t len, struct tlsp_cert_info *ou
 	tlsp_cert_info_x509(x, out);
 	X509_free(x);
 	return 0;
+}
+
+int tlsp_cert_info_cached(struct tlsp_cert_cache *c, const uint8_t *der, size_t len,
+			  struct tlsp_cert_info *out)
+{
+	unsigned i;
+	int rc;
+
+	if (!c)
+		return tlsp_cert_info_der(der, len, out);
+	for (i = 0; i < TLSP_CACHE_N; i++) {
+		if (c->e[i].der && c->e[i].len == len && memcmp(c->e[i].der, der, len) == 0) {
+			*out = c->e[i].info;
+			return c->e[i].ok ? 0 : -1;
+		}
+	}
+	rc = tlsp_cert_info_der(der, len, out);
+	i = c->next++ % TLSP_CACHE_N;
+	free(c->e[i].der);
+	c->e[i].der = malloc(len ? len : 1);
+	if (c->e[i].der) {
+		memcpy(c->e[i].der, der, len);
+		c->e[i].len = len;
+		c->e[i].info = *out;
+		c->e[i].ok = rc == 0;
+	}
+	return rc;
+}
+
+void tlsp_cert_cache_free(struct tlsp_cert_cache *c)
+{
+	for (unsigned i = 0; i < TLSP_CACHE_N; i++) {
+		free(c->e[i].der);
+		c->e[i].der = NULL;
+	}
 }

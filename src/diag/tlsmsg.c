@@ -202,8 +202,8 @@ int tlsp_parse_server_hello(const uint8_t *b, size_t len, struct tlsp_server_hel
 
 /* Takes a Certificate body; fills out with a summary of each certificate;
  * returns 0 or -1 with *why. */
-int tlsp_parse_certificate(const uint8_t *b, size_t len, int tls13, struct tlsp_certificate *out,
-			   const char **why)
+int tlsp_parse_certificate(const uint8_t *b, size_t len, int tls13, struct tlsp_cert_cache *cache,
+			   struct tlsp_certificate *out, const char **why)
 {
 	struct rd r = { b, len, 0 }, list;
 
@@ -222,7 +222,7 @@ int tlsp_parse_certificate(const uint8_t *b, size_t len, int tls13, struct tlsp_
 		if (out->n_stored < TLSP_MAX_CERTS) {
 			struct tlsp_cert_info *ci = &out->certs[out->n_stored++];
 
-			if (tlsp_cert_info_der(der.p, der.left, ci) < 0)
+			if (tlsp_cert_info_cached(cache, der.p, der.left, ci) < 0)
 				out->n_bad++;
 		}
 	}

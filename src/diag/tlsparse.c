@@ -109,7 +109,7 @@ static void hs_message(struct tlsp_parser *p, enum tlsp_dir dir, uint8_t type,
 		cert = malloc(sizeof(*cert));
 		if (!cert)
 			break;
-		if ((rc = tlsp_parse_certificate(body, len, p->tls13, cert, &why)) == 0)
+		if ((rc = tlsp_parse_certificate(body, len, p->tls13, p->cache, cert, &why)) == 0)
 			ev.msg.cert = cert;
 		break;
 	case TLSP_HS_CERTIFICATE_REQUEST:

@@ -121,11 +121,27 @@ int tlsp_parse_client_hello(const uint8_t *b, size_t len, struct tlsp_client_hel
 			    const char **why);
 int tlsp_parse_server_hello(const uint8_t *b, size_t len, struct tlsp_server_hello *out,
 			    const char **why);
+/* Summaries of certificates already decoded, kept by DER (a capture of
+ * thousands of connections shows the same server certificate thousands of
+ * times; OpenSSL's decoder is slow).  Zero it before use. */
+#define TLSP_CACHE_N 8
+struct tlsp_cert_cache {
+	struct {
+		uint8_t *der;
+		size_t len;
+		struct tlsp_cert_info info;
+		int ok;
+	} e[TLSP_CACHE_N];
+	unsigned next;
+};
+void tlsp_cert_cache_free(struct tlsp_cert_cache *c);
+
 /* TLS 1.0-1.2 Certificate (tls13 = 1 for the 1.3 layout with a request
  * context and per-certificate extensions).  Certificates that OpenSSL cannot
- * decode are counted in n_bad and summarised with an empty subject. */
-int tlsp_parse_certificate(const uint8_t *b, size_t len, int tls13, struct tlsp_certificate *out,
-			   const char **why);
+ * decode are counted in n_bad and summarised with an empty subject.  cache
+ * may be NULL. */
+int tlsp_parse_certificate(const uint8_t *b, size_t len, int tls13, struct tlsp_cert_cache *cache,
+			   struct tlsp_certificate *out, const char **why);
 /* CertificateRequest of TLS 1.0-1.2; version decides whether the 1.2
  * signature_algorithms field is present. */
 int tlsp_parse_cert_request(const uint8_t *b, size_t len, uint16_t version,
@@ -134,6 +150,9 @@ int tlsp_parse_cert_request(const uint8_t *b, size_t len, uint16_t version,
 /* ---- certificates (tlscert.c) ---- */
 /* Summarise one DER certificate; returns 0 or -1 (not a certificate). */
 int tlsp_cert_info_der(const uint8_t *der, size_t len, struct tlsp_cert_info *out);
+/* The same through a cache (NULL: none). */
+int tlsp_cert_info_cached(struct tlsp_cert_cache *c, const uint8_t *der, size_t len,
+			  struct tlsp_cert_info *out);
 /* One-line RFC 2253 text of a DER DistinguishedName; returns 0 or -1 (with
  * "(undecodable name)" written). */
 int tlsp_dn_text(const uint8_t *der, size_t len, char *out, size_t outlen);
@@ -225,6 +244,7 @@ struct tlsp_parser {
 	int tls13;
 	int null_suite;                 /* TLS <= 1.2 with a null cipher */
 	size_t mac_len;
+	struct tlsp_cert_cache *cache;  /* optional, the caller's */
 	tlsp_event_cb cb;
 	void *arg;
 };

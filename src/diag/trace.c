@@ -18,6 +18,7 @@ int step_add(struct trace_state *st, int dir, const char *fmt, ...)
 {
 	struct trace_conn *tc = st->tc;
 	struct trace_step *s;
+	char text[TRACE_STEP_LEN];
 	va_list ap;
 
 	if (tc->n_steps >= TRACE_MAX_STEPS) {
@@ -35,24 +36,42 @@ int step_add(struct trace_state *st, int dir, const char *fmt, ...)
 		tc->steps = ns;
 		tc->cap_steps = n;
 	}
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	s = &tc->steps[tc->n_steps];
+	s->text = strdup(text);
+	if (!s->text) {
+		tc->steps_dropped++;
+		return -1;
+	}
 	s->t = tv_diff(&st->now, &st->first);
 	s->dir = dir;
-	va_start(ap, fmt);
-	vsnprintf(s->text, sizeof(s->text), fmt, ap);
-	va_end(ap);
 	return (int)tc->n_steps++;
+}
+
+/* Takes a step and new text; replaces the step's text (kept on no memory). */
+static void step_replace(struct trace_step *s, const char *text)
+{
+	char *n = strdup(text);
+
+	if (n) {
+		free(s->text);
+		s->text = n;
+	}
 }
 
 void step_set(struct trace_state *st, int idx, const char *fmt, ...)
 {
+	char text[TRACE_STEP_LEN];
 	va_list ap;
 
 	if (idx < 0 || (size_t)idx >= st->tc->n_steps)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(st->tc->steps[idx].text, TRACE_STEP_LEN, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	step_replace(&st->tc->steps[idx], text);
 }
 
 void step_break(struct trace_state *st)
@@ -66,11 +85,12 @@ void step_small(struct trace_state *st, int dir, const char *name)
 
 	st->small_step[!dir] = -1;
 	if (idx >= 0 && (size_t)idx == st->tc->n_steps - 1) {
-		char *text = st->tc->steps[idx].text;
-		size_t used = strlen(text);
+		struct trace_step *s = &st->tc->steps[idx];
+		char text[TRACE_STEP_LEN];
 
-		if (used + strlen(name) + 3 < TRACE_STEP_LEN) {
-			snprintf(text + used, TRACE_STEP_LEN - used, ", %s", name);
+		if (strlen(s->text) + strlen(name) + 3 < TRACE_STEP_LEN) {
+			snprintf(text, sizeof(text), "%s, %s", s->text, name);
+			step_replace(s, text);
 			return;
 		}
 	}
@@ -130,6 +150,7 @@ static void on_conn_start(void *arg, struct cap_conn *c)
 	st->v6_step[0] = st->v6_step[1] = -1;
 	st->flight_step = -1;
 	tlsp_init(&st->tp, trace_tls_event, st);
+	st->tp.cache = t->certs;
 	c->user = tc;
 	if (t->last)
 		t->last->next = tc;
@@ -314,6 +335,14 @@ static void on_conn_end(void *arg, struct cap_conn *c)
 	}
 	trace_readable_end(st);
 	tlsp_free(&st->tp);
+	if (tc->n_steps && tc->n_steps < tc->cap_steps) {      /* keep only what is used */
+		struct trace_step *s = realloc(tc->steps, tc->n_steps * sizeof(*s));
+
+		if (s) {
+			tc->steps = s;
+			tc->cap_steps = tc->n_steps;
+		}
+	}
 	snprintf(tc->f.client, sizeof(tc->f.client), "%s", tc->client);
 	snprintf(tc->f.server, sizeof(tc->f.server), "%s", tc->server);
 	tc->duration = tc->f.duration;
@@ -338,7 +367,13 @@ static int run(struct capture *cap, struct trace *t)
 		.gap = on_gap, .conn_end = on_conn_end,
 	};
 
+	t->certs = calloc(1, sizeof(*t->certs));       /* NULL: no cache, slower */
 	t->truncated = capture_run(cap, &h, t);
+	if (t->certs) {
+		tlsp_cert_cache_free(t->certs);
+		free(t->certs);
+		t->certs = NULL;
+	}
 	t->stats = *capture_stats(cap);
 	snprintf(t->error, sizeof(t->error), "%s", t->stats.error);
 	capture_close(cap);
@@ -382,6 +417,8 @@ void trace_free(struct trace *t)
 
 	for (tc = t->first; tc; tc = nx) {
 		nx = tc->next;
+		for (size_t i = 0; i < tc->n_steps; i++)
+			free(tc->steps[i].text);
 		free(tc->steps);
 		free(tc);
 	}

@@ -25,7 +25,7 @@
 struct trace_step {
 	double t;                       /* seconds since the connection's first packet */
 	int dir;                        /* CAP_C2S or CAP_S2C */
-	char text[TRACE_STEP_LEN];
+	char *text;                     /* allocated, at most TRACE_STEP_LEN - 1 characters */
 };
 
 struct trace_state;
@@ -51,6 +51,7 @@ struct trace {
 	unsigned n_ok, n_fail, n_unknown;
 	uint64_t conns_skipped;         /* beyond TRACE_MAX_CONNS */
 	struct cap_stats stats;
+	struct tlsp_cert_cache *certs;  /* shared by the connections' parsers */
 	int truncated;                  /* the file stopped early */
 	char error[CAP_ERRLEN];         /* why */
 };

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/priv.h"
 #include "net/tun.h"
 #include "server/server.h"
 
@@ -428,6 +429,9 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn)
 		log_warnx("%s", err);
 		goto out;
 	}
+	/* Set up: from here on only CAP_NET_ADMIN. */
+	if (priv_keep_net_admin(err) < 0)
+		log_warnx("%s; going on with the privileges we have", err);
 	log_info("listening on %s (%s, authentication %s), %u path(s), max %ld clients",
 		 cfg->listen, cfg->transport == TRANSPORT_HTTP ? "plain HTTP" : "TLS",
 		 cfg->auth == AUTH_NONE ? "none" : "certificates", (unsigned)cfg->paths.n,

@@ -1,0 +1,12 @@
+/* Giving up privileges once set up: after the TUN device, its addresses and
+ * the control socket exist, a daemon keeps only CAP_NET_ADMIN (the carrier
+ * of the TUN, deleting stale addresses, routes) and nothing else; no new
+ * privileges can be gained afterwards (no_new_privs).
+ *
+ * Error convention: 0 on success, -1 with a message in err[256]. */
+#ifndef IPHTTPS_PRIV_H
+#define IPHTTPS_PRIV_H
+
+int priv_keep_net_admin(char *err);
+
+#endif
