@@ -35,3 +35,34 @@ def test_garbage_after_200_timer_applies(topo, start_client, iphttps_bin):
         assert c.proc.alive()
     finally:
         pki.cleanup()
+
+
+def spki_pin(cert):
+    """sha256//BASE64 of the certificate's public key, computed with openssl."""
+    import base64
+    import hashlib
+    import subprocess
+    pub = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-pubkey"], check=True,
+                         capture_output=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=pub, check=True,
+                         capture_output=True).stdout
+    return "sha256//" + base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def test_pin_matches(topo, server, start_client):
+    c = start_client(server, extra_args=("--pin", spki_pin(server.state_dir + "/server.pem")))
+    assert c.wait_linkup()["State"] == "LinkUp"
+
+
+def test_pin_mismatch_refused(topo, server, start_client):
+    wrong = spki_pin(server.ca)  # the CA's key, not the server's
+    c = start_client(server, extra_args=("--pin", wrong, "--reconnect-initial", "30"))
+    st = faults.wait_error(c, "0xa0000005")
+    assert "IPHTTPS_E_PIN_MISMATCH" in st["LastError"], st["LastError"]
+
+
+def test_malformed_pin_exit_2(iphttps_bin):
+    import subprocess
+    p = subprocess.run([iphttps_bin, "client", "--pin", "md5//xyz", "https://x.test/IPHTTPS"],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 2 and "pin" in p.stderr, p.stderr
