@@ -1,0 +1,321 @@
+#!/bin/bash
+# make bench: throughput and round-trip time through the iphttps tunnel,
+# against the bare path and against ocserv + openconnect (TLS only) in the
+# same run, so that ratios, not absolute numbers, are what to quote
+# (../shared/PERFORMANCE.md).
+#
+# Two network namespaces joined by a veth:
+#   c (client) 192.0.2.2, 2001:db8:2::2  ----  s (server) 192.0.2.1, 2001:db8:2::1
+# Paths measured, each with the same commands (iperf3 single stream, both
+# directions; ping), IPv6 inside every tunnel:
+#   bare     c -> 2001:db8:2::1 over the veth
+#   iphttps  iphttps server in s, the client in c as the server prints it;
+#            iperf3 to the server's tunnel address <prefix>::1
+#   ocserv   ocserv in s (TLS only: no udp-port), openconnect --no-dtls in c;
+#            iperf3 to the server's address on its ocserv device
+#            (only when ocserv and openconnect are installed:
+#            scripts/deps.sh --bench)
+# Run as root from the repository root. Environment:
+#   IPHTTPS_BIN  binary (default ./iphttps)
+#   BENCH_TIME   iperf3 seconds per direction (default 10)
+#   BENCH_RUNS   runs per measurement, the median is shown (default 1)
+#   BENCH_ONLY   space-separated subset of: bare iphttps ocserv
+set -euo pipefail
+
+BIN=${IPHTTPS_BIN:-./iphttps}
+T=${BENCH_TIME:-10}
+RUNS=${BENCH_RUNS:-1}
+ONLY=${BENCH_ONLY:-bare iphttps ocserv}
+PY=/usr/bin/python3
+[ "$(id -u)" = 0 ] || { echo "bench: run as root (it creates network namespaces)" >&2; exit 2; }
+[ -x "$BIN" ] || { echo "bench: $BIN not found: run 'make' first" >&2; exit 2; }
+command -v iperf3 >/dev/null || { echo "bench: iperf3 missing: scripts/deps.sh --bench" >&2; exit 2; }
+[[ "$T" =~ ^[0-9]+$ && "$RUNS" =~ ^[0-9]+$ && $T -ge 1 && $T -le 120 && $RUNS -ge 1 && $RUNS -le 9 ]] ||
+	{ echo "bench: BENCH_TIME 1..120 and BENCH_RUNS 1..9" >&2; exit 2; }
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+
+P="iphb$$-"
+C=${P}c S=${P}s
+TMP=$(mktemp -d /tmp/iphttps-bench.XXXXXX)
+chmod 755 "$TMP"               # ocserv's workers run as nobody
+PIDS=()
+declare -A RES CMDS
+ORDER=()
+FAILED=0
+
+log() { printf '== %s\n' "$*" >&2; }
+
+teardown() {
+	local rc=$? pid ns
+	trap - EXIT INT TERM
+	if [ $rc != 0 ]; then
+		echo "bench failed (exit $rc); last lines of the logs:" >&2
+		for f in "$TMP"/*.log; do
+			[ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
+		done
+	fi
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		local alive=0
+		for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && break
+		sleep 0.3
+	done
+	for ns in "$C" "$S"; do
+		if ip netns list | grep -qw "$ns"; then
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do
+				kill -KILL "$pid" 2>/dev/null || true
+			done
+			ip netns del "$ns" 2>/dev/null || true
+		fi
+		rm -rf "/etc/netns/$ns"
+	done
+	rmdir /etc/netns 2>/dev/null || true
+	rm -rf "$TMP"
+	exit $rc
+}
+trap teardown EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# wait_until SECONDS DESCRIPTION CMD...: retry CMD every 0.2 s.
+wait_until() {
+	local t=$1 what=$2 i; shift 2
+	for ((i = 0; i < t * 5; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	echo "bench: timed out after ${t}s waiting for $what" >&2
+	return 1
+}
+
+# bg NAME NS CMD...: start CMD in NS in the background, output in NAME.log.
+bg() {
+	local name=$1 ns=$2; shift 2
+	ip netns exec "$ns" "$@" >"$TMP/$name.log" 2>&1 &
+	PIDS+=($!)
+	disown $!                  # teardown kills it; no job-control chatter
+}
+
+# ---------------------------------------------------------------- topology
+log "namespaces $C and $S"
+for ns in "$C" "$S"; do
+	ip netns add "$ns"
+	nsx "$ns" sysctl -q -w net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+	nsx "$ns" ip link set lo up
+done
+ip -n "$C" link add eth0 type veth peer name eth0 netns "$S"
+nsx "$C" ip addr add 192.0.2.2/24 dev eth0
+nsx "$C" ip -6 addr add 2001:db8:2::2/64 dev eth0 nodad
+nsx "$S" ip addr add 192.0.2.1/24 dev eth0
+nsx "$S" ip -6 addr add 2001:db8:2::1/64 dev eth0 nodad
+nsx "$C" ip link set eth0 up
+nsx "$S" ip link set eth0 up
+mkdir -p "/etc/netns/$C"
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n192.0.2.1\tiphttps.test\n' \
+	>"/etc/netns/$C/hosts"
+wait_until 5 "the veth" nsx "$C" ping -c 1 -W 1 2001:db8:2::1
+
+# -------------------------------------------------------------- measuring
+# iperf_once DST [-R]: one iperf3 run from c to DST; prints bit/s received
+# (nan when the run failed).
+iperf_once() {
+	local dst=$1 rev=${2:-} out
+	# Not through nsx (a function would fork a subshell): $! must be the
+	# process that forwards our kill to iperf3 (timeout does).
+	ip netns exec "$S" timeout $((T + 30)) iperf3 -s -1 -p 5201 >"$TMP/iperf3-s.log" 2>&1 &
+	local spid=$!
+	wait_until 5 "iperf3 -s" sh -c "ip netns exec '$S' ss -Hltn 'sport = :5201' | grep -q LISTEN"
+	out=$(nsx "$C" timeout $((T + 20)) iperf3 -c "$dst" -p 5201 -t "$T" -J --connect-timeout 3000 $rev) || {
+		echo "bench: iperf3 -c $dst $rev failed: $(printf '%s' "$out" | tail -c 300)" >&2
+		kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
+		echo nan; return 0; }
+	wait "$spid" 2>/dev/null || true
+	printf '%s' "$out" | $PY -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])' ||
+		echo nan
+}
+
+# ping_once DST: average RTT in ms of 20 pings 50 ms apart.
+ping_once() {
+	{ nsx "$C" timeout 20 ping -n -q -c 20 -i 0.05 -W 2 "$1" || true; } |
+		awk -F/ '/^rtt|^round-trip/ { print $5; found=1 } END { if (!found) print "nan" }'
+}
+
+# median V...: the median of the numbers given.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# measure LABEL DST: fill RES[LABEL,up|down|rtt] and CMDS[LABEL].
+measure() {
+	local label=$1 dst=$2 i up=() down=() rtt=()
+	for ((i = 1; i <= RUNS; i++)); do
+		log "$label: iperf3 client->server (run $i/$RUNS, ${T}s)"
+		up+=("$(iperf_once "$dst")")
+		log "$label: iperf3 server->client (run $i/$RUNS, ${T}s)"
+		down+=("$(iperf_once "$dst" -R)")
+		log "$label: ping"
+		rtt+=("$(ping_once "$dst")")
+	done
+	case " ${up[*]} ${down[*]} ${rtt[*]} " in *" nan "*) FAILED=1 ;; esac
+	RES[$label,up]=$(median "${up[@]}")
+	RES[$label,down]=$(median "${down[@]}")
+	RES[$label,rtt]=$(median "${rtt[@]}")
+	ORDER+=("$label")
+	CMDS[$label]="in $S: iperf3 -s -1 -p 5201
+    in $C: iperf3 -c $dst -p 5201 -t $T -J --connect-timeout 3000 [-R]
+    in $C: ping -n -q -c 20 -i 0.05 -W 2 $dst"
+}
+
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+
+# -------------------------------------------------------------- bare path
+if want bare; then
+	measure "bare veth" 2001:db8:2::1
+fi
+
+# ---------------------------------------------------------------- iphttps
+if want iphttps; then
+	log "iphttps: starting server and client"
+	mkdir -p "$TMP/run"
+	# --tun iphttps-srv: the TUN name names the control socket in the
+	# shared run dir; the client keeps the default iphttps0.
+	SRV_ARGS=(server --state-dir "$TMP/state" --run-dir "$TMP/run"
+		--hostname iphttps.test --tun iphttps-srv)
+	bg iphttps-server "$S" "$BIN" "${SRV_ARGS[@]}"
+	wait_until 30 "the iphttps server" sh -c "grep -A1 -x 'To connect a client:' '$TMP/iphttps-server.log' | sed -n 2p | grep -q ."
+	LINE=$(grep -A1 -x 'To connect a client:' "$TMP/iphttps-server.log" | sed -n 2p)
+	read -r -a CMD <<<"$LINE"
+	CLI_ARGS=(client --run-dir "$TMP/run" "${CMD[@]:2}")
+	bg iphttps-client "$C" "$BIN" "${CLI_ARGS[@]}"
+	wait_until 30 "iphttps LinkUp" sh -c "'$BIN' state --run-dir '$TMP/run' iphttps0 | grep -Eq '^State *: *LinkUp\$'"
+	wait_until 15 "the client's SLAAC address" sh -c "ip netns exec '$C' ip -6 -o addr show dev iphttps0 scope global | grep -q inet6"
+	DST=$(nsx "$S" ip -6 -o addr show dev iphttps-srv scope global | awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+	[ -n "$DST" ] || { echo "bench: no global address on iphttps-srv" >&2; exit 1; }
+	wait_until 10 "a ping through the iphttps tunnel" nsx "$C" ping -c 1 -W 1 "$DST"
+	measure iphttps "$DST"
+	CMDS[iphttps]="in $S: iphttps ${SRV_ARGS[*]}
+    in $C: iphttps ${CLI_ARGS[*]}
+    ${CMDS[iphttps]}"
+fi
+
+# ------------------------------------------------- ocserv + openconnect
+OC_NOTE=""
+if want ocserv; then
+	if ! command -v ocserv >/dev/null || ! command -v openconnect >/dev/null; then
+		OC_NOTE="ocserv+openconnect: not installed (scripts/deps.sh --bench installs them)"
+	else
+		log "ocserv: throwaway CA, certificate, password; starting ocserv and openconnect"
+		OC=$TMP/oc
+		mkdir -p "$OC"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-keyout "$OC/ca.key" -out "$OC/ca.pem" -subj "/CN=bench CA" 2>/dev/null
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$OC/server.key" -out "$OC/server.csr" -subj "/CN=192.0.2.1" 2>/dev/null
+		printf 'subjectAltName=IP:192.0.2.1\nextendedKeyUsage=serverAuth\n' >"$OC/ext"
+		openssl x509 -req -in "$OC/server.csr" -CA "$OC/ca.pem" -CAkey "$OC/ca.key" \
+			-CAcreateserial -days 2 -extfile "$OC/ext" -out "$OC/server.pem" 2>/dev/null
+		chmod 644 "$OC"/*.pem "$OC"/server.key
+		OC_PASS=bench-$$-$RANDOM
+		printf 'bench:*:%s\n' "$(openssl passwd -6 "$OC_PASS")" >"$OC/passwd"
+		# TLS only: no udp-port line, so no DTLS channel exists.
+		cat >"$OC/ocserv.conf" <<-EOF
+			auth = "plain[passwd=$OC/passwd]"
+			tcp-port = 4443
+			run-as-user = nobody
+			run-as-group = nogroup
+			socket-file = $OC/ocserv.sock
+			pid-file = $OC/ocserv.pid
+			server-cert = $OC/server.pem
+			server-key = $OC/server.key
+			isolate-workers = false
+			use-occtl = false
+			max-clients = 4
+			max-same-clients = 4
+			keepalive = 32400
+			dpd = 90
+			mobile-dpd = 1800
+			try-mtu-discovery = false
+			tls-priorities = "NORMAL:%SERVER_PRECEDENCE"
+			auth-timeout = 60
+			cookie-timeout = 300
+			deny-roaming = false
+			rekey-time = 172800
+			rekey-method = ssl
+			cisco-client-compat = true
+			dtls-legacy = false
+			device = ocb
+			predictable-ips = true
+			ipv4-network = 198.18.0.0/24
+			ipv6-network = fd00:6f63:6272::/48
+			ipv6-subnet-prefix = 64
+			route = fd00:6f63:6272::/48
+			ping-leases = false
+		EOF
+		# The client's interface setup, instead of the distribution's
+		# vpnc-script (which would also rewrite resolv.conf).
+		cat >"$OC/vpnc.sh" <<-'EOF'
+			#!/bin/sh
+			[ "$reason" = connect ] || exit 0
+			ip link set dev "$TUNDEV" up mtu "${INTERNAL_IP4_MTU:-1400}"
+			[ -n "${INTERNAL_IP4_ADDRESS:-}" ] && ip addr add "$INTERNAL_IP4_ADDRESS/32" dev "$TUNDEV"
+			[ -n "${INTERNAL_IP6_NETMASK:-}" ] && ip -6 addr add "$INTERNAL_IP6_NETMASK" dev "$TUNDEV" nodad
+			[ -n "${INTERNAL_IP6_ADDRESS:-}" ] && [ -z "${INTERNAL_IP6_NETMASK:-}" ] &&
+				ip -6 addr add "$INTERNAL_IP6_ADDRESS/128" dev "$TUNDEV" nodad
+			ip -6 route replace fd00:6f63:6272::/48 dev "$TUNDEV"
+			exit 0
+		EOF
+		chmod 755 "$OC/vpnc.sh"
+		PIN=$(openssl x509 -in "$OC/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+			openssl dgst -sha256 -binary | base64)
+		bg ocserv "$S" ocserv -f -c "$OC/ocserv.conf"
+		wait_until 15 "ocserv on 4443" sh -c "ip netns exec '$S' ss -Hltn 'sport = :4443' | grep -q LISTEN"
+		OC_ARGS=(--protocol=anyconnect --user=bench --passwd-on-stdin --no-dtls --non-inter
+			--servercert "pin-sha256:$PIN" --interface ocbc0 --script "$OC/vpnc.sh"
+			https://192.0.2.1:4443/)
+		ip netns exec "$C" openconnect "${OC_ARGS[@]}" <<<"$OC_PASS" >"$TMP/openconnect.log" 2>&1 &
+		PIDS+=($!)
+		disown $!
+		wait_until 30 "the openconnect tunnel" sh -c "ip netns exec '$C' ip -6 -o addr show dev ocbc0 scope global | grep -q inet6"
+		wait_until 10 "ocserv's device" sh -c "ip netns exec '$S' ip -6 -o addr show scope global | grep -q ' ocb'"
+		DST=$(nsx "$S" ip -6 -o addr show scope global | awk '$2 ~ /^ocb/ { sub(/\/.*/, "", $4); print $4; exit }')
+		[ -n "$DST" ] || { echo "bench: no IPv6 address on ocserv's device" >&2; exit 1; }
+		wait_until 10 "a ping through the ocserv tunnel" nsx "$C" ping -c 1 -W 1 "$DST"
+		measure "ocserv+openconnect" "$DST"
+		CMDS["ocserv+openconnect"]="in $S: ocserv -f -c ocserv.conf   (tcp-port 4443, no udp-port: TLS only)
+    in $C: openconnect ${OC_ARGS[*]} <<<PASSWORD
+    ${CMDS[ocserv+openconnect]}"
+	fi
+fi
+
+# ----------------------------------------------------------------- report
+gbit() {
+	case $1 in nan) echo failed ;; *) awk -v b="$1" 'BEGIN { printf "%.3f Gbit/s", b / 1e9 }' ;; esac
+}
+echo
+printf '%-22s | %-15s | %-15s | %s\n' path 'client->server' 'server->client' 'ping RTT'
+printf '%-22s-+-%-15s-+-%-15s-+-%s\n' "----------------------" "---------------" "---------------" "--------"
+for l in "${ORDER[@]}"; do
+	printf '%-22s | %-15s | %-15s | %s ms\n' "$l" "$(gbit "${RES[$l,up]}")" \
+		"$(gbit "${RES[$l,down]}")" "${RES[$l,rtt]}"
+done
+echo
+echo "iperf3: single TCP stream, ${T} s per direction, IPv6; median of $RUNS run(s); $(nproc) CPUs"
+[ -n "$OC_NOTE" ] && echo "$OC_NOTE"
+if [ -n "${RES[iphttps,up]:-}" ] && [ -n "${RES[ocserv+openconnect,up]:-}" ]; then
+	awk -v a="${RES[iphttps,up]}" -v b="${RES[ocserv+openconnect,up]}" \
+		-v c="${RES[iphttps,down]}" -v d="${RES[ocserv+openconnect,down]}" \
+		-v e="${RES[iphttps,rtt]}" -v f="${RES[ocserv+openconnect,rtt]}" 'BEGIN {
+		printf "iphttps / ocserv+openconnect: client->server %.2fx, server->client %.2fx, ping RTT %.2fx (aim: >= 2x, >= 2x, < 1x)\n",
+			(b > 0 ? a / b : 0), (d > 0 ? c / d : 0), (f > 0 ? e / f : 0) }'
+fi
+echo
+echo "Commands:"
+for l in "${ORDER[@]}"; do
+	echo "  $l:"
+	echo "    ${CMDS[$l]}"
+done
+if [ $FAILED = 1 ]; then
+	echo "bench: some measurements failed (see above)" >&2
+	exit 1
+fi
