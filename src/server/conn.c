@@ -18,6 +18,7 @@
 #define OUT_MIN_CAP 4096
 
 static void do_read(struct conn *c);
+static void start_request(struct conn *c);
 
 enum io_rc { IO_AGAIN_READ = -1, IO_AGAIN_WRITE = -2, IO_ERROR = -3, IO_EOF = 0 };
 
@@ -140,7 +141,9 @@ void conn_accepted(struct server *s, int fd, const struct sockaddr_storage *peer
 		SSL_set_accept_state(c->ssl);
 		c->state = CONN_TLS_HANDSHAKE;
 	} else {
-		c->state = CONN_HTTP_REQUEST;
+		start_request(c);
+		if (c->state == CONN_CLOSED)
+			return;
 	}
 	c->ev_mask = EPOLLIN;
 	if (ev_add(&s->ev, &c->h, EPOLLIN) < 0) {
