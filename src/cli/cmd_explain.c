@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Prints the usage text to f. */
 static void usage(FILE *f)
 {
 	fprintf(f,

@@ -24,6 +24,7 @@ struct trace_opts {
 	const char *file;
 };
 
+/* Prints the usage text to f. */
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -189,6 +190,8 @@ static int is_example(const struct trace_conn *tc, const struct kind *k, size_t 
 	return 0;
 }
 
+/* The human form: every connection (or one example of each verdict when
+ * there are many), then the summary. */
 static void print_human(const struct trace_opts *o, const struct trace *t)
 {
 	struct report_style s;
@@ -238,6 +241,7 @@ static const char *iso(time_t t, char *buf, size_t len)
 	return buf;
 }
 
+/* A certificate summary as a new JSON object. */
 static struct json_object *json_cert(const struct tlsp_cert_info *c)
 {
 	struct json_object *o = json_object_new_object();
@@ -254,6 +258,7 @@ static struct json_object *json_cert(const struct tlsp_cert_info *c)
 	return o;
 }
 
+/* What the TLS handshake showed, as a new JSON object. */
 static struct json_object *json_tls(const struct diag_facts *f)
 {
 	struct json_object *o = json_object_new_object(), *x, *a;
@@ -291,6 +296,7 @@ static struct json_object *json_tls(const struct diag_facts *f)
 	return o;
 }
 
+/* One connection (steps, TLS, HTTP, IPv6, verdict) as a new JSON object. */
 static struct json_object *json_conn(const struct trace_conn *tc)
 {
 	struct json_object *o = json_object_new_object(), *steps = json_object_new_array(), *x;
@@ -337,28 +343,47 @@ static struct json_object *json_conn(const struct trace_conn *tc)
 	return o;
 }
 
+/* Prints "  "key": VALUE" and frees value; a comma unless last. */
+static void jprint(const char *key, struct json_object *value, int last)
+{
+	struct json_object *k = json_object_new_string(key);
+
+	printf("  %s: %s%s\n", json_object_to_json_string(k),
+	       json_object_to_json_string_ext(value, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+	       last ? "" : ",");
+	json_object_put(k);
+	json_object_put(value);
+}
+
+/* The document is written one connection at a time (a capture of thousands
+ * of connections would otherwise be built in memory twice). */
 static void print_json(const struct trace_opts *o, const struct trace *t)
 {
-	struct json_object *doc = json_object_new_object(), *conns = json_object_new_array(), *sum;
+	struct json_object *sum = json_object_new_object();
 
-	jstr(doc, "file", o->file);
-	jint(doc, "port", o->port);
-	jint(doc, "packets", (int64_t)t->stats.packets);
-	jstr(doc, "link", t->stats.linkname);
-	jbool(doc, "truncated", t->truncated);
-	jstr(doc, "error", t->error);
-	for (const struct trace_conn *tc = t->first; tc; tc = tc->next)
-		json_object_array_add(conns, json_conn(tc));
-	json_object_object_add(doc, "connections", conns);
-	sum = json_object_new_object();
+	printf("{\n");
+	jprint("file", json_object_new_string(o->file), 0);
+	jprint("port", json_object_new_int(o->port), 0);
+	jprint("packets", json_object_new_int64((int64_t)t->stats.packets), 0);
+	jprint("link", json_object_new_string(t->stats.linkname ? t->stats.linkname : ""), 0);
+	jprint("truncated", json_object_new_boolean(t->truncated), 0);
+	jprint("error", json_object_new_string(t->error), 0);
+	printf("  \"connections\": [\n");
+	for (const struct trace_conn *tc = t->first; tc; tc = tc->next) {
+		struct json_object *c = json_conn(tc);
+
+		printf("%s%s\n", json_object_to_json_string_ext(c, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+		       tc->next ? "," : "");
+		json_object_put(c);
+	}
+	printf("  ],\n");
 	jint(sum, "connections", (int64_t)t->n_conns);
 	jint(sum, "ok", t->n_ok);
 	jint(sum, "failed", t->n_fail);
 	jint(sum, "unknown", t->n_unknown);
 	jint(sum, "not_analysed", (int64_t)t->conns_skipped);
-	json_object_object_add(doc, "summary", sum);
-	puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(doc);
+	jprint("summary", sum, 1);
+	printf("}\n");
 }
 
 int cmd_trace(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* The client's state machine, attempts and loop: see client.h. */
 #include "client/client.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -70,8 +71,7 @@ static void *attempt_thread(void *arg)
 
 static const char *url_text(const struct iph_url *u, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s://%s%s%s:%s%s", u->scheme, strchr(u->host, ':') ? "[" : "", u->host,
-		 strchr(u->host, ':') ? "]" : "", u->port, u->path);
+	snprintf(buf, len, "%s", u->text);
 	return buf;
 }
 
@@ -333,8 +333,13 @@ static void on_linkwatch(struct evloop *ev, struct ev_handler *h, uint32_t event
 {
 	struct client *c = CONTAINER(h, struct client, lw_h);
 
-	if (linkwatch_read(h->fd, c->ifindex) == 1 && c->state == CS_LINKUP && !c->kernel_ready)
+	int addr_changed = 0;
+
+	if (linkwatch_read(h->fd, c->ifindex, &addr_changed) == 1 && c->state == CS_LINKUP &&
+	    !c->kernel_ready)
 		client_release_held(c);
+	else if (addr_changed && c->state == CS_LINKUP && c->kernel_ready)
+		client_announce_addresses(c);
 }
 
 static int open_signals(struct client *c)
@@ -375,6 +380,7 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 	c->ctl.h.fd = -1;
 	c->done_pipe[0] = c->done_pipe[1] = -1;
 	c->state = CS_ENABLED;
+	inet_pton(AF_INET6, "fe80::1", &c->router_ll);
 	rt_init(&c->rt, (uint64_t)cfg->reconnect_initial * 1000, (uint64_t)cfg->reconnect_max * 1000);
 	if (ev_init(&c->ev) < 0 || pipe2(c->done_pipe, O_CLOEXEC) < 0)
 		fatal("event loop");

@@ -94,6 +94,7 @@ struct client {
 	struct entry_status entries[CLIENT_MAX_URLS];
 	char choice[256];               /* which entry point is in use and why */
 	struct in6_addr link_prefix;    /* the /64 the server advertises */
+	struct in6_addr router_ll;      /* the source of its RAs (fe80::1 until one came) */
 	int have_link_prefix;
 	/* After carrier on, packets for the TUN wait until the kernel has
 	 * applied it (net/linkwatch.h), at most HOLD_MS. */
@@ -132,6 +133,8 @@ void client_flush(struct client *c);
  * waited; drop_held frees it instead. */
 void client_release_held(struct client *c);
 void client_drop_held(struct client *c);
+/* Unsolicited NA to the router for each global address on the TUN. */
+void client_announce_addresses(struct client *c);
 /* Stream bytes from the server; -1 if the link was lost. */
 int client_feed(struct client *c, const uint8_t *data, size_t len);
 /* The link ended (code and plain words); reconnects. */

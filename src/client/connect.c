@@ -95,6 +95,7 @@ int iph_url_parse(const char *s, struct iph_url *u, int allow_http, char *err)
 		return -1;
 	}
 	strcpy(u->path, path);
+	snprintf(u->text, sizeof(u->text), "%s", s);
 	u->host_is_ip = inet_pton(AF_INET6, u->host, &a6) == 1 || inet_pton(AF_INET, u->host, &a4) == 1;
 	return 0;
 }

@@ -21,6 +21,7 @@ struct iph_url {
 	char port[8];
 	char path[256];
 	int host_is_ip;
+	char text[600];         /* the URL as given */
 };
 
 /* Parse https://HOST[:PORT][/PATH] (path defaults to /IPHTTPS); http:// only

@@ -3,6 +3,7 @@
  * into packets and written to the TUN. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,7 @@ static void watch_ra(struct client *c, const uint8_t *pkt, size_t len)
 	}
 	c->link_prefix = ra.prefix;
 	c->have_link_prefix = 1;
+	c->router_ll = v.src;
 }
 
 static void to_tun(struct client *c, const uint8_t *pkt, size_t len);
@@ -191,6 +193,39 @@ void client_release_held(struct client *c)
 	for (unsigned i = 0; i < c->n_held; i++)
 		to_tun(c, c->held[i].data, c->held[i].len);
 	client_drop_held(c);
+	client_announce_addresses(c);
+}
+
+/* Tell the server each global address the kernel uses on the TUN, with an
+ * unsolicited Neighbor Advertisement to the router: the server binds a
+ * client's address when it first sees it as a source, and the Linux kernel
+ * sends nothing by itself from a new SLAAC address on a TUN (no DAD, no
+ * MLD): without this the inside could not reach a client that has not
+ * spoken yet, nor one that just reconnected. */
+void client_announce_addresses(struct client *c)
+{
+	struct ifaddrs *ifa, *i;
+	uint8_t pkt[128];
+
+	if (c->state != CS_LINKUP || getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		const struct sockaddr_in6 *a = (const void *)i->ifa_addr;
+		int n;
+		if (!a || a->sin6_family != AF_INET6 || strcmp(i->ifa_name, c->tun_name) ||
+		    IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr) || IN6_IS_ADDR_MULTICAST(&a->sin6_addr))
+			continue;
+		if (c->have_link_prefix && memcmp(&a->sin6_addr, &c->link_prefix, 8))
+			continue; /* an address of another link, about to go */
+		n = nd_build_na(pkt, sizeof(pkt), &a->sin6_addr, &c->router_ll, &a->sin6_addr, 0x20);
+		if (n > 0 && queue(c, pkt, (size_t)n) == 0) {
+			c->tx_packets++;
+			c->tx_bytes += (uint64_t)n;
+		}
+	}
+	freeifaddrs(ifa);
+	if (!(c->sock_mask & EPOLLOUT))
+		client_flush(c);
 }
 
 static void to_tun(struct client *c, const uint8_t *pkt, size_t len)

@@ -69,9 +69,7 @@ static struct json_object *state_json(struct client *c)
 
 	add_str(o, "Role", "client");
 	add_str(o, "Interface", c->tun_name);
-	snprintf(buf, sizeof(buf), "%s://%s%s%s%s%s", u->scheme, strchr(u->host, ':') ? "[" : "",
-		 u->host, strchr(u->host, ':') ? "]:" : ":", u->port, u->path);
-	add_str(o, "URL", buf);
+add_str(o, "URL", u->text);
 	if (c->has_proxy[c->cur]) {
 		const struct proxy_cfg *px = &c->proxies[c->cur];
 		snprintf(buf, sizeof(buf), strchr(px->host, ':') ? "[%s]:%s" : "%s:%s", px->host, px->port);
@@ -84,7 +82,7 @@ static struct json_object *state_json(struct client *c)
 		for (size_t i = 0; i < c->n_urls; i++) {
 			const struct iph_url *eu = &c->urls[i];
 			const struct entry_status *es = &c->entries[i];
-			snprintf(buf, sizeof(buf), "%s://%s:%s%s: %s", eu->scheme, eu->host, eu->port, eu->path,
+			snprintf(buf, sizeof(buf), "%s: %s", eu->text,
 				 !es->tried ? "not tried yet"
 				 : c->state == CS_LINKUP && i == c->cur ? "in use"
 				 : es->code == 0 ? "answered, not used" : "");

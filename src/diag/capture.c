@@ -65,6 +65,7 @@ static void out_data(void *arg, const uint8_t *p, size_t len)
 		o->cap->h->data(o->cap->arg, o->c, o->dir, p, len, o->ts);
 }
 
+/* Reassembly output: a hole of missing bytes, counted and handed on. */
 static void out_gap(void *arg, uint64_t missing)
 {
 	struct out_ctx *o = arg;
@@ -111,6 +112,7 @@ static int addr_eq(const struct cap_addr *a, const struct cap_addr *b)
 	return a->family == b->family && a->port == b->port && memcmp(a->a, b->a, 16) == 0;
 }
 
+/* Takes a 4-tuple and its hash; returns its connection in the table or NULL. */
 static struct cap_conn *conn_find(struct capture *cap, const struct cap_addr *cli,
 				  const struct cap_addr *srv, uint32_t h)
 {
@@ -146,6 +148,7 @@ static void table_grow(struct capture *cap)
 	cap->nbuckets = n;
 }
 
+/* Takes c out of the table (it stays in the list of connections). */
 static void table_remove(struct capture *cap, struct cap_conn *c)
 {
 	struct cap_conn **pp = &cap->buckets[c->hash & (cap->nbuckets - 1)];

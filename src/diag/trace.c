@@ -168,6 +168,7 @@ static struct trace_state *state_of(struct cap_conn *c)
 	return tc ? tc->st : NULL;
 }
 
+/* Capture handler: SYN, SYN-ACK, FIN and RST become steps. */
 static void on_tcp(void *arg, struct cap_conn *c, enum cap_dir dir, enum cap_tcp_event ev,
 		   const struct timeval *ts)
 {
@@ -213,6 +214,8 @@ static int looks_like_http(const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Capture handler: in-order bytes go to the TLS parser, or straight to the
+ * HTTP reader when the client speaks plain HTTP. */
 static void on_data(void *arg, struct cap_conn *c, enum cap_dir dir, const uint8_t *p,
 		    size_t len, const struct timeval *ts)
 {
@@ -235,6 +238,7 @@ static void on_data(void *arg, struct cap_conn *c, enum cap_dir dir, const uint8
 		tlsp_feed(&st->tp, (enum tlsp_dir)dir, p, len);
 }
 
+/* Capture handler: bytes the capture lacks end the parsing of that direction. */
 static void on_gap(void *arg, struct cap_conn *c, enum cap_dir dir, uint64_t missing,
 		   const struct timeval *ts)
 {
@@ -314,6 +318,8 @@ static void tls_facts(struct trace_state *st)
 	}
 }
 
+/* Capture handler: the connection is complete; finish its facts and steps,
+ * decide its verdict and free the analysis state. */
 static void on_conn_end(void *arg, struct cap_conn *c)
 {
 	struct trace *t = arg;

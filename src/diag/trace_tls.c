@@ -138,13 +138,14 @@ static void on_handshake(struct trace_state *st, const struct tlsp_event *ev)
 	step_small(st, ev->dir, name);
 }
 
+/* An alert: the first (fatal) one of each side is kept for the verdict. */
 static void on_alert(struct trace_state *st, const struct tlsp_event *ev)
 {
 	struct diag_alert *a = &st->tc->f.alert[ev->dir];
 	const char *name = tlsp_alert_name(ev->alert_desc);
 
 	step_break(st);
-	if (!a->seen) {
+	if (!a->seen || (a->level != 2 && !a->encrypted && ev->alert_level == 2)) {
 		a->seen = 1;
 		a->encrypted = ev->encrypted;
 		a->level = ev->alert_level;

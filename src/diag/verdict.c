@@ -70,6 +70,7 @@ static void default_fix(struct diag_verdict *v)
 		snprintf(v->fix, sizeof(v->fix), "%s", e->fix);
 }
 
+/* "client" or "server". */
 static const char *side_name(int side)
 {
 	return side == DIAG_CLIENT ? "client" : "server";
@@ -234,7 +235,46 @@ static void add_notes(const struct diag_facts *f, struct diag_verdict *v)
 		cat(v->notes, "The capture file is truncated. ");
 }
 
+/* Takes a side; returns 1 when its alert ended the handshake: hidden, or
+ * fatal, or a warning after which that side closed; never close_notify or
+ * user_canceled. */
+static int alert_counts(const struct diag_facts *f, int side)
+{
+	const struct diag_alert *a = &f->alert[side];
+
+	if (!a->seen)
+		return 0;
+	if (a->encrypted)
+		return 1;
+	if (a->desc == 0 || a->desc == 90)      /* close_notify, user_canceled */
+		return 0;
+	return a->level == 2 || f->first_close == side;
+}
+
 /* ---- the steps ---- */
+
+/* A connection already open when the capture began: its handshake is not
+ * in the capture.  Returns 1. */
+static int decide_midstream(const struct diag_facts *f, struct diag_verdict *v)
+{
+	uint64_t c = f->appdata_records[DIAG_CLIENT], s = f->appdata_records[DIAG_SERVER];
+
+	if (c && s) {
+		verdict(v, DIAG_OK, IPH_OK, "link probably up (already open)");
+		snprintf(v->cause, DIAG_TEXT, "The connection was already open when the capture began and carries TLS data both ways.");
+		snprintf(v->evidence, DIAG_TEXT, "No handshake in the capture; application data: %llu record%s from the client, %llu from the server.",
+			 (unsigned long long)c, c == 1 ? "" : "s", (unsigned long long)s);
+		snprintf(v->fix, DIAG_TEXT, "None needed; capture from the connection's start to see its handshake.");
+		return 1;
+	}
+	verdict(v, DIAG_UNKNOWN, IPH_E_IO_PENDING, "capture starts mid-connection");
+	snprintf(v->cause, DIAG_TEXT, "The connection was already open when the capture began: its handshake is not in the capture.");
+	snprintf(v->evidence, DIAG_TEXT, "No SYN and no ClientHello; %llu bytes from the client, %llu from the server%s.",
+		 (unsigned long long)f->bytes[DIAG_CLIENT], (unsigned long long)f->bytes[DIAG_SERVER],
+		 f->not_tls[0] || f->not_tls[1] ? " (the capture starts inside a TLS record)" : "");
+	snprintf(v->fix, DIAG_TEXT, "Capture from the connection's start (iphttps reconnect on the client makes a new one).");
+	return 1;
+}
 
 /* TCP before any TLS: no answer, refused, reset or closed before the
  * ClientHello.  Returns 1 when it decided. */
@@ -253,6 +293,9 @@ static int decide_tcp(const struct diag_facts *f, struct diag_verdict *v)
 			 f->syns, f->syns == 1 ? "" : "s", f->syn_span);
 		return 1;
 	}
+	if (f->midstream && !f->saw_client_hello && !f->plain_http &&
+	    (f->bytes[DIAG_CLIENT] || f->bytes[DIAG_SERVER]))
+		return decide_midstream(f, v);
 	if (f->saw_client_hello || f->plain_http || f->bytes[DIAG_CLIENT] || f->bytes[DIAG_SERVER])
 		return 0;
 	if (f->first_close == DIAG_SERVER && f->first_close_rst) {
@@ -301,7 +344,7 @@ static int decide_client_alert(const struct diag_facts *f, struct diag_verdict *
 	char al[96], af[96], cert[512] = "";
 	uint32_t code;
 
-	if (!a->seen || f->handshake_done || (!a->encrypted && (a->desc == 0 || a->desc == 90)))
+	if (!alert_counts(f, DIAG_CLIENT) || f->handshake_done)
 		return 0;
 	alert_str(a, al, sizeof(al));
 	after_str(a, af, sizeof(af));
@@ -343,7 +386,7 @@ static int decide_client_cert(const struct diag_facts *f, struct diag_verdict *v
 {
 	const struct diag_alert *a = &f->alert[DIAG_SERVER];
 	char al[96], cas[256] = "", then[128];
-	int failed = a->seen || f->first_close == DIAG_SERVER;
+	int failed = alert_counts(f, DIAG_SERVER) || f->first_close == DIAG_SERVER;
 
 	if (!f->saw_cert_request || f->client_cert > 0 || f->handshake_done || !failed)
 		return 0;
@@ -354,7 +397,7 @@ static int decide_client_cert(const struct diag_facts *f, struct diag_verdict *v
 	else
 		snprintf(cas, sizeof(cas), "naming %zu CA%s: %s%s", f->cr.n_cas, f->cr.n_cas == 1 ? "" : "s",
 			 f->cr.cas[0], f->cr.n_cas > 1 ? ", ..." : "");
-	if (a->seen)
+	if (alert_counts(f, DIAG_SERVER))
 		snprintf(then, sizeof(then), "sent %s", alert_str(a, al, sizeof(al)));
 	else
 		snprintf(then, sizeof(then), "%s the connection", f->first_close_rst ? "reset" : "closed");
@@ -370,7 +413,7 @@ static int decide_server_alert(const struct diag_facts *f, struct diag_verdict *
 	const struct diag_alert *a = &f->alert[DIAG_SERVER];
 	char al[96], af[96], suites[384], nulls[256];
 
-	if (!a->seen || f->handshake_done || (!a->encrypted && a->desc == 0))
+	if (!alert_counts(f, DIAG_SERVER) || f->handshake_done)
 		return 0;
 	alert_str(a, al, sizeof(al));
 	after_str(a, af, sizeof(af));
@@ -425,6 +468,14 @@ static int decide_incomplete(const struct diag_facts *f, struct diag_verdict *v)
 		snprintf(where, sizeof(where), "right after the ClientHello");
 	else
 		snprintf(where, sizeof(where), "after the %s's %s", side_name(f->last_hs_side), last ? last : "message");
+	if (f->saw_client_hello && !f->bytes[DIAG_SERVER] && f->first_close == DIAG_CLIENT) {
+		verdict(v, DIAG_FAIL, IPH_E_TIMEDOUT, "no answer to the ClientHello");
+		snprintf(v->cause, DIAG_TEXT, "Something accepts TCP connections on %s but never answers TLS: a balancer without a healthy server behind it, a device that holds connections, or a service that is not a TLS server.", f->server);
+		snprintf(v->evidence, DIAG_TEXT, "The server side accepted the connection (SYN-ACK) but sent nothing after the ClientHello; the client gave up after %.1f s (%s).",
+			 f->duration, f->first_close_rst ? "RST" : "FIN");
+		snprintf(v->fix, DIAG_TEXT, "Find what answers on the port (iphttps probe), and check the balancer's backends or the NAT/forwarding rule.");
+		return 1;
+	}
 	if (f->first_close == DIAG_SERVER) {
 		int rst = f->first_close_rst;
 

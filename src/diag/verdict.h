@@ -21,7 +21,7 @@
 enum diag_result { DIAG_OK = 0, DIAG_FAIL, DIAG_UNKNOWN };
 enum diag_side { DIAG_NONE = -1, DIAG_CLIENT = 0, DIAG_SERVER = 1 };
 
-/* The first alert a side sent. */
+/* The first alert a side sent (the first fatal one when a warning came first). */
 struct diag_alert {
 	int seen;
 	int encrypted;          /* only its existence is known */

@@ -7,14 +7,18 @@
  * the server's first Router Advertisement among them.  The RTM_NEWLINK the
  * kernel sends once it has applied the change is the signal to wait for.
  *
+ * It also tells when a global address appeared on the device (the kernel's
+ * SLAAC), which the client announces to the server.
+ *
  * Error convention: linkwatch_open returns an fd or -1 with err[256];
  * linkwatch_read returns 1 when dev is now up with its carrier, 0 if not
- * (yet), -1 on a socket error. */
+ * (yet), -1 on a socket error; *addr_changed is set when a global address
+ * of dev was added or changed. */
 #ifndef IPHTTPS_LINKWATCH_H
 #define IPHTTPS_LINKWATCH_H
 
 int linkwatch_open(char *err);
-int linkwatch_read(int fd, unsigned ifindex);
+int linkwatch_read(int fd, unsigned ifindex, int *addr_changed);
 void linkwatch_close(int fd);
 
 #endif
