@@ -199,6 +199,41 @@ if want iphttps; then
     ${CMDS[iphttps]}"
 fi
 
+# ------------------------------------------- idle clients: memory each
+# BENCH_IDLE connections (default 2000) complete TLS and the POST and stay
+# idle; the server's resident memory before and after, divided by their
+# number, is what one idle client costs (aim: <= 16 KiB, PERFORMANCE.md).
+IDLE_NOTE=""
+if want iphttps && [ "${BENCH_IDLE:-2000}" -gt 0 ]; then
+	N=${BENCH_IDLE:-2000}
+	SPID=$("$BIN" state --json --run-dir "$TMP/run" iphttps-srv | sed -n 's/.*"PID": *\([0-9]*\).*/\1/p')
+	rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+	R0=$(rss "$SPID")
+	log "idle: $N connections to the iphttps server"
+	IDLE_CMD=(/usr/bin/python3 tests/scenarios/idle_clients.py --connect 192.0.2.1:443
+		--servername iphttps.test --ca "$TMP/state/ca.pem" --cert "$TMP/state/clients/client1.pem"
+		--key "$TMP/state/clients/client1.key" --count "$N" --min-hold 3 --max-hold 120)
+	mkfifo "$TMP/idle.in"
+	ip netns exec "$C" "${IDLE_CMD[@]}" <"$TMP/idle.in" >"$TMP/idle.out" 2>&1 &
+	IDLE_PID=$!
+	exec 7>"$TMP/idle.in"
+	wait_until 120 "the idle connections" grep -q '^READY' "$TMP/idle.out"
+	sleep 2
+	R1=$(rss "$SPID")
+	READY=$(grep '^READY' "$TMP/idle.out")
+	exec 7>&-
+	wait "$IDLE_PID" 2>/dev/null
+	EST=$(echo "$READY" | awk '{ print $2 }')
+	if [ "${EST:-0}" -gt 0 ]; then
+		IDLE_NOTE=$(awk -v a="$R0" -v b="$R1" -v n="$EST" 'BEGIN {
+			printf "idle clients: %d held; server RSS %d KiB -> %d KiB: %.1f KiB per idle client (aim: <= 16 KiB)", n, a, b, (b - a) / n }')
+	else
+		IDLE_NOTE="idle clients: none established ($READY)"
+		FAILED=1
+	fi
+	CMDS[idle]="in $C: ${IDLE_CMD[*]}"
+fi
+
 # ------------------------------------------------- ocserv + openconnect
 OC_NOTE=""
 if want ocserv; then
@@ -302,6 +337,7 @@ done
 echo
 echo "iperf3: single TCP stream, ${T} s per direction, IPv6; median of $RUNS run(s); $(nproc) CPUs"
 [ -n "$OC_NOTE" ] && echo "$OC_NOTE"
+[ -n "$IDLE_NOTE" ] && echo "$IDLE_NOTE"
 if [ -n "${RES[iphttps,up]:-}" ] && [ -n "${RES[ocserv+openconnect,up]:-}" ]; then
 	awk -v a="${RES[iphttps,up]}" -v b="${RES[ocserv+openconnect,up]}" \
 		-v c="${RES[iphttps,down]}" -v d="${RES[ocserv+openconnect,down]}" \
@@ -315,6 +351,7 @@ for l in "${ORDER[@]}"; do
 	echo "  $l:"
 	echo "    ${CMDS[$l]}"
 done
+[ -n "${CMDS[idle]:-}" ] && echo "  idle clients:" && echo "    ${CMDS[idle]}"
 if [ $FAILED = 1 ]; then
 	echo "bench: some measurements failed (see above)" >&2
 	exit 1

@@ -48,8 +48,8 @@ static void messages(const uint8_t *data, size_t size)
 	tlsp_parse_cert_request(data, size, TLSP_V_TLS12, &cr, NULL);
 	tlsp_parse_cert_request(data, size, TLSP_V_TLS10, &cr, NULL);
 	if (size < 4096) {      /* certificates go through OpenSSL: keep it fast */
-		tlsp_parse_certificate(data, size, 0, &cert, NULL);
-		tlsp_parse_certificate(data, size, 1, &cert, NULL);
+		tlsp_parse_certificate(data, size, 0, NULL, &cert, NULL);
+		tlsp_parse_certificate(data, size, 1, NULL, &cert, NULL);
 	}
 }
 
