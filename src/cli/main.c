@@ -4,10 +4,6 @@
 
 #include "cli/commands.h"
 
-/* Interim: subcommands still being written link weakly and are hidden. */
-int cmd_trace(int argc, char **argv) __attribute__((weak));
-int cmd_explain(int argc, char **argv) __attribute__((weak));
-
 struct subcommand {
 	const char *name;
 	int (*fn)(int argc, char **argv);

@@ -329,6 +329,7 @@ static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
 		 c->hp->method, c->hp->path, c->tls_desc[0] ? ", " : "", c->tls_desc);
 	free(c->hp);
 	c->hp = NULL;
+	c->srv->freed_since_trim++;
 	c->state = CONN_LINKUP;
 	c->since = time(NULL);
 	if (n < 0 || out_append(c, (const uint8_t *)resp, (size_t)n) < 0) {
@@ -483,6 +484,7 @@ void conn_close(struct conn *c, const char *why)
 
 void conn_free(struct conn *c)
 {
+	c->srv->freed_since_trim++;
 	free(c->addrs);
 	free(c);
 }

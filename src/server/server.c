@@ -4,6 +4,7 @@
  * closed ones freed. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -337,6 +338,13 @@ static void tick(struct server *s, uint64_t now)
 	for (c = s->conns; c; c = next) {
 		next = c->next;
 		conn_tick(c, now);
+	}
+	/* Handshakes and request parsers come in bursts (a whole site
+	 * reconnecting); what they used is given back to the system once
+	 * they are done, or idle clients would look several KiB fatter. */
+	if (s->freed_since_trim >= 64) {
+		malloc_trim(0);
+		s->freed_since_trim = 0;
 	}
 }
 

@@ -172,6 +172,7 @@ struct server {
 	struct conn *dirty;             /* to flush at the end of this turn */
 	struct conn *graveyard;         /* closed, to free at the end of this turn */
 	unsigned n_conns, n_linkup;
+	unsigned freed_since_trim;      /* request parsers and connections freed */
 	uint64_t next_id;
 	time_t started;
 	struct server_stats st;
