@@ -17,6 +17,7 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-void log_vmsg(enum log_level lvl, int with_errno, const char *fmt, va_list ap);
+void log_vmsg(enum log_level lvl, int with_errno, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 #endif
