@@ -162,8 +162,12 @@ static void print_client_command(struct server_cfg *c, struct pki_paths *pp, con
 	snprintf(url, sizeof(url), "https://%s%s%s%s", c->hostnames.v[0],
 		 strcmp(port, "443") ? ":" : "", strcmp(port, "443") ? port : "", c->paths.v[0]);
 	if (c->transport == TRANSPORT_HTTP) {
-		printf("Plain HTTP behind a TLS-terminating balancer: clients connect to the balancer's https URL (path %s).\n",
+		/* Clients normally use the balancer's https:// URL; this line is
+		 * for a check from the balancer's side (no TLS). */
+		printf("To connect a client:\n  iphttps client --allow-http http://%s%s%s%s\n",
+		       c->hostnames.v[0], strcmp(port, "80") ? ":" : "", strcmp(port, "80") ? port : "",
 		       c->paths.v[0]);
+		printf("(plain HTTP behind a TLS-terminating balancer: clients use the balancer's https:// URL)\n");
 	} else {
 		printf("To connect a client:\n  iphttps client %s", url);
 		if (generated_server)
