@@ -2,7 +2,14 @@
  * that tests can run it on a fake one.  After the first failure the client
  * waits `initial`; after each later failure it waits as long as the time
  * elapsed since the first failure, capped at `max`.  A successful connection
- * resets it. */
+ * resets it.
+ *
+ * With attempts that fail at once this gives the specification's list of
+ * intervals exactly (30, 30, 60, 120, ... 900, 900 s).  For attempts that
+ * take T to fail, the specification's sentence ("a timeout set to the time
+ * elapsed since the beginning of the algorithm") and its example list
+ * (30, 30+T, 60+2T, 120+3T) disagree from the third interval on (the
+ * sentence gives 60+3T); we follow the sentence. */
 #ifndef IPHTTPS_TIMER_H
 #define IPHTTPS_TIMER_H
 

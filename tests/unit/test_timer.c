@@ -33,6 +33,23 @@ static void test_schedule(void **state)
 	assert_int_equal(rt_failure(&t, now), 900000);
 }
 
+/* Attempts that fail at once (T = 0, e.g. refused): the specification's
+ * list of intervals, 30, 30+T, 60+2T, 120+3T, ... up to 15 minutes, then
+ * every 15 minutes. */
+static void test_schedule_spec_list_t0(void **state)
+{
+	static const uint64_t want[] = { 30, 30, 60, 120, 240, 480, 900, 900, 900 };
+	struct reconnect_timer t;
+	uint64_t now = 5000000;
+
+	rt_init(&t, 30000, 900000);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		uint64_t w = rt_failure(&t, now);
+		assert_int_equal(w, want[i] * 1000);
+		now += w;
+	}
+}
+
 static void test_reset(void **state)
 {
 	struct reconnect_timer t;
@@ -61,6 +78,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_schedule),
+		cmocka_unit_test(test_schedule_spec_list_t0),
 		cmocka_unit_test(test_reset),
 		cmocka_unit_test(test_bounds_for_tests),
 	};
