@@ -35,10 +35,12 @@ run_unit() {
 		printf '  %-34s %-5s skipped (%s)\n' "$(basename "$bin")" "$tag" "$(tail -n 1 "$log")"
 		return
 	fi
-	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+	# (stdout and stderr share the log: a summary may not start its line)
+	p=$(grep -o '\[  PASSED  \] [0-9]* test' "$log" | tail -n 1 | tr -dc '0-9')
+	f=$(grep -o '\[  FAILED  \] [0-9]* test' "$log" | tail -n 1 | tr -dc '0-9')
 	p=${p:-0} f=${f:-0}
 	if [ $rc != 0 ] && [ "$f" = 0 ]; then f=1; fi   # crashed or a sanitizer fired
+	if [ $rc = 0 ] && [ "$p" = 0 ]; then f=1; fi    # ran no test at all
 	passed=$((passed + p)); failed=$((failed + f))
 	printf '  %-34s %-5s %3d passed, %d failed\n' "$(basename "$bin")" "$tag" "$p" "$f"
 	if [ "$f" != 0 ]; then failures+=("$bin ($tag): see $log"); tail -n 30 "$log" | sed 's/^/      /'; fi
