@@ -227,7 +227,10 @@ class Topology:
         for h in ("net", "srv", "ins"):
             self._add_ns(h)
         # net: the IPv4 "internet" router; clients hang off a bridge.
-        self.run("net", ["ip", "link", "add", "br0", "type", "bridge"])
+        # A fixed MAC: otherwise the bridge takes the lowest port MAC, which
+        # changes as client hosts are added and strands their ARP caches.
+        self.run("net", ["ip", "link", "add", "br0", "address", "02:00:00:00:00:01",
+                         "type", "bridge"])
         self.run("net", ["ip", "addr", "add", NET_CLIENT_SIDE + "/24",
                          "dev", "br0"])
         self.run("net", ["ip", "link", "set", "br0", "up"])
