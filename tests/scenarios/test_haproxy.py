@@ -107,8 +107,9 @@ def _linked(st):
 def cl(tmp_path_factory):
     if not netns.is_root():
         pytest.skip("needs root (network namespaces)")
-    if not shutil.which("haproxy"):
-        pytest.skip("needs HAProxy (Debian package haproxy)")
+    # scripts/deps.sh --test installs it: missing is a failure, not a skip.
+    assert shutil.which("haproxy"), "no haproxy: run scripts/deps.sh --test"
+
     binary = _binary()
     assert os.access(binary, os.X_OK), \
         "no executable iphttps at %s (build it, or set IPHTTPS_BIN)" % binary
