@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client/proxy.h"
+#include "net/tcp.h"
 #include "errors.h"
 #include "net/evloop.h"
 #include "tls/tls.h"
@@ -112,37 +113,6 @@ static void fail(struct connect_result *r, uint32_t code, const char *step, cons
 	va_end(ap);
 }
 
-static int remaining(uint64_t deadline)
-{
-	uint64_t now = ev_now_ms();
-	return now >= deadline ? 0 : (int)(deadline - now);
-}
-
-/* Wait for fd to become ready for events; 1 ready, 0 timeout. */
-static int wait_fd(int fd, short events, uint64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int r;
-	do {
-		r = poll(&p, 1, remaining(deadline));
-	} while (r < 0 && errno == EINTR);
-	return r > 0;
-}
-
-static void addr_str(const struct sockaddr *sa, char *out, size_t len)
-{
-	char h[INET6_ADDRSTRLEN] = "?";
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)sa;
-		inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof(h));
-		snprintf(out, len, "[%s]:%u", h, ntohs(a->sin6_port));
-	} else {
-		const struct sockaddr_in *a = (const void *)sa;
-		inet_ntop(AF_INET, &a->sin_addr, h, sizeof(h));
-		snprintf(out, len, "%s:%u", h, ntohs(a->sin_port));
-	}
-}
-
 /* TCP to each address in turn; the first to connect wins. */
 static int tcp_connect(const struct iph_url *u, int timeout_ms, struct connect_result *r)
 {
@@ -161,38 +131,14 @@ static int tcp_connect(const struct iph_url *u, int timeout_ms, struct connect_r
 		return -1;
 	}
 	for (a = ai; a; a = a->ai_next) {
-		uint64_t deadline = ev_now_ms() + (uint64_t)timeout_ms;
 		char as[64];
-		socklen_t el = sizeof(last_err);
-		int one = 1;
 
-		addr_str(a->ai_addr, as, sizeof(as));
+		net_addr_str(a->ai_addr, as, sizeof(as));
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s", tried[0] ? ", " : "", as);
-		fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
-			last_err = errno;
-			close(fd);
-			fd = -1;
-			continue;
+		if ((fd = tcp_connect_addr(a, timeout_ms, &last_err)) >= 0) {
+			snprintf(r->peer, sizeof(r->peer), "%s", as);
+			break;
 		}
-		if (!wait_fd(fd, POLLOUT, deadline)) {
-			last_err = ETIMEDOUT;
-			close(fd);
-			fd = -1;
-			continue;
-		}
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &last_err, &el);
-		if (last_err) {
-			close(fd);
-			fd = -1;
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		snprintf(r->peer, sizeof(r->peer), "%s", as);
-		break;
 	}
 	freeaddrinfo(ai);
 	if (fd >= 0)
@@ -235,7 +181,7 @@ static int tls_connect(const struct iph_url *u, const struct connect_opts *o, st
 			break;
 		e = SSL_get_error(lc->ssl, rc);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			if (!wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+			if (!net_wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
 				fail(r, IPH_E_TIMEDOUT, "tls", "TLS handshake with %s not complete within %d ms (last message: %s %s)",
 				     r->peer, o->timeout_ms, trace->last_msg_sent ? "sent" : "received",
 				     trace->last_msg >= 0 ? tls_hs_name(trace->last_msg) : "none");
@@ -274,7 +220,7 @@ static int send_all(struct link_conn *lc, const char *buf, size_t len, uint64_t 
 			continue;
 		}
 		if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
-		    wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+		    net_wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
 			continue;
 		if (lc->ssl && e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
 			r->code = tls_classify_failure(lc->ssl, n, e, r->why, sizeof(r->why));
@@ -317,7 +263,7 @@ static int read_response(const struct connect_opts *o, struct link_conn *lc, str
 		}
 		if (n <= 0) {
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-				if (wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+				if (net_wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
 					continue;
 				fail(r, IPH_E_TIMEDOUT, "http", "no HTTP response from %s within %d ms after the POST",
 				     r->peer, o->timeout_ms);

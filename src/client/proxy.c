@@ -2,6 +2,7 @@
  * authentication.  See proxy.h; the answers' fields and the credentials
  * are in proxy_auth.c.  The password never goes into a message. */
 #include "client/proxy.h"
+#include "net/tcp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -330,65 +331,6 @@ static void fail(struct connect_result *r, uint32_t code, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Wait until fd is ready for events or the deadline (ms, ev_now_ms clock)
- * passes.  Returns 1 ready, 0 timeout. */
-static int wait_fd(int fd, short events, uint64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int rc;
-
-	do {
-		uint64_t now = ev_now_ms();
-		rc = poll(&pfd, 1, now >= deadline ? 0 : (int)(deadline - now));
-	} while (rc < 0 && errno == EINTR);
-	return rc > 0;
-}
-
-/* "a.b.c.d:port" or "[v6]:port" of sa into out[len]. */
-static void sa_str(const struct sockaddr *sa, char *out, size_t len)
-{
-	char h[INET6_ADDRSTRLEN] = "?";
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)sa;
-		inet_ntop(AF_INET6, &a->sin6_addr, h, sizeof(h));
-		snprintf(out, len, "[%s]:%u", h, ntohs(a->sin6_port));
-	} else {
-		const struct sockaddr_in *a = (const void *)sa;
-		inet_ntop(AF_INET, &a->sin_addr, h, sizeof(h));
-		snprintf(out, len, "%s:%u", h, ntohs(a->sin_port));
-	}
-}
-
-/* One non-blocking connect to a within timeout_ms.  Returns the fd, or -1
- * with *err the errno. */
-static int connect_one(const struct addrinfo *a, int timeout_ms, int *err)
-{
-	uint64_t deadline = ev_now_ms() + (uint64_t)timeout_ms;
-	socklen_t el = sizeof(*err);
-	int fd, one = 1;
-
-	*err = 0;
-	fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*err = errno;
-		return -1;
-	}
-	if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS)
-		*err = errno;
-	else if (!wait_fd(fd, POLLOUT, deadline))
-		*err = ETIMEDOUT;
-	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &el) < 0)
-		*err = errno;
-	if (*err) {
-		close(fd);
-		return -1;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	return fd;
-}
-
 /* TCP to the proxy, each of its addresses in turn.  Returns the fd (non-
  * blocking) with addr[64] the address, or -1 with r filled in. */
 static int proxy_tcp(const struct proxy_cfg *p, int timeout_ms, char addr[64], struct connect_result *r)
@@ -404,9 +346,9 @@ static int proxy_tcp(const struct proxy_cfg *p, int timeout_ms, char addr[64], s
 		return -1;
 	}
 	for (a = ai; a && fd < 0; a = a->ai_next) {
-		sa_str(a->ai_addr, addr, 64);
+		net_addr_str(a->ai_addr, addr, 64);
 		snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s", tried[0] ? ", " : "", addr);
-		fd = connect_one(a, timeout_ms, &err);
+		fd = tcp_connect_addr(a, timeout_ms, &err);
 	}
 	freeaddrinfo(ai);
 	if (fd >= 0)
@@ -448,7 +390,7 @@ static int send_all(int fd, const char *buf, size_t len, uint64_t deadline)
 			buf += n;
 			len -= (size_t)n;
 		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (!wait_fd(fd, POLLOUT, deadline)) {
+			if (!net_wait_fd(fd, POLLOUT, deadline)) {
 				errno = ETIMEDOUT;
 				return -1;
 			}
@@ -523,7 +465,7 @@ static int read_answer(struct exchange *x, struct connect_result *r)
 		int rc;
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_fd(x->fd, POLLIN, deadline))
+			if (net_wait_fd(x->fd, POLLIN, deadline))
 				continue;
 			fail(r, IPH_E_TIMEDOUT, "the proxy %s did not answer CONNECT %s within %d ms",
 			     x->addr, x->authority, x->timeout_ms);
@@ -573,7 +515,7 @@ static int drain_body(struct exchange *x)
 	while (left > 0) {
 		ssize_t n = recv(x->fd, buf, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf), 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (!wait_fd(x->fd, POLLIN, deadline))
+			if (!net_wait_fd(x->fd, POLLIN, deadline))
 				return -1;
 			continue;
 		}

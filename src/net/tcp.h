@@ -1,0 +1,22 @@
+/* TCP connections with a deadline, shared by the client's connector, its
+ * proxy layer and the probe.
+ *
+ * Error convention: tcp_connect_addr returns a connected non-blocking fd,
+ * or -1 with *err the errno (ETIMEDOUT when the deadline passed). */
+#ifndef IPHTTPS_TCP_H
+#define IPHTTPS_TCP_H
+
+#include <netdb.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Wait until fd is ready for events (POLLIN/POLLOUT) or the deadline (ms on
+ * the ev_now_ms clock) passes.  Returns 1 ready, 0 timeout. */
+int net_wait_fd(int fd, short events, uint64_t deadline_ms);
+/* "a.b.c.d:port" or "[v6]:port". */
+void net_addr_str(const struct sockaddr *sa, char *out, size_t len);
+/* One non-blocking connect within timeout_ms; TCP_NODELAY and keepalive set. */
+int tcp_connect_addr(const struct addrinfo *a, int timeout_ms, int *err);
+
+#endif
