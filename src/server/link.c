@@ -324,6 +324,20 @@ void link_conn_down(struct conn *c)
 	s->n_linkup--;
 }
 
+/* Bind addr to c: 0, or -1 when c holds --max-addresses already. */
+static int bind_addr(struct conn *c, const struct in6_addr *addr, const char *how)
+{
+	struct server *s = c->srv;
+	char a[INET6_ADDRSTRLEN];
+
+	if (c->n_addrs >= s->cfg->max_addrs || addrtab_put(&s->addrs, addr, c) < 0)
+		return -1;
+	c->addrs[c->n_addrs++] = *addr;
+	log_info("client #%llu %s: bound %s%s", (unsigned long long)c->id, c->peer_str,
+		 inet_ntop(AF_INET6, addr, a, sizeof(a)), how);
+	return 0;
+}
+
 /* Check (and on first use bind) the source address; 0 if allowed. */
 static int check_source(struct conn *c, const struct in6_addr *src)
 {
@@ -346,14 +360,24 @@ static int check_source(struct conn *c, const struct in6_addr *src)
 				 inet_ntop(AF_INET6, src, a, sizeof(a)), (unsigned long long)owner->id);
 		return -1;
 	}
-	if (c->n_addrs >= s->cfg->max_addrs || addrtab_put(&s->addrs, src, c) < 0) {
+	if (bind_addr(c, src, "") < 0) {
 		link_drop(c, DROP_TOO_MANY_ADDRS);
 		return -1;
 	}
-	c->addrs[c->n_addrs++] = *src;
-	log_info("client #%llu %s: bound %s", (unsigned long long)c->id, c->peer_str,
-		 inet_ntop(AF_INET6, src, a, sizeof(a)));
 	return 0;
+}
+
+/* A DAD probe for a free address this client may use: it is the client's
+ * from now on (a second client probing for it is answered as taken).  A
+ * Windows client announces a new address this way and may send nothing
+ * from it before the inside sends to it. */
+static void claim_by_dad(struct conn *c, const struct in6_addr *target)
+{
+	struct server *s = c->srv;
+
+	if (src_on_link(c, target) && !is_router_addr(s, target) &&
+	    !IN6_IS_ADDR_MULTICAST(target) && !addrtab_get(&s->addrs, target))
+		bind_addr(c, target, " (DAD)");
 }
 
 static void remember_dad(struct server *s, const struct in6_addr *target, struct conn *asker)
@@ -417,6 +441,8 @@ static void from_client_multicast(struct conn *c, const uint8_t *pkt, size_t len
 		? owner_of(s, &ic->target) : NULL;
 	if (dad && owner == c)
 		owner = NULL; /* re-checking its own address */
+	if (dad && !owner)
+		claim_by_dad(c, &ic->target);
 	if (none) {
 		/* Only DAD passes, answered here for the owner: the NA the owner
 		 * would send, R and S clear, no TLLAO, on this connection. */
