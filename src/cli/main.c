@@ -18,6 +18,7 @@ static const struct subcommand subcommands[] = {
 	{ "reconnect", cmd_reconnect, "reconnect [NAME]                    a client retries now, timer reset" },
 	{ "enable", cmd_enable, "enable [NAME]                       a disabled client connects again" },
 	{ "disable", cmd_disable, "disable [NAME]                      a client drops its link and waits" },
+	{ "probe", cmd_probe, "probe   [options] URL                troubleshoot a server step by step" },
 	{ "trace", cmd_trace, "trace   [options] FILE              troubleshoot from a pcap/pcapng capture" },
 	{ "explain", cmd_explain, "explain CODE                        what an IP-HTTPS error code means" },
 	{ "issue-client", cmd_issue_client, "issue-client NAME                   a client certificate from the generated CA" },

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "client/connect.h"
 #include "client/proxy.h"
@@ -55,6 +57,9 @@ struct probe_opts {
 enum probe_tcp { PT_NOT_TRIED = 0, PT_OK, PT_REFUSED, PT_TIMEOUT, PT_UNREACH, PT_ERROR };
 
 struct probe_addr {
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char ip[48];                    /* "203.0.113.2", "2001:db8::1" */
 	char text[64];                  /* "203.0.113.2:443", "[2001:db8::1]:443" */
 	enum probe_tcp tcp;
 	int err;                        /* errno of a failure */
@@ -97,6 +102,7 @@ struct probe_chain {
 
 struct probe_http {
 	int tried, answered;
+	int not_sent;                   /* the server ended the connection before the POST */
 	double ms;
 	int status;
 	char reason[64], server[128], location[256], content_type[128];
@@ -109,6 +115,7 @@ struct probe_http {
 struct probe_link {
 	int tried;
 	int rs_sent, ra;
+	int early;                      /* the RA came with the HTTP answer */
 	double ms;                      /* from the RS to the RA */
 	char ra_src[64];
 	struct ra_info info;
@@ -159,7 +166,8 @@ struct probe_result {
 };
 
 /* Run every step against o->url.  r is allocated by the caller (it is
- * large: calloc it) and needs no freeing. */
+ * large: calloc it) and needs no freeing.  SIGPIPE is ignored from then on
+ * (a server that closes must not end the process). */
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err);
 
 /* "windows10", "windows7", "linux"; parse returns 0 or -1. */

@@ -27,6 +27,9 @@ struct probe_tap {
 	struct probe_hs *hs;
 	struct timespec t0;
 	int last_dir;                   /* direction of the last message in hs->msgs, -1 */
+	int enc[2];                     /* TLS 1.3 encrypted records seen per direction */
+	uint8_t head[TLSP_HEAD_LEN];    /* the server's first bytes (to quote what is not TLS) */
+	size_t head_len;
 };
 
 /* One connection of the probe: socket, TLS and what watches it. */
@@ -60,9 +63,11 @@ void probe_tls_ctxs_free(struct probe_ctxs *x);
  * Returns 0 with c->ssl ready, or -1 (c->ssl kept for inspection). */
 int probe_handshake(SSL_CTX *ctx, const struct iph_url *u, int verify, int timeout_ms,
 		    struct probe_conn *c);
-/* After a failure of c in TLS 1.3 or later (SSL_read/SSL_write): the
- * server's alert or close, into c->hs facts.  ret/err: the failed call. */
-void probe_tls_late_failure(struct probe_conn *c, int ret, int err);
+/* After a failure of c after its handshake (SSL_read/SSL_write): the
+ * server's alert (TLS 1.3 refuses a client certificate so) or its close,
+ * into c->hs facts.  ret/err: the failed call and SSL_get_error().
+ * Returns the code tls_classify_failure() gives, why (may be NULL) its words. */
+uint32_t probe_tls_late_failure(struct probe_conn *c, int ret, int err, char *why, size_t whylen);
 /* Summarise the server's chain of c->ssl into r->chain (explicit
  * verification against store, name match, --expect-issuer), and the CA
  * names of a CertificateRequest into r->client_cas. */
@@ -77,7 +82,7 @@ int probe_failed_on_cert(const struct probe_hs *hs);
 /* POST, the response header, then unless o->no_link an RS and the RA. */
 void probe_http_link(const struct probe_opts *o, struct probe_result *r, struct probe_conn *c);
 
-/* ---- text helpers (probe_report.c) ---- */
+/* ---- text helpers (probe_steps.c) ---- */
 /* Quote n bytes as printable text (\r, \n, \xNN) into out. */
 void probe_quote(char *out, size_t outlen, const uint8_t *p, size_t n);
 /* Append printf-style text to buf (len bytes, NUL-terminated). */
