@@ -20,6 +20,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: iphttps probe [--ca FILE] [--cert FILE --key FILE] [--proxy URL]\n"
 		"                     [--profile windows10|windows7|linux] [--expect-issuer TEXT]\n"
+		"                     [--expect-chain FILE]\n"
 		"                     [--timeout S] [--no-link] [--json] URL\n"
 		"\n"
 		"Runs against an IP-HTTPS server the steps a client runs and shows each with\n"
@@ -39,6 +40,8 @@ static void usage(FILE *f)
 		"                        linux (iphttps client's own TLS settings)\n"
 		"  --expect-issuer TEXT  the chain must come from an authority whose name holds\n"
 		"                        TEXT; another one means TLS inspection\n"
+		"  --expect-chain FILE   the chain (PEM) the server presents from inside; a\n"
+		"                        different certificate outside means TLS inspection\n"
 		"  --timeout S           seconds allowed per step (default %d)\n"
 		"  --no-link             stop after the HTTP answer\n"
 		"  --json                one JSON document instead of the steps\n"
@@ -83,6 +86,7 @@ static int option(int ch, const char *arg, struct cli *c)
 	case 'c': c->o.cert_file = arg; break;
 	case 'k': c->o.key_file = arg; break;
 	case 'e': c->o.expect_issuer = arg; break;
+	case 'E': c->o.expect_chain = arg; break;
 	case 'n': c->o.no_link = 1; break;
 	case 'j': c->json = 1; break;
 	case 'x':
@@ -124,6 +128,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{ "proxy", required_argument, NULL, 'x' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "expect-issuer", required_argument, NULL, 'e' },
+		{ "expect-chain", required_argument, NULL, 'E' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-link", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
@@ -151,7 +156,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	}
 	if ((c->o.ca_file && readable("--ca", c->o.ca_file) < 0) ||
 	    (c->o.cert_file && readable("--cert", c->o.cert_file) < 0) ||
-	    (c->o.key_file && readable("--key", c->o.key_file) < 0))
+	    (c->o.key_file && readable("--key", c->o.key_file) < 0) ||
+	    (c->o.expect_chain && readable("--expect-chain", c->o.expect_chain) < 0))
 		return 2;
 	return -1;
 }

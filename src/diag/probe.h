@@ -49,6 +49,7 @@ struct probe_opts {
 	const struct proxy_cfg *proxy;  /* NULL: direct */
 	enum probe_profile profile;
 	const char *expect_issuer;      /* text the chain's issuer must contain, or NULL */
+	const char *expect_chain;       /* PEM: the chain the server presents from inside, or NULL */
 	int timeout_ms;                 /* per step */
 	int no_link;                    /* stop after the HTTP answer */
 };
@@ -98,6 +99,8 @@ struct probe_chain {
 	char root_issuer[TLSP_NAME_LEN];/* issuer of the last certificate of the path */
 	int name_ok;                    /* the leaf covers the URL host */
 	int issuer_checked, issuer_ok;  /* --expect-issuer */
+	int inside_checked, inside_ok;  /* --expect-chain: the same leaf as from inside */
+	char inside_leaf[TLSP_NAME_LEN];/* the leaf given, subject and issuer */
 };
 
 struct probe_http {

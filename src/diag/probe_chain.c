@@ -8,12 +8,39 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 /* ---- the chain ---- */
 
 /* Takes the verification context after X509_verify_cert; keeps the path
  * it built (leaf to root) and the issuer of its last certificate. */
+/* --expect-chain: is the leaf the client got the one the server presents
+ * from inside (same SHA-256)?  Anything else is TLS inspection or another
+ * server.  A file without a certificate leaves the check undone. */
+static void compare_inside(const char *file, X509 *got, struct probe_chain *ch)
+{
+	unsigned char a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
+	unsigned alen = 0, blen = 0;
+	FILE *f = fopen(file, "r");
+	X509 *want = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	char subj[TLSP_NAME_LEN], iss[TLSP_NAME_LEN];
+
+	if (f)
+		fclose(f);
+	if (!want || !got)
+		goto out;
+	tls_name_str(X509_get_subject_name(want), subj, sizeof(subj));
+	tls_name_str(X509_get_issuer_name(want), iss, sizeof(iss));
+	snprintf(ch->inside_leaf, sizeof(ch->inside_leaf), "\"%s\" issued by \"%s\"", subj, iss);
+	if (X509_digest(want, EVP_sha256(), a, &alen) && X509_digest(got, EVP_sha256(), b, &blen)) {
+		ch->inside_checked = 1;
+		ch->inside_ok = alen == blen && !memcmp(a, b, alen);
+	}
+out:
+	X509_free(want);
+}
+
 static void built_path(X509_STORE_CTX *sx, struct probe_chain *ch)
 {
 	STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(sx);
@@ -101,6 +128,8 @@ void probe_chain(const struct probe_opts *o, SSL_CTX *ctx, struct probe_conn *c,
 		ch->issuer_checked = 1;
 		ch->issuer_ok = issuer_matches(ch, o->expect_issuer);
 	}
+	if (o->expect_chain)
+		compare_inside(o->expect_chain, sk_X509_value(sk, 0), ch);
 }
 
 /* ---- the suites checks ---- */

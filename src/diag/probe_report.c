@@ -264,6 +264,7 @@ static struct json_object *json_chain(const struct probe_opts *o, const struct p
 	jbool(x, "name_match", ch->name_ok);
 	jstr(x, "expect_issuer", o->expect_issuer ? o->expect_issuer : "");
 	json_object_object_add(x, "issuer_match", ch->issuer_checked ? json_object_new_boolean(ch->issuer_ok) : NULL);
+	json_object_object_add(x, "inside_match", ch->inside_checked ? json_object_new_boolean(ch->inside_ok) : NULL);
 	return x;
 }
 

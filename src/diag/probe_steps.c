@@ -313,7 +313,8 @@ static void chain_step(const struct probe_opts *o, const struct probe_result *r,
 
 	if (!ch->seen)
 		return;
-	s = add(l, "chain", ch->trusted && (!ch->issuer_checked || ch->issuer_ok) ? PS_OK : PS_FAIL, -1);
+	s = add(l, "chain", ch->trusted && (!ch->issuer_checked || ch->issuer_ok) &&
+		(!ch->inside_checked || ch->inside_ok) ? PS_OK : PS_FAIL, -1);
 	if (ch->trusted)
 		text(s, "trusted: chains to %s%s%s", o->ca_file ? "--ca " : "", store,
 		     ch->issuer_checked && !ch->issuer_ok ? ", but not from the expected authority" : "");
@@ -327,6 +328,11 @@ static void chain_step(const struct probe_opts *o, const struct probe_result *r,
 	if (ch->issuer_checked)
 		line(s, "--expect-issuer \"%s\": %s", o->expect_issuer,
 		     ch->issuer_ok ? "found in the chain" : "not in the chain: another authority issued it");
+	if (ch->inside_checked)
+		line(s, "--expect-chain: %s", ch->inside_ok ? "the same certificate as from inside"
+		     : "another certificate than from inside, where it is");
+	if (ch->inside_checked && !ch->inside_ok)
+		line(s, "  %s", ch->inside_leaf);
 }
 
 /* ---- HTTP and the link ---- */

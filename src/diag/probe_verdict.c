@@ -111,18 +111,28 @@ static int inspection_verdict(const struct probe_opts *o, const struct probe_res
 			      struct diag_verdict *v)
 {
 	const struct probe_chain *ch = &r->chain;
+	int other_leaf = ch->inside_checked && !ch->inside_ok;
+	int other_issuer = ch->issuer_checked && !ch->issuer_ok;
+	char what[DIAG_TEXT];
 
-	if (!ch->issuer_checked || ch->issuer_ok)
+	if (!other_issuer && !other_leaf)
 		return 0;
+	if (other_leaf)
+		snprintf(what, sizeof(what), "not the certificate the server presents from inside (%s)",
+			 ch->inside_leaf);
+	else
+		snprintf(what, sizeof(what), "not issued by the expected authority (\"%s\")", o->expect_issuer);
 	head(v, DIAG_FAIL, ch->trusted ? IPH_E_ILLEGAL_MESSAGE : IPH_E_UNTRUSTED_ROOT,
-	     "TLS inspection: certificate from another authority");
-	snprintf(v->cause, sizeof(v->cause), "The certificate the client gets is not issued by the expected authority (\"%s\"): a TLS-inspecting device (firewall, proxy, IPS) between the client and the server ends TLS itself and presents a certificate of its own, or a wrong server answers. %s",
-		 o->expect_issuer, ch->trusted ?
+	     other_leaf ? "TLS inspection: not the certificate the server presents from inside"
+			: "TLS inspection: certificate from another authority");
+	snprintf(v->cause, sizeof(v->cause), "The certificate the client gets is %s: a TLS-inspecting device (firewall, proxy, IPS) between the client and the server ends TLS itself and presents a certificate of its own, or a wrong server answers. %s",
+		 what, ch->trusted ?
 		 "This client trusts the other authority, but an inspecting device does not pass IP-HTTPS through: no null suites, no client certificates (0x80090326)." :
 		 "Clients do not trust that authority (0x800b0109).");
-	snprintf(v->evidence, sizeof(v->evidence), "The server presented \"%s\" issued by \"%s\"%s%s%s.",
+	snprintf(v->evidence, sizeof(v->evidence), "The server presented \"%s\" issued by \"%s\"%s%s%s%s%s.",
 		 ch->certs[0].subject, ch->certs[0].issuer, ch->root_issuer[0] ? "; the chain ends at \"" : "",
-		 ch->root_issuer, ch->root_issuer[0] ? "\"" : "");
+		 ch->root_issuer, ch->root_issuer[0] ? "\"" : "",
+		 other_leaf ? "; from inside it presents " : "", other_leaf ? ch->inside_leaf : "");
 	snprintf(v->fix, sizeof(v->fix), "Exempt the IP-HTTPS server's name from TLS inspection (or take the device out of the path); if the server's certificate was replaced, install the one from the expected authority.");
 	return 1;
 }

@@ -524,3 +524,32 @@ def test_colour_on_terminal_and_no_color(iphttps_bin):
     assert rc == 1 and "\033[" in out and "0x274d" in out, out
     rc, out = run_tty(iphttps_bin, args, dict(env, NO_COLOR="1"))
     assert rc == 1 and "\033[" not in out and "0x274d" in out, out
+
+
+def test_expect_chain_inspection(topo, start_server, iphttps_bin, pki):
+    """--expect-chain: the chain the server presents from inside.  The same
+    certificate outside passes; a device that answers with another one
+    (here an s_server with a certificate the client even trusts) is called
+    TLS inspection, quoting both certificates."""
+    srv = start_server("--null-encryption", "allow")
+    inside = os.path.join(srv.state_dir, "server.pem")
+    ok = run_probe(topo, iphttps_bin, "--expect-chain", inside, "--ca", srv.ca, "--cert", srv.cert,
+                   "--key", srv.key, srv.url)
+    check(ok, "0x0", 0)
+    assert ok.doc["chain"]["inside_match"] is True
+    srv.proc.stop()
+    interceptor = s_server(topo, pki, pki.server, "-cipher", "ALL:@SECLEVEL=0")
+    try:
+        bad = run_probe(topo, iphttps_bin, "--expect-chain", inside, "--ca", pki.ca_pair[0],
+                        "--no-link", "https://%s/IPHTTPS" % netns.SERVER_NAME)
+    finally:
+        interceptor.stop()
+    assert bad.doc["chain"]["inside_match"] is False
+    check(bad, "0x80090326", 1, "not the certificate the server presents from inside",
+          "Test Root CA", "iphttps generated CA")
+
+
+def test_expect_chain_unreadable_exit_2(topo, iphttps_bin):
+    res = run_probe(topo, iphttps_bin, "--expect-chain", "/nonexistent/chain.pem",
+                    "https://%s/IPHTTPS" % netns.SERVER_NAME, json_out=False)
+    assert res.rc == 2
