@@ -224,7 +224,7 @@ void client_link_lost(struct client *c, uint32_t code, const char *why)
 	ev_del(&c->ev, &c->sock_h);
 	link_conn_close(&c->lc);
 	v6df_free(&c->df);
-	c->out_off = c->out_len = 0;
+	bufq_clear(&c->out);
 	c->last_code = code;
 	c->last_step = "linkup";
 	snprintf(c->last_error, sizeof(c->last_error), "%s", why);
@@ -263,7 +263,7 @@ void client_disable(struct client *c)
 		ev_del(&c->ev, &c->sock_h);
 		link_conn_close(&c->lc);
 		v6df_free(&c->df);
-		c->out_off = c->out_len = 0;
+		bufq_clear(&c->out);
 		c->connected_since = 0;
 	}
 	c->round++; /* attempts in flight are dropped when they report */
@@ -344,17 +344,8 @@ static void on_linkwatch(struct evloop *ev, struct ev_handler *h, uint32_t event
 
 static int open_signals(struct client *c)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	c->sig_h.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	c->sig_h.cb = on_signal;
-	return c->sig_h.fd < 0 ? -1 : ev_add(&c->ev, &c->sig_h, EPOLLIN);
+	return ev_add_signals(&c->ev, &c->sig_h);
 }
 
 int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx)
@@ -447,7 +438,7 @@ out:
 	linkwatch_close(c->lw_h.fd);
 	client_drop_held(c);
 	v6df_free(&c->df);
-	free(c->out);
+	bufq_free(&c->out);
 	ev_free(&c->ev);
 	if (!c->running) {
 		close(c->done_pipe[0]);

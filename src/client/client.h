@@ -17,6 +17,7 @@
 #include "client/connect.h"
 #include "client/proxy.h"
 #include "client/timer.h"
+#include "common/bufq.h"
 #include "common/opts.h"
 #include "ctl/ctl.h"
 #include "net/evloop.h"
@@ -83,8 +84,7 @@ struct client {
 	struct ctl_server ctl;
 	struct link_conn lc;            /* the link while LinkUp */
 	struct v6_deframer df;
-	uint8_t *out;
-	size_t out_off, out_len, out_cap;
+	struct bufq out;                /* bytes for the server */
 	uint32_t sock_mask;
 	struct reconnect_timer rt;
 	uint64_t next_attempt_ms;       /* 0: none scheduled */

@@ -28,30 +28,7 @@ static void set_mask(struct client *c, uint32_t mask)
 
 static int queue(struct client *c, const uint8_t *pkt, size_t len)
 {
-	if (c->out_off == c->out_len)
-		c->out_off = c->out_len = 0;
-	if (c->out_len - c->out_off + len > (size_t)c->cfg->queue_limit)
-		return -1;
-	if (c->out_len + len > c->out_cap) {
-		if (c->out_off) {
-			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-			c->out_len -= c->out_off;
-			c->out_off = 0;
-		}
-		if (c->out_len + len > c->out_cap) {
-			size_t cap = c->out_cap ? c->out_cap : 65536;
-			uint8_t *n;
-			while (cap < c->out_len + len)
-				cap *= 2;
-			if (!(n = realloc(c->out, cap)))
-				return -1;
-			c->out = n;
-			c->out_cap = cap;
-		}
-	}
-	memcpy(c->out + c->out_len, pkt, len);
-	c->out_len += len;
-	return 0;
+	return bufq_append(&c->out, pkt, len, (size_t)c->cfg->queue_limit, 65536);
 }
 
 static void lost_tls(struct client *c, int n, const char *what)
@@ -81,11 +58,11 @@ static void lost_tls(struct client *c, int n, const char *what)
 
 void client_flush(struct client *c)
 {
-	while (c->state == CS_LINKUP && c->out_off < c->out_len) {
-		size_t len = c->out_len - c->out_off;
-		int n = SSL_write(c->lc.ssl, c->out + c->out_off, (int)(len > (1u << 30) ? (1u << 30) : len));
+	while (c->state == CS_LINKUP && bufq_pending(&c->out)) {
+		size_t len = bufq_pending(&c->out);
+		int n = SSL_write(c->lc.ssl, bufq_head(&c->out), (int)(len > (1u << 30) ? (1u << 30) : len));
 		if (n > 0) {
-			c->out_off += (size_t)n;
+			bufq_consume(&c->out, (size_t)n);
 			continue;
 		}
 		switch (SSL_get_error(c->lc.ssl, n)) {
@@ -100,10 +77,8 @@ void client_flush(struct client *c)
 			return;
 		}
 	}
-	if (c->state == CS_LINKUP) {
-		c->out_off = c->out_len = 0;
+	if (c->state == CS_LINKUP)
 		set_mask(c, EPOLLIN);
-	}
 }
 
 void client_on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)

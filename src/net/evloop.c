@@ -2,6 +2,8 @@
 #include "net/evloop.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,4 +90,18 @@ uint64_t ev_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int ev_add_signals(struct evloop *ev, struct ev_handler *h)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	h->fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return h->fd < 0 ? -1 : ev_add(ev, h, EPOLLIN);
 }

@@ -52,6 +52,10 @@ void ev_forget(struct evloop *ev, struct ev_handler *h);
  * events, stopping early if ev->stop becomes set.  Returns the number of
  * callbacks made (0 on timeout or EINTR), or -1 (errno). */
 int ev_run_once(struct evloop *ev, int timeout_ms);
+/* A daemon's signals as an event: SIGINT, SIGTERM and SIGHUP blocked and
+ * read from a signalfd watched with h (h->cb set by the caller); SIGPIPE
+ * ignored.  Returns 0 or -1 (errno). */
+int ev_add_signals(struct evloop *ev, struct ev_handler *h);
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t ev_now_ms(void);
 

@@ -196,31 +196,8 @@ static int do_handshake(struct conn *c)
 /* Queue raw bytes (response header or a packet). 0, or -1 when full. */
 static int out_append(struct conn *c, const uint8_t *data, size_t len)
 {
-	size_t limit = (size_t)c->srv->cfg->queue_limit;
-
-	if (c->out_off && c->out_off == c->out_len)
-		c->out_off = c->out_len = 0;
-	if (c->out_len - c->out_off + len > limit)
+	if (bufq_append(&c->out, data, len, (size_t)c->srv->cfg->queue_limit, OUT_MIN_CAP) < 0)
 		return -1;
-	if (c->out_len + len > c->out_cap) {
-		if (c->out_off) {
-			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-			c->out_len -= c->out_off;
-			c->out_off = 0;
-		}
-		if (c->out_len + len > c->out_cap) {
-			size_t cap = c->out_cap ? c->out_cap : OUT_MIN_CAP;
-			uint8_t *n;
-			while (cap < c->out_len + len)
-				cap *= 2;
-			if (!(n = realloc(c->out, cap)))
-				return -1;
-			c->out = n;
-			c->out_cap = cap;
-		}
-	}
-	memcpy(c->out + c->out_len, data, len);
-	c->out_len += len;
 	server_mark_dirty(c);
 	return 0;
 }
@@ -245,10 +222,10 @@ void conn_flush(struct conn *c)
 
 	if (c->state == CONN_CLOSED)
 		return;
-	while (c->out_off < c->out_len) {
-		int n = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
+	while (bufq_pending(&c->out)) {
+		int n = conn_write(c, bufq_head(&c->out), bufq_pending(&c->out));
 		if (n > 0) {
-			c->out_off += (size_t)n;
+			bufq_consume(&c->out, (size_t)n);
 			continue;
 		}
 		if (n == IO_AGAIN_WRITE) {
@@ -264,7 +241,6 @@ void conn_flush(struct conn *c)
 		conn_close(c, why);
 		return;
 	}
-	c->out_off = c->out_len = 0;
 	if (c->state == CONN_CLOSING) {
 		conn_close(c, NULL);
 		return;
@@ -464,9 +440,7 @@ void conn_close(struct conn *c, const char *why)
 	free(c->hp);
 	c->hp = NULL;
 	v6df_free(&c->df);
-	free(c->out);
-	c->out = NULL;
-	c->out_cap = c->out_len = c->out_off = 0;
+	bufq_free(&c->out);
 	c->state = CONN_CLOSED;
 	/* Unlink from the list of connections, park in the graveyard. */
 	if (c->prev)
@@ -510,10 +484,7 @@ void conn_tick(struct conn *c, uint64_t now_ms)
 		return;
 	if (s->cfg->ra_interval > 0 && now_ms - c->last_ra_ms >= (uint64_t)s->cfg->ra_interval * 1000)
 		link_send_ra(c, NULL);
-	if (c->out_off == c->out_len && c->out_cap) {
-		free(c->out);
-		c->out = NULL;
-		c->out_cap = c->out_len = c->out_off = 0;
-	}
+	if (!bufq_pending(&c->out) && c->out.cap)
+		bufq_free(&c->out);
 	v6df_shrink(&c->df);
 }

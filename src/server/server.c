@@ -286,17 +286,8 @@ fail:
 
 static int open_signals(struct server *s)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	s->sig_h.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	s->sig_h.cb = on_signal;
-	return s->sig_h.fd < 0 ? -1 : ev_add(&s->ev, &s->sig_h, EPOLLIN);
+	return ev_add_signals(&s->ev, &s->sig_h);
 }
 
 static void raise_nofile(void)

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/bufq.h"
 #include "common/opts.h"
 #include "ctl/ctl.h"
 #include "net/evloop.h"
@@ -114,8 +115,7 @@ struct conn {
 	uint32_t ev_mask;
 	struct http_req_parser *hp;     /* only while the request is read */
 	struct v6_deframer df;
-	uint8_t *out;                   /* bytes to send: [out_off, out_len) */
-	size_t out_off, out_len, out_cap;
+	struct bufq out;                /* bytes to send */
 	uint8_t n_addrs;
 	struct in6_addr *addrs;         /* bound source addresses, max_addrs of them */
 	uint8_t has_prefix;             /* per-client mode: this client's own /64 */
