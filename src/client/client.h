@@ -44,6 +44,7 @@ struct client_cfg {
 	long timeout;                   /* seconds per connection step */
 	long queue_limit;
 	int allow_http;
+	int no_offload;
 	int verbose;
 };
 
@@ -101,6 +102,7 @@ struct client {
 	struct ev_handler lw_h;
 	unsigned ifindex;
 	int kernel_ready;
+	int offload;                    /* TUN with IFF_VNET_HDR and TSO (net/gso.h) */
 	uint64_t carrier_on_ms;
 	unsigned n_held;
 	struct held_pkt { uint8_t *data; size_t len; } held[CLIENT_HOLD_PKTS];

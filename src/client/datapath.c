@@ -12,6 +12,7 @@
 #include "client/client.h"
 #include "common/log.h"
 #include "errors.h"
+#include "net/gso.h"
 #include "net/tun.h"
 #include "wire/nd.h"
 
@@ -81,6 +82,20 @@ void client_flush(struct client *c)
 		set_mask(c, EPOLLIN);
 }
 
+/* One packet from the TUN toward the server. */
+static int from_tun(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct client *c = arg;
+
+	if (c->state != CS_LINKUP || queue(c, pkt, len) < 0) {
+		c->drops++;
+		return 0;
+	}
+	c->tx_packets++;
+	c->tx_bytes += (uint64_t)len;
+	return 0;
+}
+
 void client_on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 {
 	struct client *c = CONTAINER(h, struct client, tun_h);
@@ -92,12 +107,13 @@ void client_on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 				log_warn("tun %s: read", c->tun_name);
 			break;
 		}
-		if (c->state != CS_LINKUP || queue(c, c->rbuf, (size_t)n) < 0) {
-			c->drops++;
+		if (c->offload) {
+			/* One read may be a TCP super-packet: cut it. */
+			if (gso_split(c->rbuf, (size_t)n, from_tun, c) < 0)
+				c->drops++;
 			continue;
 		}
-		c->tx_packets++;
-		c->tx_bytes += (uint64_t)n;
+		from_tun(c, c->rbuf, (size_t)n);
 	}
 	if (c->state == CS_LINKUP && !(c->sock_mask & EPOLLOUT))
 		client_flush(c);
@@ -205,7 +221,9 @@ void client_announce_addresses(struct client *c)
 
 static void to_tun(struct client *c, const uint8_t *pkt, size_t len)
 {
-	if (write(c->tun_h.fd, pkt, len) != (ssize_t)len) {
+	long w = c->offload ? tun_write_vnet(c->tun_h.fd, pkt, len) : (long)write(c->tun_h.fd, pkt, len);
+
+	if (w != (long)len) {
 		c->drops++;
 		c->tun_write_errors++;
 		if ((c->tun_write_errors & (c->tun_write_errors - 1)) == 0) /* 1, 2, 4, 8... */

@@ -126,7 +126,7 @@ int sysctl_v6_set(const char *dev, const char *key, const char *value, char *err
 /* Create or attach IFF_TUN|IFF_NO_PI device name (empty: the kernel picks
  * one, written back into name).  Returns the fd (O_NONBLOCK, O_CLOEXEC, the
  * caller closes it), or -1 with errno and err set. */
-int tun_open(char *name, char *err)
+static int open_flags(char *name, short flags, char *err)
 {
 	size_t len = strnlen(name, IFNAMSIZ);
 	struct ifreq ifr;
@@ -145,7 +145,7 @@ int tun_open(char *name, char *err)
 		return -1;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = flags;
 	memcpy(ifr.ifr_name, name, len);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
@@ -158,6 +158,31 @@ int tun_open(char *name, char *err)
 	}
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
 	name[IFNAMSIZ - 1] = '\0';
+	return fd;
+}
+
+int tun_open(char *name, char *err)
+{
+	return open_flags(name, IFF_TUN | IFF_NO_PI, err);
+}
+
+/* The TUN with a virtio-net header on every packet and the kernel's TCP
+ * segmentation left to us: reads may be TCP super-packets of up to 64 KiB
+ * (see net/gso.h), writes carry a header too. */
+int tun_open_offload(char *name, char *err)
+{
+	int fd = open_flags(name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, err), hs = 10;
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hs) < 0 ||
+	    ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO6)) < 0) {
+		int e = errno;
+		seterr(err, "TUNSETOFFLOAD %s: %s", name, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
 	return fd;
 }
 

@@ -19,6 +19,10 @@
 /* Open (create) an IFF_TUN|IFF_NO_PI device, non-blocking, close-on-exec.
  * name is in/out (IFNAMSIZ).  Fails if the device exists and is in use. */
 int tun_open(char *name, char *err);
+/* The same with IFF_VNET_HDR and TCP segmentation offload (TUN_F_CSUM,
+ * TUN_F_TSO6): every read and write starts with a 10-byte virtio-net
+ * header (net/gso.h). */
+int tun_open_offload(char *name, char *err);
 /* Write /proc/sys/net/ipv6/conf/<dev>/<key> (or "all"/"default" as dev). */
 int sysctl_v6_set(const char *dev, const char *key, const char *value, char *err);
 int sysctl_set_path(const char *path, const char *value, char *err);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "net/gso.h"
 #include "server/server.h"
 
 const char *const drop_reason_names[DROP__COUNT] = {
@@ -472,7 +473,9 @@ static void from_client_multicast(struct conn *c, const uint8_t *pkt, size_t len
 
 static void to_tun(struct server *s, struct conn *c, const uint8_t *pkt, size_t len)
 {
-	if (write(s->tun_h.fd, pkt, len) != (ssize_t)len) {
+	long w = s->offload ? tun_write_vnet(s->tun_h.fd, pkt, len) : (long)write(s->tun_h.fd, pkt, len);
+
+	if (w != (long)len) {
 		link_drop(c, DROP_TUN);
 		if (c->drops[DROP_TUN] == 1)
 			log_warn("tun %s: write of %zu bytes", s->tun_name, len);

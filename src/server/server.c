@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/priv.h"
+#include "net/gso.h"
 #include "net/tun.h"
 #include "server/server.h"
 
@@ -61,6 +62,12 @@ static void on_accept(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	}
 }
 
+static int tun_packet(void *arg, const uint8_t *pkt, size_t len)
+{
+	link_from_tun(arg, pkt, len);
+	return 0;
+}
+
 static void on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 {
 	struct server *s = (struct server *)((char *)h - offsetof(struct server, tun_h));
@@ -72,7 +79,12 @@ static void on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 				log_warn("tun %s: read", s->tun_name);
 			return;
 		}
-		link_from_tun(s, s->rbuf, (size_t)n);
+		if (s->offload) {
+			if (gso_split(s->rbuf, (size_t)n, tun_packet, s) < 0)
+				s->st.drops[DROP_MALFORMED]++;
+		} else {
+			link_from_tun(s, s->rbuf, (size_t)n);
+		}
 	}
 }
 
@@ -255,7 +267,9 @@ static int open_tun(struct server *s, char *err)
 	int fd;
 
 	snprintf(s->tun_name, sizeof(s->tun_name), "%s", s->cfg->tun);
-	if ((fd = tun_open(s->tun_name, e)) < 0)
+	if (!s->cfg->no_offload && (fd = tun_open_offload(s->tun_name, e)) >= 0)
+		s->offload = 1;
+	else if ((fd = tun_open(s->tun_name, e)) < 0)
 		goto fail;
 	s->tun_h.fd = fd;
 	s->tun_h.cb = on_tun;

@@ -54,6 +54,7 @@ struct server_cfg {
 	long ra_interval;       /* seconds between unsolicited RAs to each client */
 	int prefix_mode;        /* enum prefix_mode */
 	char *prefix_pool;      /* per-client mode: the pool, e.g. P/48 */
+	int no_offload;
 	int verbose;
 };
 
@@ -173,6 +174,7 @@ struct server {
 	struct conn *graveyard;         /* closed, to free at the end of this turn */
 	unsigned n_conns, n_linkup;
 	unsigned freed_since_trim;      /* request parsers and connections freed */
+	int offload;                    /* TUN with IFF_VNET_HDR and TSO (net/gso.h) */
 	uint64_t next_id;
 	time_t started;
 	struct server_stats st;

@@ -1,0 +1,134 @@
+/* TCP segmentation for offload TUNs: see gso.h. */
+#include "net/gso.h"
+
+#include <linux/virtio_net.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	uint64_t s = sum;
+
+	while (len >= 2) {
+		s += (uint32_t)(p[0] << 8 | p[1]);
+		p += 2;
+		len -= 2;
+	}
+	if (len)
+		s += (uint32_t)(p[0] << 8);
+	while (s >> 32)
+		s = (s & 0xffffffff) + (s >> 32);
+	return (uint32_t)s;
+}
+
+uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+long tun_write_vnet(int fd, const uint8_t *pkt, size_t len)
+{
+	static const uint8_t zero[VNET_HDR_LEN];
+	struct iovec iov[2] = { { (void *)zero, VNET_HDR_LEN }, { (void *)pkt, len } };
+	ssize_t n = writev(fd, iov, 2);
+
+	return n < 0 ? -1 : n - VNET_HDR_LEN;
+}
+
+/* The TCP checksum of an IPv6 packet whose TCP header is at 40, len bytes. */
+static void tcp6_checksum(uint8_t *pkt, size_t len)
+{
+	uint8_t *tcp = pkt + 40;
+	size_t tlen = len - 40;
+	uint32_t s = 0;
+	uint8_t ph[8] = { 0 };
+
+	tcp[16] = tcp[17] = 0;
+	s = csum_add(s, pkt + 8, 32);          /* source and destination */
+	ph[0] = (uint8_t)(tlen >> 24);
+	ph[1] = (uint8_t)(tlen >> 16);
+	ph[2] = (uint8_t)(tlen >> 8);
+	ph[3] = (uint8_t)tlen;
+	ph[7] = IPPROTO_TCP;
+	s = csum_add(s, ph, 8);
+	s = csum_add(s, tcp, tlen);
+	uint16_t c = (uint16_t)~csum_fold(s);
+	tcp[16] = (uint8_t)(c >> 8);
+	tcp[17] = (uint8_t)c;
+}
+
+/* A packet the kernel left with a partial checksum: the field at
+ * start+offset holds the pseudo-header sum; sum from start to the end. */
+static int complete_csum(uint8_t *pkt, size_t len, size_t start, size_t offset)
+{
+	uint16_t c;
+
+	if (start >= len || start + offset + 2 > len)
+		return -1;
+	c = (uint16_t)~csum_fold(csum_add(0, pkt + start, len - start));
+	pkt[start + offset] = (uint8_t)(c >> 8);
+	pkt[start + offset + 1] = (uint8_t)c;
+	return 0;
+}
+
+int gso_split(uint8_t *buf, size_t len, gso_emit_fn emit, void *arg)
+{
+	struct virtio_net_hdr h;
+	uint8_t *pkt = buf + VNET_HDR_LEN, seg[40 + 60 + 65535];
+	size_t plen, hlen, tcp_hlen, payload, mss, off;
+	uint32_t seq;
+	int n = 0;
+
+	if (len < VNET_HDR_LEN + 40)
+		return -1;
+	memcpy(&h, buf, sizeof(h));
+	plen = len - VNET_HDR_LEN;
+	if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_NONE) {
+		if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+		    complete_csum(pkt, plen, h.csum_start, h.csum_offset) < 0)
+			return -1;
+		return emit(arg, pkt, plen) ? -1 : 1;
+	}
+	/* Only TCP over IPv6 is offered (TUN_F_TSO6), right after the
+	 * fixed header. */
+	if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV6 ||
+	    (pkt[0] >> 4) != 6 || pkt[6] != IPPROTO_TCP || plen < 60)
+		return -1;
+	tcp_hlen = (size_t)(pkt[40 + 12] >> 4) * 4;
+	hlen = 40 + tcp_hlen;
+	mss = h.gso_size;
+	if (tcp_hlen < 20 || hlen > plen || !mss)
+		return -1;
+	payload = plen - hlen;
+	seq = (uint32_t)pkt[44] << 24 | (uint32_t)pkt[45] << 16 | (uint32_t)pkt[46] << 8 | pkt[47];
+	for (off = 0; off < payload || (payload == 0 && off == 0); off += mss) {
+		size_t chunk = payload - off < mss ? payload - off : mss;
+		uint32_t s = seq + (uint32_t)off;
+		uint8_t flags = pkt[40 + 13];
+
+		memcpy(seg, pkt, hlen);
+		memcpy(seg + hlen, pkt + hlen + off, chunk);
+		seg[4] = (uint8_t)((tcp_hlen + chunk) >> 8);
+		seg[5] = (uint8_t)(tcp_hlen + chunk);
+		seg[44] = (uint8_t)(s >> 24);
+		seg[45] = (uint8_t)(s >> 16);
+		seg[46] = (uint8_t)(s >> 8);
+		seg[47] = (uint8_t)s;
+		if (off + chunk < payload)
+			flags &= (uint8_t)~0x09;       /* FIN and PSH only on the last */
+		if (off)
+			flags &= (uint8_t)~0x80;       /* CWR only on the first */
+		seg[40 + 13] = flags;
+		tcp6_checksum(seg, hlen + chunk);
+		if (emit(arg, seg, hlen + chunk))
+			return -1;
+		n++;
+		if (payload == 0)
+			break;
+	}
+	return n;
+}
