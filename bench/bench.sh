@@ -20,6 +20,8 @@
 #   BENCH_TIME   iperf3 seconds per direction (default 10)
 #   BENCH_RUNS   runs per measurement, the median is shown (default 1)
 #   BENCH_ONLY   space-separated subset of: bare iphttps ocserv
+#   BENCH_IPHTTPS_ARGS  more options for both iphttps server and client
+#                (e.g. --offload, to compare)
 set -euo pipefail
 
 BIN=${IPHTTPS_BIN:-./iphttps}
@@ -181,12 +183,12 @@ if want iphttps; then
 	# --tun iphttps-srv: the TUN name names the control socket in the
 	# shared run dir; the client keeps the default iphttps0.
 	SRV_ARGS=(server --state-dir "$TMP/state" --run-dir "$TMP/run"
-		--hostname iphttps.test --tun iphttps-srv)
+		--hostname iphttps.test --tun iphttps-srv ${BENCH_IPHTTPS_ARGS:-})
 	bg iphttps-server "$S" "$BIN" "${SRV_ARGS[@]}"
 	wait_until 30 "the iphttps server" sh -c "grep -A1 -x 'To connect a client:' '$TMP/iphttps-server.log' | sed -n 2p | grep -q ."
 	LINE=$(grep -A1 -x 'To connect a client:' "$TMP/iphttps-server.log" | sed -n 2p)
 	read -r -a CMD <<<"$LINE"
-	CLI_ARGS=(client --run-dir "$TMP/run" "${CMD[@]:2}")
+	CLI_ARGS=(client --run-dir "$TMP/run" ${BENCH_IPHTTPS_ARGS:-} "${CMD[@]:2}")
 	bg iphttps-client "$C" "$BIN" "${CLI_ARGS[@]}"
 	wait_until 30 "iphttps LinkUp" sh -c "'$BIN' state --run-dir '$TMP/run' iphttps0 | grep -Eq '^State *: *LinkUp\$'"
 	wait_until 15 "the client's SLAAC address" sh -c "ip netns exec '$C' ip -6 -o addr show dev iphttps0 scope global | grep -q inet6"

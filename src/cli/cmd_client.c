@@ -29,7 +29,7 @@ static const struct opt_def client_opts[] = {
 	{ "reconnect-max", 0, OPT_INT, O(reconnect_max), "S", "longest wait between attempts (default 900)", 1, 86400 },
 	{ "timeout", 0, OPT_INT, O(timeout), "S", "limit for each step: TCP, TLS, HTTP (default 10)", 1, 600 },
 	{ "queue-limit", 0, OPT_INT, O(queue_limit), "BYTES", "bytes queued toward the server before drops (default 4194304)", 65536, 1 << 30 },
-	{ "no-offload", 0, OPT_FLAG, O(no_offload), NULL, "read the TUN packet by packet (no TCP segmentation offload)" },
+	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TCP segmentation offload on the TUN (measured no faster yet: docs/performance.md)" },
 	{ "allow-http", 0, OPT_FLAG, O(allow_http), NULL, "accept http:// URLs (no TLS: only for tests and trusted paths)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
 	{ NULL },

@@ -48,7 +48,7 @@ static const struct opt_def server_opts[] = {
 	{ "max-addresses", 0, OPT_INT, O(max_addrs), "N", "addresses one client may use (default 8)", 1, 64 },
 	{ "queue-limit", 0, OPT_INT, O(queue_limit), "BYTES", "bytes queued toward one client before drops (default 1048576)", 65536, 1 << 30 },
 	{ "ra-interval", 0, OPT_INT, O(ra_interval), "SECONDS", "unsolicited RA to each client every (default 600)", 0, 86400 },
-	{ "no-offload", 0, OPT_FLAG, O(no_offload), NULL, "read the TUN packet by packet (no TCP segmentation offload)" },
+	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TCP segmentation offload on the TUN (measured no faster yet: docs/performance.md)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
 	{ NULL },
 };

@@ -313,10 +313,15 @@ static int open_tun(struct client *c, char *err)
 	int fd;
 
 	snprintf(c->tun_name, sizeof(c->tun_name), "%s", c->cfg->tun);
-	/* With TCP segmentation left to us when the kernel allows it. */
-	if (!c->cfg->no_offload && (fd = tun_open_offload(c->tun_name, err)) >= 0)
-		c->offload = 1;
-	else if ((fd = tun_open(c->tun_name, err)) < 0)
+	/* --offload: TCP segmentation left to us when the kernel allows it. */
+	fd = -1;
+	if (c->cfg->offload) {
+		if ((fd = tun_open_offload(c->tun_name, err)) >= 0)
+			c->offload = 1;
+		else
+			log_warnx("--offload: %s; reading the TUN packet by packet", err);
+	}
+	if (fd < 0 && (fd = tun_open(c->tun_name, err)) < 0)
 		return -1;
 	c->tun_h.fd = fd;
 	c->tun_h.cb = client_on_tun;

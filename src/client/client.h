@@ -44,7 +44,7 @@ struct client_cfg {
 	long timeout;                   /* seconds per connection step */
 	long queue_limit;
 	int allow_http;
-	int no_offload;
+	int offload;
 	int verbose;
 };
 

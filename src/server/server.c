@@ -267,9 +267,14 @@ static int open_tun(struct server *s, char *err)
 	int fd;
 
 	snprintf(s->tun_name, sizeof(s->tun_name), "%s", s->cfg->tun);
-	if (!s->cfg->no_offload && (fd = tun_open_offload(s->tun_name, e)) >= 0)
-		s->offload = 1;
-	else if ((fd = tun_open(s->tun_name, e)) < 0)
+	fd = -1;
+	if (s->cfg->offload) {
+		if ((fd = tun_open_offload(s->tun_name, e)) >= 0)
+			s->offload = 1;
+		else
+			log_warnx("--offload: %s; reading the TUN packet by packet", e);
+	}
+	if (fd < 0 && (fd = tun_open(s->tun_name, e)) < 0)
 		goto fail;
 	s->tun_h.fd = fd;
 	s->tun_h.cb = on_tun;

@@ -54,7 +54,7 @@ struct server_cfg {
 	long ra_interval;       /* seconds between unsolicited RAs to each client */
 	int prefix_mode;        /* enum prefix_mode */
 	char *prefix_pool;      /* per-client mode: the pool, e.g. P/48 */
-	int no_offload;
+	int offload;
 	int verbose;
 };
 
