@@ -292,7 +292,7 @@ class Nginx:
                 }}
                 """).format(d=self.dir, addr=addr, port=port, cert=cert,
                             key=key, st=return_status,
-                            ep="error_page 400 =%d /error.html;" % return_status
+                            ep="error_page 400 =%s /error.html;" % str(return_status).split()[0]
                             if map_400 else ""))
         os.chmod(self.dir, 0o755)
         self.proc = topo.popen(host, ["nginx", "-e", os.path.join(self.dir, "error.log"),

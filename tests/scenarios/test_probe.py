@@ -371,6 +371,19 @@ def test_nginx_answers(topo, iphttps_bin, pki, status, map_400):
         ng.stop()
 
 
+def test_redirect_to_a_login_page(topo, iphttps_bin, pki):
+    """A web server that redirects every request (a captive or login page)
+    answers on 443: the wrong server, with the Location quoted."""
+    ng = faults.Nginx(topo, "srv", netns.SERVER_V4, 443, pki.server[0], pki.server[1],
+                      return_status="302 https://login.example.test/portal", map_400=True)
+    try:
+        res = run_probe(topo, iphttps_bin, "--profile", "linux", "--ca", pki.ca_pair[0], URL)
+        check(res, "0xa0000001", 1, "wrong server answers", "302", "login.example.test")
+        assert res.doc["http"]["status"] == 302
+    finally:
+        ng.stop()
+
+
 # ---- TCP -----------------------------------------------------------------------------
 
 def test_refused(topo, iphttps_bin):
