@@ -66,3 +66,21 @@ def test_malformed_pin_exit_2(iphttps_bin):
     p = subprocess.run([iphttps_bin, "client", "--pin", "md5//xyz", "https://x.test/IPHTTPS"],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode == 2 and "pin" in p.stderr, p.stderr
+
+
+def test_max_clients_refused_and_counted(topo, start_server, start_client, probe):
+    """--max-clients N: a connection beyond N is closed at once and counted;
+    the clients already there carry on."""
+    server = start_server("--max-clients", "2")
+    c1 = start_client(server, "cli")
+    c2 = start_client(server, "cli2")
+    c1.wait_linkup()
+    c2.wait_linkup()
+    r = probe(connect=netns.SERVER_V4 + ":443", ca=server.ca, cert=server.cert, key=server.key,
+              after=1)
+    assert not r["head"].startswith("HTTP/1.1 200"), r
+    st = server.state()
+    assert st["Counters"]["RefusedFull"] >= 1, st["Counters"]
+    assert st["Clients"] == 2
+    assert "--max-clients 2 reached" in server.proc.stderr()
+    assert topo.ping("cli", netns.INSIDE_HOST) and topo.ping("cli2", netns.INSIDE_HOST)
