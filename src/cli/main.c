@@ -1,4 +1,5 @@
 /* iphttps: one program, a small table of subcommands (see PRODUCT.md). */
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* No OpenSSL clean-up at exit: a client may exit while a connection
+	 * attempt still runs in its thread (it holds its own reference to the
+	 * TLS context); the process's end frees everything. */
+	OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, NULL);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -77,6 +77,8 @@ static const char *url_text(const struct iph_url *u, char *buf, size_t len)
 
 /* A round: every entry point at once (Windows 10 picks the nearest site the
  * same way); the first to answer 200 is kept. */
+static void schedule(struct client *c, uint64_t wait_ms);
+
 static void start_round(struct client *c)
 {
 	char u[600];
@@ -105,7 +107,16 @@ static void start_round(struct client *c)
 			free(a);
 			continue;
 		}
+		SSL_CTX_up_ref(c->ssl_ctx);    /* the attempt holds the context too */
 		c->running++;
+	}
+	if (!c->running) {
+		/* Not one attempt could start (memory, threads): the timer
+		 * tries again, never a stall. */
+		uint64_t wait = rt_failure(&c->rt, ev_now_ms());
+		log_warnx("no connection attempt could start; next in %llu s",
+			  (unsigned long long)(wait / 1000));
+		schedule(c, wait);
 	}
 }
 
@@ -166,7 +177,9 @@ static void attempt_succeeded(struct client *c, struct attempt *a)
 	v6df_init(&c->df, 0);
 	if (ev_add(&c->ev, &c->sock_h, EPOLLIN) < 0) {
 		link_conn_close(&c->lc);
-		client_link_lost(c, IPH_E_LOCAL, "epoll_ctl failed");
+		c->last_code = IPH_E_LOCAL;
+		snprintf(c->last_error, sizeof(c->last_error), "epoll_ctl: %s", strerror(errno));
+		schedule(c, rt_failure(&c->rt, ev_now_ms()));
 		return;
 	}
 	client_set_state(c, CS_ESTABLISHED, "HTTPS up, POST answered 200");
@@ -191,6 +204,7 @@ static void on_attempt_done(struct evloop *ev, struct ev_handler *h, uint32_t ev
 	if (read(h->fd, &a, sizeof(a)) != sizeof(a))
 		return;
 	pthread_join(a->thread, NULL);
+	SSL_CTX_free(c->ssl_ctx);       /* the attempt's reference */
 	c->running--;
 	current = a->round == c->round && !c->stopping && c->state != CS_DISABLED;
 	if (current) {

@@ -32,10 +32,9 @@ static int queue(struct client *c, const uint8_t *pkt, size_t len)
 	return bufq_append(&c->out, pkt, len, (size_t)c->cfg->queue_limit, 65536);
 }
 
-static void lost_tls(struct client *c, int n, const char *what)
+static void lost_tls(struct client *c, int n, int err, const char *what)
 {
 	char why[512], e[256] = "";
-	int err = c->lc.ssl ? SSL_get_error(c->lc.ssl, n) : SSL_ERROR_SYSCALL;
 	unsigned long oe = ERR_get_error();
 	uint32_t code = IPH_E_CLOSED;
 
@@ -43,6 +42,8 @@ static void lost_tls(struct client *c, int n, const char *what)
 		ERR_error_string_n(oe, e, sizeof(e));
 	ERR_clear_error();
 	if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && !errno && !oe)) {
+		snprintf(why, sizeof(why), "the server closed the connection (%s)", what);
+	} else if (err == SSL_ERROR_SYSCALL && errno == EPIPE) {
 		snprintf(why, sizeof(why), "the server closed the connection (%s)", what);
 	} else if (err == SSL_ERROR_SYSCALL && errno == ECONNRESET) {
 		code = IPH_E_CONNRESET;
@@ -57,16 +58,41 @@ static void lost_tls(struct client *c, int n, const char *what)
 	client_link_lost(c, code, why);
 }
 
+/* The link's transport: TLS, or plain TCP for an http:// entry point.
+ * Returns > 0 bytes, or an SSL_ERROR_* (WANT_READ, WANT_WRITE, ZERO_RETURN,
+ * SYSCALL with errno, SSL). */
+static int link_io(struct client *c, int writing, void *buf, size_t len, int *err)
+{
+	int n;
+
+	if (len > (1u << 30))
+		len = 1u << 30;
+	if (c->lc.ssl) {
+		n = writing ? SSL_write(c->lc.ssl, buf, (int)len) : SSL_read(c->lc.ssl, buf, (int)len);
+		*err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(c->lc.ssl, n);
+		return n;
+	}
+	n = (int)(writing ? send(c->lc.fd, buf, len, MSG_NOSIGNAL) : recv(c->lc.fd, buf, len, 0));
+	if (n > 0)
+		*err = SSL_ERROR_NONE;
+	else if (n == 0 && !writing)
+		*err = SSL_ERROR_ZERO_RETURN;
+	else if (errno == EAGAIN || errno == EINTR)
+		*err = writing ? SSL_ERROR_WANT_WRITE : SSL_ERROR_WANT_READ;
+	else
+		*err = SSL_ERROR_SYSCALL;
+	return n;
+}
+
 void client_flush(struct client *c)
 {
 	while (c->state == CS_LINKUP && bufq_pending(&c->out)) {
-		size_t len = bufq_pending(&c->out);
-		int n = SSL_write(c->lc.ssl, bufq_head(&c->out), (int)(len > (1u << 30) ? (1u << 30) : len));
+		int e, n = link_io(c, 1, (void *)bufq_head(&c->out), bufq_pending(&c->out), &e);
 		if (n > 0) {
 			bufq_consume(&c->out, (size_t)n);
 			continue;
 		}
-		switch (SSL_get_error(c->lc.ssl, n)) {
+		switch (e) {
 		case SSL_ERROR_WANT_WRITE:
 			set_mask(c, EPOLLIN | EPOLLOUT);
 			return;
@@ -74,7 +100,7 @@ void client_flush(struct client *c)
 			set_mask(c, EPOLLIN);
 			return;
 		default:
-			lost_tls(c, n, "write");
+			lost_tls(c, n, e, "write");
 			return;
 		}
 	}
@@ -255,20 +281,20 @@ void client_on_sock(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	}
 	/* Read until TLS wants more: what OpenSSL holds is invisible to epoll. */
 	for (;;) {
-		int n = SSL_read(c->lc.ssl, c->rbuf, (int)sizeof(c->rbuf) - 64);
+		int e, n = link_io(c, 0, c->rbuf, sizeof(c->rbuf) - 64, &e);
 		if (n > 0) {
 			if (client_feed(c, c->rbuf, (size_t)n) < 0)
 				return;
 			continue;
 		}
-		switch (SSL_get_error(c->lc.ssl, n)) {
+		switch (e) {
 		case SSL_ERROR_WANT_READ:
 			return;
 		case SSL_ERROR_WANT_WRITE:
 			set_mask(c, EPOLLIN | EPOLLOUT);
 			return;
 		default:
-			lost_tls(c, n, "read");
+			lost_tls(c, n, e, "read");
 			return;
 		}
 	}

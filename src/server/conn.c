@@ -106,6 +106,7 @@ void conn_accepted(struct server *s, int fd, const struct sockaddr_storage *peer
 		return;
 	}
 	c->srv = s;
+	c->max_addrs = (uint8_t)s->cfg->max_addrs;
 	c->h.fd = fd;
 	c->h.cb = conn_event;
 	c->id = ++s->next_id;
@@ -303,15 +304,15 @@ static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
 
 	log_info("client #%llu %s: %s %s accepted%s%s", (unsigned long long)c->id, c->peer_str,
 		 c->hp->method, c->hp->path, c->tls_desc[0] ? ", " : "", c->tls_desc);
+	if (n < 0 || out_append(c, (const uint8_t *)resp, (size_t)n) < 0) {
+		conn_close(c, "cannot queue the response");
+		return -1;
+	}
 	free(c->hp);
 	c->hp = NULL;
 	c->srv->freed_since_trim++;
 	c->state = CONN_LINKUP;
 	c->since = time(NULL);
-	if (n < 0 || out_append(c, (const uint8_t *)resp, (size_t)n) < 0) {
-		conn_close(c, "cannot queue the response");
-		return -1;
-	}
 	if (link_conn_up(c) < 0) {
 		conn_close(c, "no /64 left in --prefix-pool");
 		return -1;
@@ -337,7 +338,10 @@ static int on_request_bytes(struct conn *c, const uint8_t *data, size_t len)
 
 void conn_resume_read(struct conn *c)
 {
-	if (c->pending_read && c->state != CONN_CLOSED)
+	int go = c->pending_read && c->state != CONN_CLOSED;
+
+	c->pending_read = 0;
+	if (go)
 		do_read(c);
 }
 
@@ -357,8 +361,7 @@ static void do_read(struct conn *c)
 				return;
 			if ((size_t)n >= budget) {
 				/* Fair share used; TLS may hold more than epoll shows. */
-				c->pending_read = 1;
-				server_mark_dirty(c);
+				server_mark_resume(c);
 				return;
 			}
 			budget -= (size_t)n;

@@ -233,6 +233,15 @@ static struct in6_addr client_key(const struct conn *c)
 	return k;
 }
 
+/* The table of who had which /64 is bounded (in mode None anyone who
+ * reaches the port adds an entry): past the bound it starts afresh. */
+#define REMEMBERED_MAX 65536
+static void remembered_reset(struct server *s)
+{
+	addrtab_free(&s->remembered);
+	addrtab_init(&s->remembered, 1024);
+}
+
 /* Give c a /64 of its own: the one it had last time if it is free. */
 static int assign_prefix(struct conn *c)
 {
@@ -257,9 +266,14 @@ static int assign_prefix(struct conn *c)
 	}
 	return -1;
 found:
-	if (addrtab_put(&s->prefixes, &p, c) < 0 ||
-	    addrtab_put(&s->remembered, &key, (void *)last) < 0)
+	if (addrtab_put(&s->prefixes, &p, c) < 0)
 		return -1;
+	if (s->remembered.used >= REMEMBERED_MAX)
+		remembered_reset(s);    /* bounded: forget who had which /64 */
+	if (addrtab_put(&s->remembered, &key, (void *)last) < 0) {
+		addrtab_del(&s->prefixes, &p);
+		return -1;
+	}
 	c->prefix = p;
 	c->has_prefix = 1;
 	log_info("client #%llu %s: prefix %s/64", (unsigned long long)c->id, c->peer_str,
@@ -331,7 +345,7 @@ static int bind_addr(struct conn *c, const struct in6_addr *addr, const char *ho
 	struct server *s = c->srv;
 	char a[INET6_ADDRSTRLEN];
 
-	if (c->n_addrs >= s->cfg->max_addrs || addrtab_put(&s->addrs, addr, c) < 0)
+	if (c->n_addrs >= c->max_addrs || addrtab_put(&s->addrs, addr, c) < 0)
 		return -1;
 	c->addrs[c->n_addrs++] = *addr;
 	log_info("client #%llu %s: bound %s%s", (unsigned long long)c->id, c->peer_str,

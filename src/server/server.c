@@ -23,6 +23,30 @@
 #define SWAP_FIELD(a, b, f) do { char *t_ = (a)->f; (a)->f = (b)->f; (b)->f = t_; } while (0)
 #define ACCEPT_BATCH 64
 
+void server_mark_resume(struct conn *c)
+{
+	if (c->pending_read)
+		return;
+	c->pending_read = 1;
+	c->resume_next = c->srv->resume;
+	c->srv->resume = c;
+}
+
+/* Connections that used their read share last turn go on now, once each:
+ * one busy client never keeps the loop from the others. */
+static void resume_reads(struct server *s)
+{
+	struct conn *list = s->resume;
+
+	s->resume = NULL;
+	while (list) {
+		struct conn *c = list;
+		list = c->resume_next;
+		c->resume_next = NULL;
+		conn_resume_read(c);   /* clears pending_read; may mark again */
+	}
+}
+
 void server_mark_dirty(struct conn *c)
 {
 	if (c->dirty)
@@ -157,7 +181,7 @@ static void reload(struct server *s)
 	 * configuration's strings go with it. */
 	for (struct conn *c = s->conns; c; c = c->next)
 		if (c->hp)
-			http_req_init(c->hp, s->paths, 0);
+			memcpy(c->hp->paths, s->paths, sizeof(c->hp->paths));
 	server_cfg_free(old);
 	if (old != s->orig_cfg)
 		free(old);
@@ -330,12 +354,11 @@ static void end_of_turn(struct server *s)
 		if (c->state == CONN_CLOSED)
 			continue;
 		conn_flush(c);
-		conn_resume_read(c);
 	}
 	while (s->graveyard) {
 		struct conn *c = s->graveyard;
-		if (c->dirty)
-			break; /* still on the dirty list: freed next turn */
+		if (c->dirty || c->pending_read)
+			break; /* still on a list: freed next turn */
 		s->graveyard = c->next;
 		conn_free(c);
 	}
@@ -457,10 +480,11 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn)
 	next_tick = ev_now_ms() + 1000;
 	while (!s->stopping) {
 		uint64_t now = ev_now_ms();
-		int timeout = s->dirty ? 0 : (int)(next_tick > now ? next_tick - now : 0);
+		int timeout = s->dirty || s->resume ? 0 : (int)(next_tick > now ? next_tick - now : 0);
 		if (ev_run_once(&s->ev, timeout) < 0 && errno != EINTR)
 			fatal("epoll_wait");
 		s->ev.stop = 0;
+		resume_reads(s);
 		now = ev_now_ms();
 		if (now >= next_tick) {
 			tick(s, now);

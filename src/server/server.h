@@ -117,13 +117,14 @@ struct conn {
 	struct http_req_parser *hp;     /* only while the request is read */
 	struct v6_deframer df;
 	struct bufq out;                /* bytes to send */
-	uint8_t n_addrs;
-	struct in6_addr *addrs;         /* bound source addresses, max_addrs of them */
+	uint8_t n_addrs, max_addrs;     /* max_addrs: the room in addrs (fixed at accept) */
+	struct in6_addr *addrs;         /* bound source addresses */
 	uint8_t has_prefix;             /* per-client mode: this client's own /64 */
 	struct in6_addr prefix;
 	uint8_t key[16];                /* who the client is, across reconnects */
 	struct conn *prev, *next;       /* all connections */
 	struct conn *dirty_next;        /* pending flush in this loop turn */
+	struct conn *resume_next;       /* reads to go on with next turn */
 	uint8_t dirty, pending_read;
 	char tls_desc[64];
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
@@ -171,6 +172,7 @@ struct server {
 	unsigned dad_next;
 	struct conn *conns;             /* all connections */
 	struct conn *dirty;             /* to flush at the end of this turn */
+	struct conn *resume;            /* used their read share: go on next turn */
 	struct conn *graveyard;         /* closed, to free at the end of this turn */
 	unsigned n_conns, n_linkup;
 	unsigned freed_since_trim;      /* request parsers and connections freed */
@@ -213,5 +215,7 @@ struct json_object *server_ctl(void *arg, const char *cmd);
 int server_main(struct server_cfg *cfg, server_reload_fn reload);
 void server_cfg_free(struct server_cfg *cfg);
 void server_mark_dirty(struct conn *c);
+/* c used its share of reading this turn; it goes on next turn. */
+void server_mark_resume(struct conn *c);
 
 #endif

@@ -84,3 +84,15 @@ def test_max_clients_refused_and_counted(topo, start_server, start_client, probe
     assert st["Clients"] == 2
     assert "--max-clients 2 reached" in server.proc.stderr()
     assert topo.ping("cli", netns.INSIDE_HOST) and topo.ping("cli2", netns.INSIDE_HOST)
+
+
+def test_plain_http_client_and_server(topo, start_server, start_client, iphttps_bin):
+    """http:// with --allow-http against a --transport http server (as a
+    balancer's back end sees it): the link comes up and carries traffic."""
+    server = start_server("--transport", "http", "--listen", netns.SERVER_V4 + ":80")
+    c = start_client(faults.Target(iphttps_bin, "http://%s/IPHTTPS" % netns.SERVER_NAME),
+                     extra_args=("--allow-http",))
+    st = c.wait_linkup()
+    assert st["TLS"] == "none (plain HTTP)", st
+    assert netns.wait_for(lambda: topo.ping("cli", netns.INSIDE_HOST), 10, 0.2, "ping over plain HTTP")
+    assert topo.ping("ins", c.wait_address())
