@@ -4,18 +4,30 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 static char tomb_marker;
 #define ADDRTAB_TOMB ((void *)&tomb_marker)
 
-static size_t hash_addr(const struct in6_addr *a)
+/* Clients choose the addresses they send from (in mode None, anyone): the
+ * hash is keyed with a random seed and its bits mixed (splitmix64's
+ * finaliser), so that colliding addresses cannot be worked out offline. */
+static uint64_t mix(uint64_t x)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (int i = 0; i < 16; i++) {
-		h ^= a->s6_addr[i];
-		h *= 1099511628211ULL;
-	}
-	return (size_t)(h ^ (h >> 29));
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static size_t hash_addr(const struct addrtab *t, const struct in6_addr *a)
+{
+	uint64_t hi, lo;
+
+	memcpy(&hi, a->s6_addr, 8);
+	memcpy(&lo, a->s6_addr + 8, 8);
+	return (size_t)mix(mix(hi ^ t->seed) ^ lo);
 }
 
 int addrtab_init(struct addrtab *t, size_t initial)
@@ -25,6 +37,8 @@ int addrtab_init(struct addrtab *t, size_t initial)
 		cap <<= 1;
 	t->slots = calloc(cap, sizeof(*t->slots));
 	t->cap = t->slots ? cap : 0;
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
+		t->seed = (uint64_t)(uintptr_t)t->slots ^ 0x9e3779b97f4a7c15ULL;
 	t->used = t->tombs = 0;
 	return t->slots ? 0 : -1;
 }
@@ -37,7 +51,7 @@ void addrtab_free(struct addrtab *t)
 
 static struct addrtab_slot *find(const struct addrtab *t, const struct in6_addr *a)
 {
-	size_t mask = t->cap - 1, i = hash_addr(a) & mask;
+	size_t mask = t->cap - 1, i = hash_addr(t, a) & mask;
 
 	for (size_t n = 0; n < t->cap; n++, i = (i + 1) & mask) {
 		struct addrtab_slot *s = &t->slots[i];
@@ -80,7 +94,7 @@ int addrtab_put(struct addrtab *t, const struct in6_addr *a, void *owner)
 	if ((t->used + t->tombs + 1) * 2 > t->cap && grow(t) < 0)
 		return -1;
 	mask = t->cap - 1;
-	i = hash_addr(a) & mask;
+	i = hash_addr(t, a) & mask;
 	while (t->slots[i].owner && t->slots[i].owner != ADDRTAB_TOMB)
 		i = (i + 1) & mask;
 	if (t->slots[i].owner == ADDRTAB_TOMB)

@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct addrtab_slot {
 	struct in6_addr addr;
@@ -15,6 +16,7 @@ struct addrtab_slot {
 struct addrtab {
 	struct addrtab_slot *slots;
 	size_t cap, used, tombs;
+	uint64_t seed;      /* random per table: clients choose their addresses */
 };
 
 /* 0 on success, -1 when out of memory. */

@@ -68,8 +68,14 @@ static void on_accept(struct evloop *ev, struct ev_handler *h, uint32_t events)
 		int fd = accept4(h->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_warn("accept: out of file descriptors");
+			if (errno == EMFILE || errno == ENFILE) {
+				/* The listener stays readable: stop watching it for a
+				 * second instead of spinning. */
+				if (!s->accept_paused++)
+					log_warn("accept: out of file descriptors; pausing accepts for a second");
+				ev_mod(&s->ev, &l->h, 0);
+				s->accept_resume_ms = ev_now_ms() + 1000;
+			}
 			return;
 		}
 		if (s->n_conns >= (unsigned)s->cfg->max_clients) {
@@ -367,6 +373,11 @@ static void end_of_turn(struct server *s)
 static void tick(struct server *s, uint64_t now)
 {
 	struct conn *c, *next;
+
+	if (s->accept_resume_ms && now >= s->accept_resume_ms) {
+		s->accept_resume_ms = 0;
+		ev_mod(&s->ev, &s->lst.h, EPOLLIN);
+	}
 
 	for (c = s->conns; c; c = next) {
 		next = c->next;

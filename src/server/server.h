@@ -177,6 +177,8 @@ struct server {
 	unsigned n_conns, n_linkup;
 	unsigned freed_since_trim;      /* request parsers and connections freed */
 	int offload;                    /* TUN with IFF_VNET_HDR and TSO (net/gso.h) */
+	uint64_t accept_resume_ms;      /* accepts paused (out of descriptors) until */
+	unsigned accept_paused;
 	uint64_t next_id;
 	time_t started;
 	struct server_stats st;
