@@ -26,31 +26,7 @@ static const char *const profile_words[] = {
  * width with continuation lines at col, in colour c. */
 static void wrap(FILE *f, const struct report_style *s, int col, enum report_color c, const char *text)
 {
-	int avail = s->width - col > 30 ? s->width - col : 30;
-	const char *p = text;
-	int first = 1;
-
-	while (*p == ' ')
-		p++;
-	if (!*p)
-		fputc('\n', f);
-	while (*p) {
-		size_t n = strlen(p), cut = n;
-
-		if (n > (size_t)avail) {
-			for (cut = (size_t)avail; cut > 0 && p[cut] != ' '; cut--)
-				;
-			if (cut == 0)
-				cut = strcspn(p, " ");
-		}
-		if (!first)
-			fprintf(f, "%*s", col, "");
-		fprintf(f, "%s%.*s%s\n", report_color(s, c), (int)cut, p, report_color(s, RC_RESET));
-		p += cut;
-		while (*p == ' ')
-			p++;
-		first = 0;
-	}
+	report_wrap(f, s, col, 30, c, text);
 }
 
 /* The colour of a step's status. */

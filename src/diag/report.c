@@ -42,17 +42,13 @@ const char *report_code_str(uint32_t code, char *buf, size_t len)
 	return buf;
 }
 
-void report_field(FILE *f, const struct report_style *s, int indent, const char *label,
-		  int label_w, enum report_color c, const char *text)
+void report_wrap(FILE *f, const struct report_style *s, int col, int min_avail,
+		 enum report_color c, const char *text)
 {
-	int col0 = indent + label_w + 1, avail = s->width - col0;
+	int avail = s->width - col > min_avail ? s->width - col : min_avail;
 	const char *p = text;
 	int first = 1;
 
-	if (avail < 20)
-		avail = 20;
-	fprintf(f, "%*s%s%-*s%s ", indent, "", report_color(s, RC_BOLD), label_w, label,
-		report_color(s, RC_RESET));
 	while (*p == ' ')
 		p++;
 	if (!*p) {
@@ -70,13 +66,21 @@ void report_field(FILE *f, const struct report_style *s, int indent, const char 
 				cut = strcspn(p, " ");
 		}
 		if (!first)
-			fprintf(f, "%*s", col0, "");
+			fprintf(f, "%*s", col, "");
 		fprintf(f, "%s%.*s%s\n", report_color(s, c), (int)cut, p, report_color(s, RC_RESET));
 		p += cut;
 		while (*p == ' ')
 			p++;
 		first = 0;
 	}
+}
+
+void report_field(FILE *f, const struct report_style *s, int indent, const char *label,
+		  int label_w, enum report_color c, const char *text)
+{
+	fprintf(f, "%*s%s%-*s%s ", indent, "", report_color(s, RC_BOLD), label_w, label,
+		report_color(s, RC_RESET));
+	report_wrap(f, s, indent + label_w + 1, 20, c, text);
 }
 
 void report_verdict(FILE *f, const struct report_style *s, int indent,

@@ -28,6 +28,10 @@ void report_style_init(struct report_style *s, FILE *f);
 const char *report_color(const struct report_style *s, enum report_color c);
 /* Print "<indent><label padded to label_w> text", text wrapped at s->width
  * with continuation lines aligned under the text; colour c for the text. */
+/* text from column col (the cursor is there), wrapped at the style's width
+ * (at least min_avail wide) with continuation lines at col, in colour c. */
+void report_wrap(FILE *f, const struct report_style *s, int col, int min_avail,
+		 enum report_color c, const char *text);
 void report_field(FILE *f, const struct report_style *s, int indent, const char *label,
 		  int label_w, enum report_color c, const char *text);
 /* The verdict block: result and code line, then cause, evidence, fix, notes. */
