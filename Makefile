@@ -14,8 +14,12 @@ PKG_CONFIG ?= pkg-config
 PKGS    := openssl libmnl libpcap inih json-c
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 
-# Install what is missing before anything is compiled (no-op when all is there).
-DEPS_OK := $(shell scripts/deps.sh --build --quiet >&2 && echo yes)
+# Install what is missing before anything is compiled (no-op when all is there):
+# what building needs, and for the goals that run tests, what they need too
+# (the unit tests need cmocka's headers before they compile).
+TEST_GOALS := check unit unit-san fuzz fuzz-smoke fuzz-long scenarios demo bench deb
+DEPS_ARGS  := --build $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),--test) $(if $(filter bench,$(MAKECMDGOALS)),--bench)
+DEPS_OK := $(shell scripts/deps.sh $(DEPS_ARGS) --quiet >&2 && echo yes)
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
