@@ -13,7 +13,7 @@ static volatile size_t sink;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char err[CAP_ERRLEN];
+	char err[ERRLEN];
 	struct trace t;
 	FILE *f;
 

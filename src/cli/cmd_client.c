@@ -39,7 +39,7 @@ static const struct opt_def client_opts[] = {
 static int readable(const char *opt, const char *path, char *err)
 {
 	if (path && access(path, R_OK) < 0) {
-		snprintf(err, OPTS_ERRLEN, "--%s %s: %s", opt, path, strerror(errno));
+		snprintf(err, ERRLEN, "--%s %s: %s", opt, path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -53,7 +53,7 @@ int cmd_client(int argc, char **argv)
 	struct iph_url urls[CLIENT_MAX_URLS];
 	struct tls_client_opts to = { 0 };
 	SSL_CTX *ctx = NULL;
-	char err[OPTS_ERRLEN];
+	char err[ERRLEN];
 	size_t n = 0;
 	int r, rc = 2;
 

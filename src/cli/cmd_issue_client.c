@@ -46,7 +46,7 @@ int cmd_issue_client(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = DEFAULT_STATE_DIR, *name;
-	char cert[PATH_MAX], key[PATH_MAX], err[PKI_ERRLEN], abs[PATH_MAX];
+	char cert[PATH_MAX], key[PATH_MAX], err[ERRLEN], abs[PATH_MAX];
 	struct pki_paths p;
 	int c;
 

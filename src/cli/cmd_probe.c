@@ -79,7 +79,7 @@ static int parse_timeout(const char *s)
 /* One option into c.  Returns -1 to go on, else an exit status. */
 static int option(int ch, const char *arg, struct cli *c)
 {
-	char err[256];
+	char err[ERRLEN];
 
 	switch (ch) {
 	case 'a': c->o.ca_file = arg; break;
@@ -166,7 +166,7 @@ int cmd_probe(int argc, char **argv)
 {
 	struct cli c;
 	struct probe_result *r;
-	char err[PROBE_ERRLEN];
+	char err[ERRLEN];
 	int rc = parse_args(argc, argv, &c);
 
 	if (rc >= 0)

@@ -81,28 +81,28 @@ static void cfg_defaults(struct server_cfg *c)
 static int check_cfg(struct server_cfg *c, char *err)
 {
 	if ((c->cert == NULL) != (c->key == NULL)) {
-		snprintf(err, 512, "--cert and --key go together");
+		snprintf(err, ERRLEN, "--cert and --key go together");
 		return -1;
 	}
 	if (strlen(c->tun) >= 16) {
-		snprintf(err, 512, "--tun: '%s' is longer than 15 characters", c->tun);
+		snprintf(err, ERRLEN, "--tun: '%s' is longer than 15 characters", c->tun);
 		return -1;
 	}
 	for (size_t i = 0; i < c->paths.n; i++)
 		if (c->paths.v[i][0] != '/') {
-			snprintf(err, 512, "--path: '%s' must start with /", c->paths.v[i]);
+			snprintf(err, ERRLEN, "--path: '%s' must start with /", c->paths.v[i]);
 			return -1;
 		}
 	if (c->paths.n >= HTTP_MAX_PATHS) {
-		snprintf(err, 512, "--path: at most %d paths", HTTP_MAX_PATHS - 1);
+		snprintf(err, ERRLEN, "--path: at most %d paths", HTTP_MAX_PATHS - 1);
 		return -1;
 	}
 	if ((c->prefix_mode == PREFIX_PER_CLIENT) != (c->prefix_pool != NULL)) {
-		snprintf(err, 512, "--prefix-mode per-client and --prefix-pool go together");
+		snprintf(err, ERRLEN, "--prefix-mode per-client and --prefix-pool go together");
 		return -1;
 	}
 	if (c->null_enc != NULL_ENC_OFF && c->transport == TRANSPORT_HTTP) {
-		snprintf(err, 512, "--null-encryption concerns TLS; with --transport http the balancer in front chooses the suites");
+		snprintf(err, ERRLEN, "--null-encryption concerns TLS; with --transport http the balancer in front chooses the suites");
 		return -1;
 	}
 	return 0;
@@ -237,7 +237,7 @@ int cmd_server(int argc, char **argv)
 {
 	struct server_cfg cfg;
 	struct pki_paths pp;
-	char err[OPTS_ERRLEN], ccert[600], ckey[600];
+	char err[ERRLEN], ccert[600], ckey[600];
 	int r, rc;
 
 	cfg_init(&cfg);

@@ -124,7 +124,7 @@ static int ask(const char *run_dir, const char *name, const char *cmd, int json,
 	       struct json_object *collect)
 {
 	struct json_object *j;
-	char err[CTL_ERRLEN];
+	char err[ERRLEN];
 
 	if (ctl_request(run_dir, name, cmd, 3000, &j, err) < 0) {
 		fprintf(stderr, "iphttps %s: %s\n", cmd, err);
@@ -162,7 +162,7 @@ static int run(const char *cmd, int argc, char **argv, int allow_json)
 		all = json_object_new_array();
 	for (size_t i = 0; i < names.n; i++) {
 		struct json_object *j;
-		char err[CTL_ERRLEN];
+		char err[ERRLEN];
 		if (ctl_request(run_dir, names.v[i], cmd, 3000, &j, err) < 0)
 			continue; /* a stale socket of an instance that died */
 		live++;

@@ -390,7 +390,7 @@ int cmd_trace(int argc, char **argv)
 {
 	struct trace_opts o;
 	struct trace t;
-	char err[CAP_ERRLEN];
+	char err[ERRLEN];
 	int rc = parse_args(argc, argv, &o);
 
 	if (rc >= 0)

@@ -26,7 +26,7 @@ const char *const client_state_names[] = {
 
 void client_set_state(struct client *c, enum client_state st, const char *why)
 {
-	char e[TUN_ERRLEN];
+	char e[ERRLEN];
 
 	if (c->state == st)
 		return;
@@ -373,7 +373,7 @@ static int open_signals(struct client *c)
 int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx)
 {
 	struct client *c = calloc(1, sizeof(*c));
-	char err[512];
+	char err[ERRLEN];
 	int rc = 1;
 
 	if (!c)

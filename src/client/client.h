@@ -122,7 +122,7 @@ struct client {
 
 int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx);
 /* The proxy for URL host: --proxy, else https_proxy unless no_proxy covers
- * host.  1 with p filled in, 0 for none, -1 with a message in err[256]. */
+ * host.  1 with p filled in, 0 for none, -1 with a message in err[ERRLEN]. */
 int client_proxy_for(const struct client_cfg *cfg, const char *host, struct proxy_cfg *p, char *err);
 /* The one function that changes state; logs every transition. */
 void client_set_state(struct client *c, enum client_state st, const char *why);

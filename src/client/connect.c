@@ -35,21 +35,21 @@ int iph_url_parse(const char *s, struct iph_url *u, int allow_http, char *err)
 		p = s + 8;
 	} else if (!strncasecmp(s, "http://", 7)) {
 		if (!allow_http) {
-			snprintf(err, 256, "'%s' is not an https URL (plain http needs --allow-http)", s);
+			snprintf(err, ERRLEN, "'%s' is not an https URL (plain http needs --allow-http)", s);
 			return -1;
 		}
 		strcpy(u->scheme, "http");
 		strcpy(u->port, "80");
 		p = s + 7;
 	} else {
-		snprintf(err, 256, "'%s' is not an https:// URL", s);
+		snprintf(err, ERRLEN, "'%s' is not an https:// URL", s);
 		return -1;
 	}
 	host = p;
 	if (*p == '[') {
 		host = p + 1;
 		if (!(host_end = strchr(host, ']'))) {
-			snprintf(err, 256, "'%s': unterminated [IPv6 address]", s);
+			snprintf(err, ERRLEN, "'%s': unterminated [IPv6 address]", s);
 			return -1;
 		}
 		p = host_end + 1;
@@ -61,38 +61,38 @@ int iph_url_parse(const char *s, struct iph_url *u, int allow_http, char *err)
 		port = p + 1;
 		p = port + strcspn(port, "/?#");
 		if (p == port || (size_t)(p - port) >= sizeof(u->port)) {
-			snprintf(err, 256, "'%s': bad port", s);
+			snprintf(err, ERRLEN, "'%s': bad port", s);
 			return -1;
 		}
 		snprintf(u->port, sizeof(u->port), "%.*s", (int)(p - port), port);
 		for (const char *q = u->port; *q; q++)
 			if (*q < '0' || *q > '9') {
-				snprintf(err, 256, "'%s': bad port", s);
+				snprintf(err, ERRLEN, "'%s': bad port", s);
 				return -1;
 			}
 		if (atoi(u->port) < 1 || atoi(u->port) > 65535) {
-			snprintf(err, 256, "'%s': port out of range", s);
+			snprintf(err, ERRLEN, "'%s': port out of range", s);
 			return -1;
 		}
 	}
 	hl = (size_t)(host_end - host);
 	if (!hl || hl >= sizeof(u->host)) {
-		snprintf(err, 256, "'%s' has no host", s);
+		snprintf(err, ERRLEN, "'%s' has no host", s);
 		return -1;
 	}
 	memcpy(u->host, host, hl);
 	for (size_t i = 0; i < hl; i++)
 		if ((unsigned char)u->host[i] <= ' ' || u->host[i] == '@') {
-			snprintf(err, 256, "'%s': bad character in host", s);
+			snprintf(err, ERRLEN, "'%s': bad character in host", s);
 			return -1;
 		}
 	path = *p ? p : "/IPHTTPS";
 	if (*path != '/') {
-		snprintf(err, 256, "'%s': bad path", s);
+		snprintf(err, ERRLEN, "'%s': bad path", s);
 		return -1;
 	}
 	if (strlen(path) >= sizeof(u->path) || strpbrk(path, " \r\n")) {
-		snprintf(err, 256, "'%s': bad path", s);
+		snprintf(err, ERRLEN, "'%s': bad path", s);
 		return -1;
 	}
 	strcpy(u->path, path);
@@ -166,7 +166,7 @@ static int tcp_connect(const struct iph_url *u, int timeout_ms, struct connect_r
 static int tls_connect(const struct iph_url *u, const struct connect_opts *o, struct link_conn *lc,
 		       struct connect_result *r, struct tls_trace *trace)
 {
-	char err[TLS_ERRLEN];
+	char err[ERRLEN];
 	uint64_t deadline = ev_now_ms() + (uint64_t)o->timeout_ms;
 
 	lc->ssl = tls_client_ssl(o->ssl_ctx, lc->fd, u->host, err);

@@ -8,6 +8,8 @@
 #ifndef IPHTTPS_CONNECT_H
 #define IPHTTPS_CONNECT_H
 
+#include "common/errbuf.h"
+
 #include <openssl/ssl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,7 +27,7 @@ struct iph_url {
 };
 
 /* Parse https://HOST[:PORT][/PATH] (path defaults to /IPHTTPS); http:// only
- * if allow_http.  0, or -1 with a message in err[256]. */
+ * if allow_http.  0, or -1 with a message in err[ERRLEN]. */
 int iph_url_parse(const char *s, struct iph_url *u, int allow_http, char *err);
 
 struct proxy_cfg;

@@ -154,7 +154,7 @@ static void watch_ra(struct client *c, const uint8_t *pkt, size_t len)
 	struct ipv6_view v;
 	struct ra_info ra;
 	const char *why;
-	char e[TUN_ERRLEN], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	char e[ERRLEN], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
 	if (ipv6_parse(pkt, len, &v, &why) < 0 || nd_parse_ra(&v, pkt, &ra, &why) < 0 ||
 	    !ra.has_prefix || ra.prefix_len != 64)

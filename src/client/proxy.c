@@ -104,28 +104,28 @@ static int parse_host(const char *h, size_t n, struct proxy_cfg *p, const char *
 	if (n && h[0] == '[') {
 		struct in6_addr a;
 		if (n < 3 || h[n - 1] != ']' || n - 2 >= sizeof(p->host)) {
-			snprintf(err, 256, "proxy '%s': bad [IPv6 address]", shown);
+			snprintf(err, ERRLEN, "proxy '%s': bad [IPv6 address]", shown);
 			return -1;
 		}
 		memcpy(p->host, h + 1, n - 2);
 		p->host[n - 2] = 0;
 		if (inet_pton(AF_INET6, p->host, &a) != 1) {
-			snprintf(err, 256, "proxy '%s': '%s' is not an IPv6 address", shown, p->host);
+			snprintf(err, ERRLEN, "proxy '%s': '%s' is not an IPv6 address", shown, p->host);
 			return -1;
 		}
 		return 0;
 	}
 	if (!n) {
-		snprintf(err, 256, "proxy '%s' has no host", shown);
+		snprintf(err, ERRLEN, "proxy '%s' has no host", shown);
 		return -1;
 	}
 	if (n >= sizeof(p->host)) {
-		snprintf(err, 256, "proxy '%s': host name too long", shown);
+		snprintf(err, ERRLEN, "proxy '%s': host name too long", shown);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)h[i] <= ' ' || (unsigned char)h[i] >= 0x7f || strchr("[]\\\"%", h[i])) {
-			snprintf(err, 256, "proxy '%s': bad character in host", shown);
+			snprintf(err, ERRLEN, "proxy '%s': bad character in host", shown);
 			return -1;
 		}
 	memcpy(p->host, h, n);
@@ -146,7 +146,7 @@ static int parse_port(const char *s, size_t n, struct proxy_cfg *p, const char *
 		v = v * 10 + (s[i] - '0');
 	}
 	if (!n || v < 1 || v > 65535) {
-		snprintf(err, 256, "proxy '%s': bad port", shown);
+		snprintf(err, ERRLEN, "proxy '%s': bad port", shown);
 		return -1;
 	}
 	snprintf(p->port, sizeof(p->port), "%ld", v);
@@ -161,12 +161,12 @@ static int parse_userinfo(const char *s, size_t n, struct proxy_cfg *p, const ch
 
 	if (pct_decode(s, ul, p->user, sizeof(p->user)) < 0 ||
 	    (colon && pct_decode(colon + 1, n - ul - 1, p->pass, sizeof(p->pass)) < 0)) {
-		snprintf(err, 256, "proxy '%s': bad user or password (percent-escapes, length)", shown);
+		snprintf(err, ERRLEN, "proxy '%s': bad user or password (percent-escapes, length)", shown);
 		OPENSSL_cleanse(p->pass, sizeof(p->pass));
 		return -1;
 	}
 	if (!p->user[0]) {
-		snprintf(err, 256, "proxy '%s': empty user name before '@'", shown);
+		snprintf(err, ERRLEN, "proxy '%s': empty user name before '@'", shown);
 		OPENSSL_cleanse(p->pass, sizeof(p->pass));
 		return -1;
 	}
@@ -183,12 +183,12 @@ int proxy_parse_url(const char *url, struct proxy_cfg *p, char *err)
 	redact(url, shown, sizeof(shown));
 	s = after_scheme(url);
 	if (s != url && strncasecmp(url, "http://", 7)) {
-		snprintf(err, 256, "proxy '%s': only http:// proxies are supported (CONNECT over plain HTTP)", shown);
+		snprintf(err, ERRLEN, "proxy '%s': only http:// proxies are supported (CONNECT over plain HTTP)", shown);
 		return -1;
 	}
 	auth_end = s + strcspn(s, "/?#");
 	if (*auth_end && strcmp(auth_end, "/")) {
-		snprintf(err, 256, "proxy '%s': a proxy URL has no path", shown);
+		snprintf(err, ERRLEN, "proxy '%s': a proxy URL has no path", shown);
 		return -1;
 	}
 	at = memrchr(s, '@', (size_t)(auth_end - s));
@@ -205,7 +205,7 @@ int proxy_parse_url(const char *url, struct proxy_cfg *p, char *err)
 	}
 	if (host_end < auth_end) {
 		if (*host_end != ':') {
-			snprintf(err, 256, "proxy '%s': bad host", shown);
+			snprintf(err, ERRLEN, "proxy '%s': bad host", shown);
 			goto bad;
 		}
 		port = host_end + 1;
@@ -298,7 +298,7 @@ static int no_proxy_match(const char *list, const char *host)
 int proxy_from_env(struct proxy_cfg *p, const char *target_host, char *err)
 {
 	const char *name = "https_proxy", *v = getenv(name), *np;
-	char e[256];
+	char e[ERRLEN];
 
 	if (!v || !*v)
 		v = getenv(name = "HTTPS_PROXY");
@@ -310,7 +310,7 @@ int proxy_from_env(struct proxy_cfg *p, const char *target_host, char *err)
 	if (np && target_host && no_proxy_match(np, target_host))
 		return 0;
 	if (proxy_parse_url(v, p, e) < 0) {
-		snprintf(err, 256, "%s: %s", name, e);
+		snprintf(err, ERRLEN, "%s: %s", name, e);
 		return -1;
 	}
 	return 1;

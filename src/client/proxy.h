@@ -4,13 +4,15 @@
  * the socket is a tunnel to the server for TLS.
  *
  * Error convention: proxy_parse_url/proxy_from_env return 0 or -1 with a
- * message in err[256]; proxy_open returns the tunnel's fd or -1 with r->code
+ * message in err[ERRLEN]; proxy_open returns the tunnel's fd or -1 with r->code
  * (errors.h: IPH_E_HOST_NOT_FOUND / TIMEDOUT / CONNREFUSED for the proxy
  * itself, IPH_E_PROXY for a refused CONNECT or a proxy that closes,
  * IPH_E_PROXY_AUTH for 407 without usable credentials or with wrong ones),
  * r->step "proxy" and r->why naming the proxy's answer. */
 #ifndef IPHTTPS_PROXY_H
 #define IPHTTPS_PROXY_H
+
+#include "common/errbuf.h"
 
 #include "client/connect.h"
 

@@ -63,7 +63,7 @@ static const char *interface_status(struct client *c)
 static struct json_object *state_json(struct client *c)
 {
 	struct json_object *o = json_object_new_object();
-	char buf[8192], t[32], err[TUN_ERRLEN];
+	char buf[8192], t[32], err[ERRLEN];
 	const struct iph_url *u = &c->urls[c->cur];
 	const struct iph_error *e = iph_error_lookup(c->last_code);
 

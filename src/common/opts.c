@@ -73,7 +73,7 @@ static int opt_set(const struct opt_def *d, void *cfg, const char *v, char *err)
 	}
 	case OPT_LIST:
 		if (strlist_add((struct strlist *)base, v) < 0) {
-			snprintf(err, OPTS_ERRLEN, "--%s: too many values (at most %d)", d->name,
+			snprintf(err, ERRLEN, "--%s: too many values (at most %d)", d->name,
 				 OPTS_LIST_MAX);
 			return -1;
 		}
@@ -82,7 +82,7 @@ static int opt_set(const struct opt_def *d, void *cfg, const char *v, char *err)
 		errno = 0;
 		n = strtol(v, &end, 10);
 		if (errno || end == v || *end || n < d->min || n > d->max) {
-			snprintf(err, OPTS_ERRLEN, "--%s: '%s' is not a whole number from %ld to %ld",
+			snprintf(err, ERRLEN, "--%s: '%s' is not a whole number from %ld to %ld",
 				 d->name, v, d->min, d->max);
 			return -1;
 		}
@@ -90,7 +90,7 @@ static int opt_set(const struct opt_def *d, void *cfg, const char *v, char *err)
 		return 0;
 	case OPT_FLAG:
 		if (parse_bool(v, (int *)base) < 0) {
-			snprintf(err, OPTS_ERRLEN, "--%s: '%s' is not yes/no/true/false/1/0", d->name, v);
+			snprintf(err, ERRLEN, "--%s: '%s' is not yes/no/true/false/1/0", d->name, v);
 			return -1;
 		}
 		return 0;
@@ -101,9 +101,9 @@ static int opt_set(const struct opt_def *d, void *cfg, const char *v, char *err)
 				return 0;
 			}
 		{
-			size_t off = (size_t)snprintf(err, OPTS_ERRLEN, "--%s: '%s' is not one of:", d->name, v);
+			size_t off = (size_t)snprintf(err, ERRLEN, "--%s: '%s' is not one of:", d->name, v);
 			for (int i = 0; d->choices[i] && off < OPTS_LIST_MAX * 8; i++)
-				off += (size_t)snprintf(err + off, OPTS_ERRLEN - off, " %s", d->choices[i]);
+				off += (size_t)snprintf(err + off, ERRLEN - off, " %s", d->choices[i]);
 		}
 		return -1;
 	case OPT_CONFIG:
@@ -111,7 +111,7 @@ static int opt_set(const struct opt_def *d, void *cfg, const char *v, char *err)
 	}
 	return -1;
 nomem:
-	snprintf(err, OPTS_ERRLEN, "out of memory");
+	snprintf(err, ERRLEN, "out of memory");
 	return -1;
 }
 
@@ -130,13 +130,13 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 {
 	struct file_ctx *fc = user;
 	const struct opt_def *d;
-	char msg[OPTS_ERRLEN];
+	char msg[ERRLEN];
 
 	if (fc->failed)
 		return 0;
 	if (strcmp(section, fc->section)) {
 		if (!*section) {
-			snprintf(fc->err, OPTS_ERRLEN, "'%s' is outside a section (expected [%s])",
+			snprintf(fc->err, ERRLEN, "'%s' is outside a section (expected [%s])",
 				 name, fc->section);
 			fc->failed = 1;
 			return 0;
@@ -145,12 +145,12 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 	}
 	d = find_long(fc->defs, name, strlen(name));
 	if (!d || d->type == OPT_CONFIG) {
-		snprintf(fc->err, OPTS_ERRLEN, "unknown key '%s' in [%s]", name, section);
+		snprintf(fc->err, ERRLEN, "unknown key '%s' in [%s]", name, section);
 		fc->failed = 1;
 		return 0;
 	}
 	if (opt_set(d, fc->cfg, value, msg) < 0) {
-		snprintf(fc->err, OPTS_ERRLEN, "%s", msg + 2);
+		snprintf(fc->err, ERRLEN, "%s", msg + 2);
 		fc->failed = 1;
 		return 0;
 	}
@@ -165,23 +165,23 @@ int opts_parse_file(const struct opt_def *defs, void *cfg, const char *section,
 	int rc;
 
 	if (!f) {
-		snprintf(err, OPTS_ERRLEN, "%s: %s", path, strerror(errno));
+		snprintf(err, ERRLEN, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	rc = ini_parse_file(f, on_ini_line, &fc);
 	fclose(f);
 	if (fc.failed) {
-		char msg[OPTS_ERRLEN];
+		char msg[ERRLEN];
 		snprintf(msg, sizeof(msg), "%s", err);
-		snprintf(err, OPTS_ERRLEN, "%s:%d: %s", path, rc, msg);
+		snprintf(err, ERRLEN, "%s:%d: %s", path, rc, msg);
 		return -1;
 	}
 	if (rc > 0) {
-		snprintf(err, OPTS_ERRLEN, "%s:%d: not a 'key = value' line or a [section]", path, rc);
+		snprintf(err, ERRLEN, "%s:%d: not a 'key = value' line or a [section]", path, rc);
 		return -1;
 	}
 	if (rc < 0) {
-		snprintf(err, OPTS_ERRLEN, "%s: cannot be read", path);
+		snprintf(err, ERRLEN, "%s: cannot be read", path);
 		return -1;
 	}
 	return 0;
@@ -202,7 +202,7 @@ static int load_config_arg(const struct opt_def *defs, void *cfg, const char *se
 		else
 			continue;
 		if (!file) {
-			snprintf(err, OPTS_ERRLEN, "%s needs a FILE", a);
+			snprintf(err, ERRLEN, "%s needs a FILE", a);
 			return -1;
 		}
 		return opts_parse_file(defs, cfg, section, file, err);
@@ -223,11 +223,11 @@ int opts_parse(const struct opt_def *defs, void *cfg, const char *section,
 
 		if (only_pos || a[0] != '-' || !a[1]) {
 			if (!pos) {
-				snprintf(err, OPTS_ERRLEN, "unexpected argument '%s'", a);
+				snprintf(err, ERRLEN, "unexpected argument '%s'", a);
 				return -1;
 			}
 			if (strlist_add(pos, a) < 0) {
-				snprintf(err, OPTS_ERRLEN, "too many arguments");
+				snprintf(err, ERRLEN, "too many arguments");
 				return -1;
 			}
 			continue;
@@ -248,7 +248,7 @@ int opts_parse(const struct opt_def *defs, void *cfg, const char *section,
 			d = find_short(defs, a[1]);
 		}
 		if (!d) {
-			snprintf(err, OPTS_ERRLEN, "unknown option '%s' (see --help)", a);
+			snprintf(err, ERRLEN, "unknown option '%s' (see --help)", a);
 			return -1;
 		}
 		if (d->type == OPT_FLAG && !val) {
@@ -257,7 +257,7 @@ int opts_parse(const struct opt_def *defs, void *cfg, const char *section,
 		}
 		if (!val) {
 			if (i + 1 >= argc) {
-				snprintf(err, OPTS_ERRLEN, "--%s needs a value (%s)", d->name,
+				snprintf(err, ERRLEN, "--%s needs a value (%s)", d->name,
 					 d->metavar ? d->metavar : "VALUE");
 				return -1;
 			}

@@ -2,15 +2,16 @@
  * key of the configuration file section ([server] or [client], read with
  * inih).  The command line wins over the file.
  *
- * Error convention: 0 on success, -1 with a message in err[OPTS_ERRLEN] that
+ * Error convention: 0 on success, -1 with a message in err[ERRLEN] that
  * names the option and the bad value, and for files "FILE:LINE: ...". */
 #ifndef IPHTTPS_OPTS_H
 #define IPHTTPS_OPTS_H
 
+#include "common/errbuf.h"
+
 #include <stddef.h>
 #include <stdio.h>
 
-#define OPTS_ERRLEN 512
 #define OPTS_LIST_MAX 32
 
 struct strlist {

@@ -21,18 +21,18 @@ int priv_keep_net_admin(char *err)
 			continue;
 		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
 		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
-			snprintf(err, 256, "dropping capability %u from the bounding set: %s", cap, strerror(errno));
+			snprintf(err, ERRLEN, "dropping capability %u from the bounding set: %s", cap, strerror(errno));
 			return -1;
 		}
 	}
 	memset(data, 0, sizeof(data));
 	data[0].effective = data[0].permitted = 1u << keep;
 	if (syscall(SYS_capset, &hdr, data) < 0) {
-		snprintf(err, 256, "capset: %s", strerror(errno));
+		snprintf(err, ERRLEN, "capset: %s", strerror(errno));
 		return -1;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		snprintf(err, 256, "no_new_privs: %s", strerror(errno));
+		snprintf(err, ERRLEN, "no_new_privs: %s", strerror(errno));
 		return -1;
 	}
 	return 0;

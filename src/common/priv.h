@@ -3,9 +3,11 @@
  * of the TUN, deleting stale addresses, routes) and nothing else; no new
  * privileges can be gained afterwards (no_new_privs).
  *
- * Error convention: 0 on success, -1 with a message in err[256]. */
+ * Error convention: 0 on success, -1 with a message in err[ERRLEN]. */
 #ifndef IPHTTPS_PRIV_H
 #define IPHTTPS_PRIV_H
+
+#include "common/errbuf.h"
 
 int priv_keep_net_admin(char *err);
 

@@ -43,7 +43,7 @@ static int sock_path(char *out, size_t outlen, const char *run_dir, const char *
 
 	if ((size_t)snprintf(out, outlen, "%s/%s.sock", run_dir, name) >= sizeof(sun.sun_path) ||
 	    strlen(out) >= outlen) {
-		snprintf(err, CTL_ERRLEN, "control socket path %s/%s.sock is too long", run_dir, name);
+		snprintf(err, ERRLEN, "control socket path %s/%s.sock is too long", run_dir, name);
 		return -1;
 	}
 	return 0;
@@ -154,13 +154,13 @@ int ctl_server_open(struct ctl_server *s, struct evloop *ev, const char *run_dir
 	if (sock_path(s->path, sizeof(s->path), run_dir, name, err) < 0)
 		return -1;
 	if (mkdir(run_dir, 0755) < 0 && errno != EEXIST) {
-		snprintf(err, CTL_ERRLEN, "cannot create %s: %s", run_dir, strerror(errno));
+		snprintf(err, ERRLEN, "cannot create %s: %s", run_dir, strerror(errno));
 		return -1;
 	}
 	strcpy(sun.sun_path, s->path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, CTL_ERRLEN, "socket: %s", strerror(errno));
+		snprintf(err, ERRLEN, "socket: %s", strerror(errno));
 		return -1;
 	}
 	/* A live instance answers; a stale socket file refuses and is replaced. */
@@ -169,7 +169,7 @@ int ctl_server_open(struct ctl_server *s, struct evloop *ev, const char *run_dir
 		if (probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 			close(probe);
 			close(fd);
-			snprintf(err, CTL_ERRLEN,
+			snprintf(err, ERRLEN,
 				 "another iphttps instance named '%s' is running (%s); give this one another --tun NAME",
 				 name, s->path);
 			return -1;
@@ -181,14 +181,14 @@ int ctl_server_open(struct ctl_server *s, struct evloop *ev, const char *run_dir
 	old = umask(0177);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		umask(old);
-		snprintf(err, CTL_ERRLEN, "bind %s: %s", s->path, strerror(errno));
+		snprintf(err, ERRLEN, "bind %s: %s", s->path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	umask(old);
 	chmod(s->path, 0600);
 	if (listen(fd, 16) < 0) {
-		snprintf(err, CTL_ERRLEN, "listen %s: %s", s->path, strerror(errno));
+		snprintf(err, ERRLEN, "listen %s: %s", s->path, strerror(errno));
 		close(fd);
 		unlink(s->path);
 		return -1;
@@ -199,7 +199,7 @@ int ctl_server_open(struct ctl_server *s, struct evloop *ev, const char *run_dir
 	s->fn = fn;
 	s->arg = arg;
 	if (ev_add(ev, &s->h, EPOLLIN) < 0) {
-		snprintf(err, CTL_ERRLEN, "epoll: %s", strerror(errno));
+		snprintf(err, ERRLEN, "epoll: %s", strerror(errno));
 		close(fd);
 		unlink(s->path);
 		return -1;
@@ -232,19 +232,19 @@ int ctl_request(const char *run_dir, const char *name, const char *cmd, int time
 		return -1;
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, CTL_ERRLEN, "socket: %s", strerror(errno));
+		snprintf(err, ERRLEN, "socket: %s", strerror(errno));
 		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			snprintf(err, CTL_ERRLEN, "no iphttps instance named '%s' is running (%s)", name, path);
+			snprintf(err, ERRLEN, "no iphttps instance named '%s' is running (%s)", name, path);
 		else
-			snprintf(err, CTL_ERRLEN, "%s: %s", path, strerror(errno));
+			snprintf(err, ERRLEN, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	snprintf(buf, sizeof(buf), "%s\n", cmd);
 	if (send(fd, buf, strlen(buf), MSG_NOSIGNAL) < 0) {
-		snprintf(err, CTL_ERRLEN, "%s: %s", path, strerror(errno));
+		snprintf(err, ERRLEN, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	tok = json_tokener_new();
@@ -253,12 +253,12 @@ int ctl_request(const char *run_dir, const char *name, const char *cmd, int time
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, timeout_ms) <= 0) {
-			snprintf(err, CTL_ERRLEN, "'%s' did not answer within %d ms", name, timeout_ms);
+			snprintf(err, ERRLEN, "'%s' did not answer within %d ms", name, timeout_ms);
 			goto out;
 		}
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0) {
-			snprintf(err, CTL_ERRLEN, "%s: %s", path, strerror(errno));
+			snprintf(err, ERRLEN, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -268,12 +268,12 @@ int ctl_request(const char *run_dir, const char *name, const char *cmd, int time
 		if (j)
 			break;
 		if (json_tokener_get_error(tok) != json_tokener_continue) {
-			snprintf(err, CTL_ERRLEN, "'%s' answered something that is not JSON", name);
+			snprintf(err, ERRLEN, "'%s' answered something that is not JSON", name);
 			goto out;
 		}
 	}
 	if (!j) {
-		snprintf(err, CTL_ERRLEN, "'%s' closed without an answer (%zu bytes)", name, total);
+		snprintf(err, ERRLEN, "'%s' closed without an answer (%zu bytes)", name, total);
 		goto out;
 	}
 	*out = j;

@@ -4,16 +4,17 @@
  * JSON document, then the daemon closes.  Served from the daemon's event loop
  * without ever blocking on the requester.
  *
- * Error convention: 0 on success, -1 with a message in err[CTL_ERRLEN]. */
+ * Error convention: 0 on success, -1 with a message in err[ERRLEN]. */
 #ifndef IPHTTPS_CTL_H
 #define IPHTTPS_CTL_H
+
+#include "common/errbuf.h"
 
 #include <json-c/json.h>
 
 #include "common/opts.h"
 #include "net/evloop.h"
 
-#define CTL_ERRLEN 512
 #define CTL_DEFAULT_RUN_DIR "/run/iphttps"
 
 /* Builds the answer to cmd (a new reference, or NULL for "unknown command"). */

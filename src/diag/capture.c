@@ -515,7 +515,7 @@ static struct capture *cap_new(pcap_t *p, uint16_t port, char *err)
 	case DLT_IPV4: case DLT_IPV6: case DLT_NULL: case DLT_LOOP:
 		break;
 	default:
-		snprintf(err, CAP_ERRLEN, "link type %s is not supported (Ethernet, Linux cooked, raw IP or loopback are)",
+		snprintf(err, ERRLEN, "link type %s is not supported (Ethernet, Linux cooked, raw IP or loopback are)",
 			 pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "unknown");
 		pcap_close(p);
 		return NULL;
@@ -525,7 +525,7 @@ static struct capture *cap_new(pcap_t *p, uint16_t port, char *err)
 		cap->buckets = calloc(1024, sizeof(*cap->buckets));
 	if (!cap || !cap->buckets) {
 		free(cap);
-		snprintf(err, CAP_ERRLEN, "out of memory");
+		snprintf(err, ERRLEN, "out of memory");
 		pcap_close(p);
 		return NULL;
 	}
@@ -543,7 +543,7 @@ struct capture *capture_open(const char *path, uint16_t port, char *err)
 	pcap_t *p = pcap_open_offline(path, ebuf);
 
 	if (!p) {
-		snprintf(err, CAP_ERRLEN, "%s", ebuf);
+		snprintf(err, ERRLEN, "%s", ebuf);
 		return NULL;
 	}
 	return cap_new(p, port, err);
@@ -556,7 +556,7 @@ struct capture *capture_fopen(FILE *fp, uint16_t port, char *err)
 
 	if (!p) {
 		fclose(fp);
-		snprintf(err, CAP_ERRLEN, "%s", ebuf);
+		snprintf(err, ERRLEN, "%s", ebuf);
 		return NULL;
 	}
 	return cap_new(p, port, err);

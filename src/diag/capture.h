@@ -18,6 +18,8 @@
 #ifndef IPHTTPS_CAPTURE_H
 #define IPHTTPS_CAPTURE_H
 
+#include "common/errbuf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,7 +29,6 @@
 #define CAP_MAX_SEGMENTS       4096                /* out-of-order segments per direction */
 #define CAP_MAX_BUFFERED_TOTAL (64 * 1024 * 1024)  /* out-of-order bytes of all connections */
 #define CAP_MAX_CONNS          1000000             /* beyond, new connections are counted only */
-#define CAP_ERRLEN             512
 
 enum cap_dir { CAP_C2S = 0, CAP_S2C = 1 };
 
@@ -95,13 +96,13 @@ struct cap_stats {
 	int linktype;
 	const char *linkname;           /* "EN10MB", "LINUX_SLL2", ... */
 	int truncated;                  /* the file stopped early */
-	char error[CAP_ERRLEN];         /* libpcap's reason when truncated */
+	char error[ERRLEN];         /* libpcap's reason when truncated */
 };
 
 struct capture;
 
 /* Open a capture file for connections to port (0 = 443).  NULL on error
- * with err (CAP_ERRLEN) saying why ("not a pcap or pcapng capture", ...). */
+ * with err (ERRLEN) saying why ("not a pcap or pcapng capture", ...). */
 struct capture *capture_open(const char *path, uint16_t port, char *err);
 /* The same from an open stream (closed by capture_close, or here on error). */
 struct capture *capture_fopen(FILE *fp, uint16_t port, char *err);

@@ -340,14 +340,14 @@ static void main_connection(const struct probe_opts *o, const struct probe_ctxs 
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err)
 {
 	struct probe_ctxs x;
-	char uerr[256];
+	char uerr[ERRLEN];
 
 	/* a server that closes must not kill the probe on its next write */
 	signal(SIGPIPE, SIG_IGN);
 	result_init(o, r);
 	memset(&x, 0, sizeof(x));
 	if (iph_url_parse(o->url, &r->url, 1, uerr) < 0) {
-		snprintf(err, PROBE_ERRLEN, "%s", uerr);
+		snprintf(err, ERRLEN, "%s", uerr);
 		return -1;
 	}
 	if (!strcmp(r->url.scheme, "https") && probe_tls_ctxs(o, &x, err) < 0)

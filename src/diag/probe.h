@@ -18,10 +18,12 @@
  *
  * Error convention: probe_run() returns 0 with r filled whatever the server
  * did (faults of the server are in r, its verdict in r->v), or -1 with a
- * message in err (PROBE_ERRLEN) for faults of the invocation (an unreadable
+ * message in err (ERRLEN) for faults of the invocation (an unreadable
  * --ca, a certificate that does not load): the caller exits 2 then. */
 #ifndef IPHTTPS_PROBE_H
 #define IPHTTPS_PROBE_H
+
+#include "common/errbuf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,7 +36,6 @@
 #include "diag/verdict.h"
 #include "wire/nd.h"
 
-#define PROBE_ERRLEN      512
 #define PROBE_MAX_ADDRS   16
 #define PROBE_MAX_CHAIN   8
 #define PROBE_MSGS_LEN    512

@@ -55,7 +55,7 @@ int probe_open(const struct probe_opts *o, struct probe_result *r, struct probe_
 void probe_close(struct probe_conn *c);
 
 /* ---- TLS (probe_tls.c) ---- */
-/* Build the contexts for o.  Returns 0, or -1 with err (PROBE_ERRLEN). */
+/* Build the contexts for o.  Returns 0, or -1 with err (ERRLEN). */
 int probe_tls_ctxs(const struct probe_opts *o, struct probe_ctxs *x, char *err);
 void probe_tls_ctxs_free(struct probe_ctxs *x);
 /* TLS handshake on c->fd with ctx (verify: check the certificate as a

@@ -51,10 +51,10 @@ static SSL_CTX *make_ctx(const struct probe_opts *o, const char *list, char *err
 		return ctx;
 	if (SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_cipher_list(ctx, list) != 1) {
-		char why[TLS_ERRLEN / 2];
+		char why[ERRLEN / 2];
 
 		tls_errstr(why, sizeof(why));
-		snprintf(err, PROBE_ERRLEN, "cannot set the cipher list %s: %s", list, why);
+		snprintf(err, ERRLEN, "cannot set the cipher list %s: %s", list, why);
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -445,7 +445,7 @@ int probe_handshake(SSL_CTX *ctx, const struct iph_url *u, int verify, int timeo
 {
 	struct probe_hs *hs = c->hs;
 	struct diag_facts *f = &hs->f;
-	char err[TLS_ERRLEN];
+	char err[ERRLEN];
 	struct timespec t0;
 	int rc, e;
 

@@ -7,9 +7,11 @@
  *
  * Error convention: trace_file()/trace_fp() return 0 with t filled (also for
  * a truncated file: t->truncated and t->error say so), or -1 with a message
- * in err (CAP_ERRLEN) when the file cannot be read as a capture. */
+ * in err (ERRLEN) when the file cannot be read as a capture. */
 #ifndef IPHTTPS_TRACE_H
 #define IPHTTPS_TRACE_H
+
+#include "common/errbuf.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -53,7 +55,7 @@ struct trace {
 	struct cap_stats stats;
 	struct tlsp_cert_cache *certs;  /* shared by the connections' parsers */
 	int truncated;                  /* the file stopped early */
-	char error[CAP_ERRLEN];         /* why */
+	char error[ERRLEN];         /* why */
 };
 
 /* Analyse the capture at path for connections to port (0 = 443). */

@@ -41,7 +41,7 @@ int linkwatch_open(char *err)
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK | RTMGRP_IPV6_IFADDR };
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		snprintf(err, 256, "rtnetlink link notifications: %s", strerror(errno));
+		snprintf(err, ERRLEN, "rtnetlink link notifications: %s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -10,12 +10,14 @@
  * It also tells when a global address appeared on the device (the kernel's
  * SLAAC), which the client announces to the server.
  *
- * Error convention: linkwatch_open returns an fd or -1 with err[256];
+ * Error convention: linkwatch_open returns an fd or -1 with err[ERRLEN];
  * linkwatch_read returns 1 when dev is now up with its carrier, 0 if not
  * (yet), -1 on a socket error; *addr_changed is set when a global address
  * of dev was added or changed. */
 #ifndef IPHTTPS_LINKWATCH_H
 #define IPHTTPS_LINKWATCH_H
+
+#include "common/errbuf.h"
 
 int linkwatch_open(char *err);
 int linkwatch_read(int fd, unsigned ifindex, int *addr_changed);

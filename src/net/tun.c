@@ -51,7 +51,7 @@ struct nl_ctx {
 	void *data;
 };
 
-/* Format a message into err (TUN_ERRLEN bytes; err may be NULL).  Keeps errno. */
+/* Format a message into err (ERRLEN bytes; err may be NULL).  Keeps errno. */
 static void __attribute__((format(printf, 2, 3)))
 seterr(char *err, const char *fmt, ...)
 {
@@ -60,7 +60,7 @@ seterr(char *err, const char *fmt, ...)
 
 	if (err) {
 		va_start(ap, fmt);
-		vsnprintf(err, TUN_ERRLEN, fmt, ap);
+		vsnprintf(err, ERRLEN, fmt, ap);
 		va_end(ap);
 	}
 	errno = saved;

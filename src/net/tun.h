@@ -4,14 +4,15 @@
  * after link up; set the MTU with netlink, not the sysctl.
  *
  * Error convention: 0 / fd on success, -1 with errno set and a message in
- * err[TUN_ERRLEN] naming the step that failed. */
+ * err[ERRLEN] naming the step that failed. */
 #ifndef IPHTTPS_TUN_H
 #define IPHTTPS_TUN_H
+
+#include "common/errbuf.h"
 
 #include <netinet/in.h>
 #include <stddef.h>
 
-#define TUN_ERRLEN 256
 /* The transmit queue both roles give their TUN (measured: the default 500
  * drops bursts of a single TCP flow, see docs/performance.md). */
 #define TUN_TXQUEUELEN 4000

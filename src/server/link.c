@@ -140,7 +140,7 @@ int link_setup_ra(struct server *s, char *err)
 		struct nd_route *r = &ra->routes[ra->n_routes];
 		long plen;
 		if (ra->n_routes >= ND_MAX_ROUTES) {
-			snprintf(err, 256, "--route: at most %d routes%s", ND_MAX_ROUTES - (per_client(s) ? 1 : 0),
+			snprintf(err, ERRLEN, "--route: at most %d routes%s", ND_MAX_ROUTES - (per_client(s) ? 1 : 0),
 				 per_client(s) ? " with --prefix-pool" : "");
 			return -1;
 		}
@@ -149,7 +149,7 @@ int link_setup_ra(struct server *s, char *err)
 			r->prefix = s->pool;
 			plen = s->pool_len;
 		} else if (parse_prefix(cfg->routes.v[i], &r->prefix, &plen) < 0) {
-			snprintf(err, 256, "--route: '%s' is not an IPv6 PREFIX/LEN", cfg->routes.v[i]);
+			snprintf(err, ERRLEN, "--route: '%s' is not an IPv6 PREFIX/LEN", cfg->routes.v[i]);
 			return -1;
 		}
 		r->plen = (uint8_t)plen;
@@ -158,11 +158,11 @@ int link_setup_ra(struct server *s, char *err)
 	}
 	for (size_t i = 0; i < cfg->dns.n; i++) {
 		if (ra->n_dns >= ND_MAX_DNS) {
-			snprintf(err, 256, "--dns: at most %d servers", ND_MAX_DNS);
+			snprintf(err, ERRLEN, "--dns: at most %d servers", ND_MAX_DNS);
 			return -1;
 		}
 		if (inet_pton(AF_INET6, cfg->dns.v[i], &ra->dns[ra->n_dns]) != 1) {
-			snprintf(err, 256, "--dns: '%s' is not an IPv6 address", cfg->dns.v[i]);
+			snprintf(err, ERRLEN, "--dns: '%s' is not an IPv6 address", cfg->dns.v[i]);
 			return -1;
 		}
 		ra->n_dns++;
@@ -180,14 +180,14 @@ int link_setup(struct server *s, char *err)
 		if (!cfg->prefix_pool || parse_prefix(cfg->prefix_pool, &s->pool, &plen) < 0 ||
 		    plen < 16 || plen > 63 || IN6_IS_ADDR_MULTICAST(&s->pool) ||
 		    IN6_IS_ADDR_LINKLOCAL(&s->pool)) {
-			snprintf(err, 256, "--prefix-pool: '%s' is not a unicast IPv6 PREFIX/LEN with LEN from 16 to 63",
+			snprintf(err, ERRLEN, "--prefix-pool: '%s' is not a unicast IPv6 PREFIX/LEN with LEN from 16 to 63",
 				 cfg->prefix_pool ? cfg->prefix_pool : "(none)");
 			return -1;
 		}
 		s->pool_len = (uint8_t)plen;
 		s->pool_size = 1ULL << (64 - plen);
 		if (addrtab_init(&s->prefixes, 1024) < 0 || addrtab_init(&s->remembered, 1024) < 0) {
-			snprintf(err, 256, "out of memory");
+			snprintf(err, ERRLEN, "out of memory");
 			return -1;
 		}
 	}

@@ -134,7 +134,7 @@ static void reload(struct server *s)
 	struct server_cfg *n = calloc(1, sizeof(*n)), *old = s->cfg;
 	SSL_CTX *old_ctx = s->ssl_ctx;
 	struct ra_params old_ra = s->ra;
-	char err[512];
+	char err[ERRLEN];
 
 	if (!n || !s->reload || s->reload(n, err) < 0) {
 		log_warnx("reload: %s; keeping the running configuration", n ? err : "out of memory");
@@ -218,12 +218,12 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
 	long port;
 
 	if (!colon) {
-		snprintf(err, 256, "--listen: '%s' is not ADDR:PORT", spec);
+		snprintf(err, ERRLEN, "--listen: '%s' is not ADDR:PORT", spec);
 		return -1;
 	}
 	port = strtol(colon + 1, &end, 10);
 	if (*end || port < 1 || port > 65535) {
-		snprintf(err, 256, "--listen: bad port in '%s'", spec);
+		snprintf(err, ERRLEN, "--listen: bad port in '%s'", spec);
 		return -1;
 	}
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
@@ -256,7 +256,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
 			return 0;
 		}
 	}
-	snprintf(err, 256, "--listen: '%s' is not an IP address", host);
+	snprintf(err, ERRLEN, "--listen: '%s' is not an IP address", host);
 	return -1;
 }
 
@@ -270,7 +270,7 @@ static int open_listener(struct server *s, char *err)
 		return -1;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, 256, "socket: %s", strerror(errno));
+		snprintf(err, ERRLEN, "socket: %s", strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -278,7 +278,7 @@ static int open_listener(struct server *s, char *err)
 	    IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 4096) < 0) {
-		snprintf(err, 256, "listen on %s: %s", s->cfg->listen, strerror(errno));
+		snprintf(err, ERRLEN, "listen on %s: %s", s->cfg->listen, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -293,7 +293,7 @@ static int open_listener(struct server *s, char *err)
  * fe80::1 and PREFIX::1 (after up: LINUX-TUN.md), forwarding on. */
 static int open_tun(struct server *s, char *err)
 {
-	char e[TUN_ERRLEN], a[INET6_ADDRSTRLEN];
+	char e[ERRLEN], a[INET6_ADDRSTRLEN];
 	int fd;
 
 	snprintf(s->tun_name, sizeof(s->tun_name), "%s", s->cfg->tun);
@@ -329,7 +329,7 @@ static int open_tun(struct server *s, char *err)
 	}
 	return ev_add(&s->ev, &s->tun_h, EPOLLIN);
 fail:
-	snprintf(err, 256, "%s", e);
+	snprintf(err, ERRLEN, "%s", e);
 	return -1;
 }
 
@@ -415,7 +415,7 @@ static int setup_prefix(struct server *s, char *err)
 		*slash = 0;
 	if (!slash || strcmp(slash + 1, "64") || inet_pton(AF_INET6, buf, &s->prefix) != 1 ||
 	    IN6_IS_ADDR_MULTICAST(&s->prefix) || IN6_IS_ADDR_LINKLOCAL(&s->prefix)) {
-		snprintf(err, 256, "--prefix: '%s' is not a unicast IPv6 PREFIX/64", s->cfg->prefix);
+		snprintf(err, ERRLEN, "--prefix: '%s' is not a unicast IPv6 PREFIX/64", s->cfg->prefix);
 		return -1;
 	}
 	memset(&s->prefix.s6_addr[8], 0, 8);
@@ -442,7 +442,7 @@ static int setup_tls(struct server *s, char *err)
 int server_main(struct server_cfg *cfg, server_reload_fn reload_fn)
 {
 	struct server *s = calloc(1, sizeof(*s));
-	char err[512];
+	char err[ERRLEN];
 	uint64_t next_tick;
 	int rc = 1;
 

@@ -61,7 +61,7 @@ struct server_cfg {
 enum prefix_mode { PREFIX_SHARED = 0, PREFIX_PER_CLIENT };
 
 /* Builds a fresh configuration from the same command line and file (for
- * SIGHUP); 0, or -1 with a message in err[512]. The caller frees it with
+ * SIGHUP); 0, or -1 with a message in err[ERRLEN]. The caller frees it with
  * server_cfg_free. */
 typedef int (*server_reload_fn)(struct server_cfg *out, char *err);
 

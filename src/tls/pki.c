@@ -31,14 +31,14 @@
 
 enum leaf_kind { LEAF_SERVER, LEAF_CLIENT };
 
-/* printf into err (PKI_ERRLEN); returns -1. */
+/* printf into err (ERRLEN); returns -1. */
 static int __attribute__((format(printf, 2, 3)))
 fail(char *err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err, PKI_ERRLEN, fmt, ap);
+	vsnprintf(err, ERRLEN, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -47,7 +47,7 @@ fail(char *err, const char *fmt, ...)
 static int __attribute__((format(printf, 2, 3)))
 fail_ossl(char *err, const char *fmt, ...)
 {
-	char what[PKI_ERRLEN], why[PKI_ERRLEN];
+	char what[ERRLEN], why[ERRLEN];
 	va_list ap;
 
 	va_start(ap, fmt);

@@ -11,14 +11,15 @@
  * client that trusted the old ones).  If server.pem exists but does not cover
  * a requested name, a warning is logged; it is not replaced.
  *
- * Error convention: 0 on success, -1 with a message in err[PKI_ERRLEN]. */
+ * Error convention: 0 on success, -1 with a message in err[ERRLEN]. */
 #ifndef IPHTTPS_PKI_H
 #define IPHTTPS_PKI_H
+
+#include "common/errbuf.h"
 
 #include <netinet/in.h>
 #include <stddef.h>
 
-#define PKI_ERRLEN 512
 
 struct pki_paths {
 	char dir[512];

@@ -30,14 +30,14 @@
 static int __attribute__((format(printf, 2, 3)))
 ossl_err(char *err, const char *fmt, ...)
 {
-	char what[TLS_ERRLEN / 2 - 2], why[TLS_ERRLEN / 2];
+	char what[ERRLEN / 2 - 2], why[ERRLEN / 2];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	tls_errstr(why, sizeof(why));
-	snprintf(err, TLS_ERRLEN, "%s: %s", what, why);
+	snprintf(err, ERRLEN, "%s: %s", what, why);
 	return -1;
 }
 
@@ -135,18 +135,18 @@ static int server_null_enc(SSL_CTX *ctx, const struct tls_server_opts *o, char *
 	if (o->null_enc == NULL_ENC_OFF)
 		return 0;
 	if (o->null_enc != NULL_ENC_ALLOW && o->null_enc != NULL_ENC_PREFER) {
-		snprintf(err, TLS_ERRLEN, "null encryption: a server takes off, allow or prefer");
+		snprintf(err, ERRLEN, "null encryption: a server takes off, allow or prefer");
 		return -1;
 	}
 	if (!pk || EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
-		snprintf(err, TLS_ERRLEN, "null encryption needs an RSA server key "
+		snprintf(err, ERRLEN, "null encryption needs an RSA server key "
 			 "(TLS_RSA_WITH_NULL_SHA/SHA256 use RSA key exchange) but %s holds a %s key",
 			 o->key_file, pk ? EVP_PKEY_get0_type_name(pk) : "missing");
 		return -1;
 	}
 	if (x && (X509_get_extension_flags(x) & EXFLAG_KUSAGE) &&
 	    !(X509_get_key_usage(x) & KU_KEY_ENCIPHERMENT)) {
-		snprintf(err, TLS_ERRLEN, "null encryption needs RSA key exchange but the "
+		snprintf(err, ERRLEN, "null encryption needs RSA key exchange but the "
 			 "certificate %s does not allow keyEncipherment in its keyUsage",
 			 o->cert_file);
 		return -1;
@@ -179,7 +179,7 @@ SSL_CTX *tls_server_ctx(const struct tls_server_opts *o, char *err)
 	SSL_CTX *ctx;
 
 	if (!o->cert_file || !o->key_file) {
-		snprintf(err, TLS_ERRLEN, "a server needs a certificate and a key");
+		snprintf(err, ERRLEN, "a server needs a certificate and a key");
 		return NULL;
 	}
 	if (!(ctx = new_ctx(TLS_server_method(), err)))
@@ -211,7 +211,7 @@ SSL_CTX *tls_client_ctx(const struct tls_client_opts *o, char *err)
 	}
 	SSL_CTX_set_verify(ctx, o->no_verify ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
 	if (!o->cert_file != !o->key_file) {
-		snprintf(err, TLS_ERRLEN, "a client certificate needs both --cert and --key");
+		snprintf(err, ERRLEN, "a client certificate needs both --cert and --key");
 		goto fail;
 	}
 	if (o->cert_file && load_cert_key(ctx, o->cert_file, o->key_file, err) < 0)
@@ -221,7 +221,7 @@ SSL_CTX *tls_client_ctx(const struct tls_client_opts *o, char *err)
 		goto fail;
 	}
 	if (tls_ctx_set_pin(ctx, o->pin) < 0) {
-		snprintf(err, TLS_ERRLEN, "bad pin \"%s\": expected sha256// and 44 base64 characters",
+		snprintf(err, ERRLEN, "bad pin \"%s\": expected sha256// and 44 base64 characters",
 			 o->pin);
 		goto fail;
 	}

@@ -1,16 +1,17 @@
 /* TLS contexts with OpenSSL 3 for the server, the client and the probe.
  *
  * Error convention: functions return 0 / a pointer on success, -1 / NULL on
- * failure with a human message in err (char[TLS_ERRLEN]) that names the file
+ * failure with a human message in err (char[ERRLEN]) that names the file
  * or the OpenSSL reason. */
 #ifndef IPHTTPS_TLS_H
 #define IPHTTPS_TLS_H
+
+#include "common/errbuf.h"
 
 #include <openssl/ssl.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define TLS_ERRLEN 512
 
 enum null_enc_policy { NULL_ENC_OFF = 0, NULL_ENC_ALLOW, NULL_ENC_PREFER, NULL_ENC_ON /* client: offer them */ };
 

@@ -272,7 +272,7 @@ static const struct cap_handler handler = {
 /* Reads the capture at path for port; returns the capture (to inspect) and fills r. */
 static struct capture *read_cap(const char *path, uint16_t port, struct crec *r, int want_rc)
 {
-	char err[CAP_ERRLEN];
+	char err[ERRLEN];
 	struct capture *cap = capture_open(path, port, err);
 
 	assert_non_null(cap);
@@ -770,7 +770,7 @@ static void test_truncated_file(void **state)
 
 static void test_not_a_capture(void **state)
 {
-	char path[] = "/tmp/test_capture.XXXXXX", err[CAP_ERRLEN] = "";
+	char path[] = "/tmp/test_capture.XXXXXX", err[ERRLEN] = "";
 	int fd = mkstemp(path);
 	static const char text[] = "this is not a capture at all, just some text\n";
 
@@ -790,7 +790,7 @@ static void test_fopen_memory(void **state)
 	struct writer w;
 	struct conv c = { &w, 0, "192.0.2.2", "192.0.2.1", 50015, 443, 1, 1 };
 	struct crec *r = new_rec();
-	char err[CAP_ERRLEN];
+	char err[ERRLEN];
 	static uint8_t bytes[4096];
 	struct capture *cap;
 	size_t n;

@@ -49,7 +49,7 @@ static void test_argv(void **state)
 {
 	struct cfg c = { 0 };
 	struct strlist pos = { 0 };
-	char err[OPTS_ERRLEN];
+	char err[ERRLEN];
 	char *argv[] = { "x", "--name", "a", "--item=b", "--item", "c", "-n", "7", "-f", "--mode", "on", "URL", NULL };
 
 	assert_int_equal(opts_parse(defs, &c, "s", 12, argv, &pos, err), 0);
@@ -68,7 +68,7 @@ static void test_argv(void **state)
 static void test_argv_errors(void **state)
 {
 	struct cfg c = { 0 };
-	char err[OPTS_ERRLEN];
+	char err[ERRLEN];
 	char *bad_int[] = { "x", "--count", "500", NULL };
 	char *bad_enum[] = { "x", "--mode", "maybe", NULL };
 	char *unknown[] = { "x", "--nope", NULL };
@@ -90,7 +90,7 @@ static void test_argv_errors(void **state)
 static void test_file_and_override(void **state)
 {
 	struct cfg c = { 0 };
-	char err[OPTS_ERRLEN];
+	char err[ERRLEN];
 	const char *p = write_file("# comment\n[other]\nignored = 1\n[s]\nname = fromfile\ncount = 5\nflag = yes\nitem = a\nitem = b\n");
 	char *argv[] = { "x", "-c", (char *)p, "--count", "9", NULL };
 
@@ -106,7 +106,7 @@ static void test_file_and_override(void **state)
 static void check_file_error(const char *text, const char *expect)
 {
 	struct cfg c = { 0 };
-	char err[OPTS_ERRLEN], want[128];
+	char err[ERRLEN], want[128];
 	const char *p = write_file(text);
 
 	assert_int_equal(opts_parse_file(defs, &c, "s", p, err), -1);
@@ -129,7 +129,7 @@ static void test_file_errors_name_the_line(void **state)
 static void test_missing_file(void **state)
 {
 	struct cfg c = { 0 };
-	char err[OPTS_ERRLEN];
+	char err[ERRLEN];
 	assert_int_equal(opts_parse_file(defs, &c, "s", "/nonexistent/x.conf", err), -1);
 	assert_non_null(strstr(err, "/nonexistent/x.conf: No such file"));
 }

@@ -119,7 +119,7 @@ static int group_setup(void **state)
 {
 	char dir[128];
 	int created = -1;
-	char err[PKI_ERRLEN];
+	char err[ERRLEN];
 
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/iphttps-test-pki-XXXXXX");
 	if (!mkdtemp(tmpdir))
@@ -255,7 +255,7 @@ static void test_reused_not_regenerated(void **state)
 	char *before[4], *after;
 	size_t len[4], alen;
 	int created = -1, i;
-	char err[PKI_ERRLEN];
+	char err[ERRLEN];
 	const char *other[] = { "not-covered.example.test" };
 
 	for (i = 0; i < 4; i++)
@@ -277,7 +277,7 @@ static void test_reused_not_regenerated(void **state)
 static void test_bad_names_refused(void **state)
 {
 	struct pki_paths q;
-	char dir[128], err[PKI_ERRLEN];
+	char dir[128], err[ERRLEN];
 	const char *bad[] = { "a b.example" };
 	const char *bad2[] = { "x.example", "evil,DNS:y" };
 	int created;
@@ -295,7 +295,7 @@ static void test_two_installs_differ(void **state)
 {
 	struct pki_paths q;
 	STACK_OF(X509) *a, *b;
-	char dir[128], err[PKI_ERRLEN], cn1[128], cn2[128];
+	char dir[128], err[ERRLEN], cn1[128], cn2[128];
 	const char *names[] = { "vpn.example.test" };
 	int created;
 
@@ -321,7 +321,7 @@ static void test_two_installs_differ(void **state)
 static void test_missing_key_is_an_error(void **state)
 {
 	struct pki_paths q;
-	char dir[128], err[PKI_ERRLEN], cmd[300];
+	char dir[128], err[ERRLEN], cmd[300];
 	const char *names[] = { "vpn.example.test" };
 	int created;
 
@@ -342,7 +342,7 @@ static void test_missing_key_is_an_error(void **state)
 
 static void test_client_issue(void **state)
 {
-	char cert[700], key[700], err[PKI_ERRLEN], cn[128], clients[700];
+	char cert[700], key[700], err[ERRLEN], cn[128], clients[700];
 	STACK_OF(X509) *chain;
 
 	assert_int_equal(pki_issue_client(&P, "alice", cert, key, sizeof(cert), err), 0);
@@ -378,7 +378,7 @@ static void test_client_issue(void **state)
 
 static void test_client_bad_names(void **state)
 {
-	char cert[700], key[700], err[PKI_ERRLEN], long_name[80];
+	char cert[700], key[700], err[ERRLEN], long_name[80];
 
 	memset(long_name, 'a', 65);
 	long_name[65] = '\0';
@@ -393,7 +393,7 @@ static void test_client_bad_names(void **state)
 static void test_client_needs_ca(void **state)
 {
 	struct pki_paths q;
-	char dir[128], cert[700], key[700], err[PKI_ERRLEN];
+	char dir[128], cert[700], key[700], err[ERRLEN];
 
 	snprintf(dir, sizeof(dir), "%s/empty", tmpdir);
 	pki_paths_init(&q, dir);
@@ -404,7 +404,7 @@ static void test_client_needs_ca(void **state)
 static void test_prefix(void **state)
 {
 	struct in6_addr a, b;
-	char err[PKI_ERRLEN], want[64], txt[INET6_ADDRSTRLEN], *file;
+	char err[ERRLEN], want[64], txt[INET6_ADDRSTRLEN], *file;
 	int created = -1, i;
 	size_t len;
 
@@ -430,7 +430,7 @@ static void test_prefix_other_dir_differs_and_bad_file(void **state)
 {
 	struct pki_paths q;
 	struct in6_addr a, b;
-	char dir[128], err[PKI_ERRLEN];
+	char dir[128], err[ERRLEN];
 	int created, fd;
 
 	snprintf(dir, sizeof(dir), "%s/pfx", tmpdir);

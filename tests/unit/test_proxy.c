@@ -29,7 +29,7 @@
 static void test_url_good(void **state)
 {
 	struct proxy_cfg p;
-	char err[256];
+	char err[ERRLEN];
 
 	assert_int_equal(proxy_parse_url("http://proxy.example:3128", &p, err), 0);
 	assert_string_equal(p.host, "proxy.example");
@@ -75,7 +75,7 @@ static void test_url_bad(void **state)
 		"http://h:1/path", "http://h h:1", "http://:pw@h", "ftp://h",
 	};
 	struct proxy_cfg p;
-	char err[256];
+	char err[ERRLEN];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
@@ -105,7 +105,7 @@ static void clear_env(void)
 static void test_env(void **state)
 {
 	struct proxy_cfg p;
-	char err[256];
+	char err[ERRLEN];
 
 	clear_env();
 	assert_int_equal(proxy_from_env(&p, "da.example.com", err), 0);
@@ -132,7 +132,7 @@ static void test_env(void **state)
 static int applies(const char *list, const char *host)
 {
 	struct proxy_cfg p;
-	char err[256];
+	char err[ERRLEN];
 	int r;
 
 	setenv("https_proxy", "http://proxy:3128", 1);
@@ -168,7 +168,7 @@ static void test_no_proxy(void **state)
 	setenv("NO_PROXY", "example.com", 1);
 	{
 		struct proxy_cfg p;
-		char err[256];
+		char err[ERRLEN];
 		assert_int_equal(proxy_from_env(&p, "a.example.com", err), 0);
 		assert_int_equal(proxy_from_env(&p, "a.example.org", err), 1);
 	}
@@ -411,7 +411,7 @@ static void fake_stop(struct fake *f)
 static int open_via(struct fake *f, const char *userinfo, int timeout_ms, struct connect_result *r)
 {
 	struct proxy_cfg p;
-	char url[128], err[256];
+	char url[128], err[ERRLEN];
 
 	snprintf(url, sizeof(url), "http://%s127.0.0.1:%u", userinfo, f->port);
 	assert_int_equal(proxy_parse_url(url, &p, err), 0);

@@ -130,7 +130,7 @@ static int make_ec_server(void)
 static int group_setup(void **state)
 {
 	const char *names[] = { "server.test", "127.0.0.1", "::1" };
-	char dir[128], err[PKI_ERRLEN];
+	char dir[128], err[ERRLEN];
 	X509 *ca, *x;
 	EVP_PKEY *cakey, *key;
 	int created;
@@ -185,7 +185,7 @@ struct hs {
 	int server_failed;
 	uint32_t code;          /* the client's classification when !ok */
 	char why[1024];
-	char server_err[256];
+	char server_err[ERRLEN];
 };
 
 /* Server options for A's certificate. */
@@ -199,7 +199,7 @@ static struct tls_server_opts srv_opts(const char *client_ca, enum null_enc_poli
  * server SSL over a nonblocking socketpair. */
 static void hs_init(struct hs *h, SSL_CTX *sctx, SSL_CTX *cctx, const char *host, int no_trace)
 {
-	char err[TLS_ERRLEN];
+	char err[ERRLEN];
 
 	memset(h, 0, sizeof(*h));
 	h->sctx = sctx;
@@ -294,7 +294,7 @@ static void hs_free(struct hs *h)
 static void run(struct hs *h, const struct tls_server_opts *so, const struct tls_client_opts *co,
 		int max_version, const char *host)
 {
-	char err[TLS_ERRLEN];
+	char err[ERRLEN];
 	SSL_CTX *s = tls_server_ctx(so, err), *c;
 
 	if (!s)
@@ -442,7 +442,7 @@ static void test_no_client_cert_untraced(void **state)
 {
 	struct tls_server_opts so = srv_opts(A.ca_cert, NULL_ENC_OFF);
 	struct tls_client_opts co = { .ca_file = A.ca_cert };
-	char err[TLS_ERRLEN];
+	char err[ERRLEN];
 	SSL_CTX *s = tls_server_ctx(&so, err), *c = tls_client_ctx(&co, err);
 	struct hs h;
 
@@ -595,7 +595,7 @@ static void test_null_allow(void **state)
 {
 	struct tls_server_opts so = srv_opts(NULL, NULL_ENC_ALLOW);
 	struct tls_client_opts co = { .ca_file = A.ca_cert, .null_enc = NULL_ENC_ON };
-	char err[TLS_ERRLEN], desc[128];
+	char err[ERRLEN], desc[128];
 	SSL_CTX *s, *c;
 	struct hs h;
 
@@ -626,7 +626,7 @@ static void test_null_off_refuses_null_only_client(void **state)
 {
 	struct tls_server_opts so = srv_opts(NULL, NULL_ENC_OFF);
 	struct tls_client_opts co = { .ca_file = A.ca_cert, .null_enc = NULL_ENC_ON };
-	char err[TLS_ERRLEN];
+	char err[ERRLEN];
 	SSL_CTX *s = tls_server_ctx(&so, err), *c = tls_client_ctx(&co, err);
 	struct hs h;
 
@@ -648,7 +648,7 @@ static void test_null_off_refuses_null_only_client(void **state)
 static void test_null_needs_rsa(void **state)
 {
 	struct tls_server_opts so = { ec_cert, ec_key, NULL, NULL_ENC_PREFER };
-	char err[TLS_ERRLEN];
+	char err[ERRLEN];
 	SSL_CTX *s;
 
 	assert_null(tls_server_ctx(&so, err));
@@ -707,7 +707,7 @@ static void test_pin(void **state)
 static void test_bad_pin_refused(void **state)
 {
 	struct tls_client_opts co = { .ca_file = A.ca_cert, .pin = "sha256//short" };
-	char err[TLS_ERRLEN];
+	char err[ERRLEN];
 
 	assert_null(tls_client_ctx(&co, err));
 	assert_non_null(strstr(err, "pin"));
@@ -721,7 +721,7 @@ static void test_ctx_errors(void **state)
 {
 	struct tls_server_opts so = { "/nonexistent/cert.pem", A.server_key, NULL, NULL_ENC_OFF };
 	struct tls_client_opts co = { .ca_file = "/nonexistent/ca.pem" };
-	char err[TLS_ERRLEN];
+	char err[ERRLEN];
 
 	assert_null(tls_server_ctx(&so, err));
 	assert_non_null(strstr(err, "/nonexistent/cert.pem"));
@@ -753,7 +753,7 @@ static void test_ctx_errors(void **state)
 /* Start a client handshake on fd (ClientHello sent); returns the SSL. */
 static SSL *start_client(SSL_CTX *c, int fd, struct tls_trace *tr)
 {
-	char err[TLS_ERRLEN];
+	char err[ERRLEN];
 	SSL *ssl = tls_client_ssl(c, fd, "server.test", err);
 	int r;
 
@@ -800,7 +800,7 @@ static void test_reset_during_handshake(void **state)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 	struct linger lg = { 1, 0 };
-	char err[TLS_ERRLEN], why[512];
+	char err[ERRLEN], why[512];
 	struct tls_trace tr;
 	SSL_CTX *c = tls_client_ctx(&co, err);
 	int l, fd, a;
@@ -832,7 +832,7 @@ static void test_reset_during_handshake(void **state)
 static void test_eof_during_handshake(void **state)
 {
 	struct tls_client_opts co = { .ca_file = A.ca_cert };
-	char err[TLS_ERRLEN], why[512];
+	char err[ERRLEN], why[512];
 	struct tls_trace tr;
 	SSL_CTX *c = tls_client_ctx(&co, err);
 	int fd[2];
@@ -853,7 +853,7 @@ static void test_not_tls(void **state)
 {
 	static const char http[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
 	struct tls_client_opts co = { .ca_file = A.ca_cert };
-	char err[TLS_ERRLEN], why[512];
+	char err[ERRLEN], why[512];
 	struct tls_trace tr;
 	SSL_CTX *c = tls_client_ctx(&co, err);
 	int fd[2];
@@ -874,7 +874,7 @@ static void test_not_tls(void **state)
 static void test_classify_trivial(void **state)
 {
 	struct tls_client_opts co = { .ca_file = A.ca_cert };
-	char err[TLS_ERRLEN], why[64];
+	char err[ERRLEN], why[64];
 	SSL_CTX *c = tls_client_ctx(&co, err);
 	SSL *ssl = SSL_new(c);
 

@@ -31,7 +31,7 @@
 struct fix {
 	int fd;
 	char name[IFNAMSIZ];
-	char err[TUN_ERRLEN];
+	char err[ERRLEN];
 };
 
 static int setup(void **state)
@@ -107,7 +107,7 @@ static int has_line(const char *list, const char *line)
 static void test_open(void **state)
 {
 	struct fix *f = *state;
-	char name[IFNAMSIZ] = DEV, err[TUN_ERRLEN] = "", any[IFNAMSIZ] = "";
+	char name[IFNAMSIZ] = DEV, err[ERRLEN] = "", any[IFNAMSIZ] = "";
 	char buf[64];
 	int fd;
 
@@ -138,7 +138,7 @@ static void test_open(void **state)
 static void test_sysctl(void **state)
 {
 	struct fix *f = *state;
-	char buf[64], err[TUN_ERRLEN];
+	char buf[64], err[ERRLEN];
 
 	assert_int_equal(sysctl_v6_set(DEV, "accept_ra_rt_info_max_plen", "64", f->err), 0);
 	assert_int_equal(read_file("/proc/sys/net/ipv6/conf/" DEV "/accept_ra_rt_info_max_plen",
@@ -161,7 +161,7 @@ static void test_sysctl(void **state)
 static void test_mtu(void **state)
 {
 	struct fix *f = *state;
-	char buf[32], err[TUN_ERRLEN];
+	char buf[32], err[ERRLEN];
 
 	assert_int_equal(tun_set_mtu(DEV, 1280, f->err), 0);
 	sys_attr(DEV, "mtu", buf, sizeof(buf));
@@ -198,7 +198,7 @@ static void test_addrs(void **state)
 	struct fix *f = *state;
 	struct in6_addr g1 = a6("fd00:1:2:3::1"), g2 = a6("2001:db8:4::1"), ll = a6("fe80::1");
 	struct in6_addr got;
-	char list[512], tiny[12], err[TUN_ERRLEN];
+	char list[512], tiny[12], err[ERRLEN];
 
 	assert_int_equal(tun_set_up(DEV, 1, f->err), 0);
 	assert_int_equal(tun_list_addrs(DEV, list, sizeof(list), f->err), 0);
@@ -230,7 +230,7 @@ static void test_routes(void **state)
 	struct fix *f = *state;
 	struct in6_addr addr = a6("fd00:1:2:3::1"), gw = a6("fe80::2"), gw2 = a6("fe80::3");
 	struct in6_addr r1 = a6("fd00:99::"), r2 = a6("fd00:aa::"), any = a6("::");
-	char list[1024], err[TUN_ERRLEN];
+	char list[1024], err[ERRLEN];
 
 	assert_int_equal(tun_set_up(DEV, 1, f->err), 0);
 	assert_int_equal(tun_addr_add(DEV, &addr, 64, 1, f->err), 0);
@@ -272,7 +272,7 @@ static void test_errors(void **state)
 {
 	struct fix *f = *state;
 	struct in6_addr r = a6("fd00:99::"), gw = a6("fd00:dead::1"), a = a6("fd00::1");
-	char err[TUN_ERRLEN], list[256];
+	char err[ERRLEN], list[256];
 
 	assert_int_equal(tun_route_add("nosuch0", &r, 48, NULL, 0, err), -1);
 	assert_int_equal(errno, ENODEV);

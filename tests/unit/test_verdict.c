@@ -525,7 +525,7 @@ static void pw_record(struct pw *w, int from_server, uint8_t ct, const uint8_t *
 
 static const struct trace_conn *analyse(struct pw *w, struct trace *t)
 {
-	char err[CAP_ERRLEN];
+	char err[ERRLEN];
 
 	assert_int_equal(trace_file(w->path, 443, t, err), 0);
 	unlink(w->path);
