@@ -44,13 +44,6 @@ void client_set_state(struct client *c, enum client_state st, const char *why)
 	c->state = st;
 }
 
-int client_proxy_for(const struct client_cfg *cfg, const char *host, struct proxy_cfg *p, char *err)
-{
-	if (cfg->proxy)
-		return proxy_parse_url(cfg->proxy, p, err) < 0 ? -1 : 1;
-	return proxy_from_env(p, host, err);
-}
-
 static void *attempt_thread(void *arg)
 {
 	struct attempt *a = arg;

@@ -4,8 +4,9 @@
  * connect.h block with timeouts) so that the event loop keeps answering the
  * control socket; everything else runs in the loop.
  *
- * Files: client.c (state machine, loop, attempts), datapath.c (TUN <-> TLS),
- * status.c (the control socket's answers). */
+ * Files: config.c (options, defaults, checks), client.c (state machine, loop,
+ * attempts), datapath.c (TUN <-> TLS), status.c (the control socket's
+ * answers). */
 #ifndef IPHTTPS_CLIENT_H
 #define IPHTTPS_CLIENT_H
 
@@ -18,13 +19,12 @@
 #include "client/proxy.h"
 #include "client/timer.h"
 #include "common/bufq.h"
-#include "common/opts.h"
+#include "client/config.h"
 #include "ctl/ctl.h"
 #include "net/evloop.h"
 #include "tls/tls.h"
 #include "wire/ipv6_stream.h"
 
-#define CLIENT_MAX_URLS 8
 #define CLIENT_HOLD_PKTS 64
 #define CLIENT_HOLD_MS 1500
 #define CLIENT_QUICK_LOSS_MS 5000  /* a link lost sooner was not really up */
@@ -32,21 +32,6 @@
 enum client_state { CS_DISABLED = 0, CS_ENABLED, CS_LINKDOWN, CS_ESTABLISHED, CS_LINKUP };
 extern const char *const client_state_names[];
 
-struct client_cfg {
-	char *config;
-	struct strlist urls;            /* positional, or url = ... keys */
-	char *ca, *pin, *cert, *key;
-	char *proxy;                    /* --proxy URL, or NULL: https_proxy from the environment */
-	int null_enc;                   /* off, on */
-	char *tun;
-	char *run_dir;
-	long reconnect_initial, reconnect_max; /* seconds */
-	long timeout;                   /* seconds per connection step */
-	long queue_limit;
-	int allow_http;
-	int offload;
-	int verbose;
-};
 
 /* One connection attempt to one entry point, run in its own thread; the
  * attempts of a round (every entry point at once) race, the first to answer
@@ -121,9 +106,6 @@ struct client {
 };
 
 int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx);
-/* The proxy for URL host: --proxy, else https_proxy unless no_proxy covers
- * host.  1 with p filled in, 0 for none, -1 with a message in err[ERRLEN]. */
-int client_proxy_for(const struct client_cfg *cfg, const char *host, struct proxy_cfg *p, char *err);
 /* The one function that changes state; logs every transition. */
 void client_set_state(struct client *c, enum client_state st, const char *why);
 

@@ -12,6 +12,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "server/conn.h"
+#include "tls/tls.h"
+#include "server/link.h"
 #include "server/server.h"
 
 #define READ_BUDGET (1u << 20)     /* bytes read from one connection per turn */

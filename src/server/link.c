@@ -23,6 +23,8 @@
 
 #include "common/log.h"
 #include "net/gso.h"
+#include "server/conn.h"
+#include "server/link.h"
 #include "server/server.h"
 
 const char *const drop_reason_names[DROP__COUNT] = {

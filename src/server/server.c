@@ -17,7 +17,11 @@
 #include "common/priv.h"
 #include "net/gso.h"
 #include "net/tun.h"
+#include "server/conn.h"
+#include "tls/tls.h"
+#include "server/link.h"
 #include "server/server.h"
+#include "server/status.h"
 
 #define TUN_BATCH 64
 #define SWAP_FIELD(a, b, f) do { char *t_ = (a)->f; (a)->f = (b)->f; (b)->f = t_; } while (0)

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/server.h"
+#include "server/status.h"
+#include "server/types.h"
 
 static const char *const conn_state_names[] = {
 	[CONN_TLS_HANDSHAKE] = "TLSHandshake", [CONN_HTTP_REQUEST] = "HTTPRequest",

@@ -1,0 +1,128 @@
+/* The client's configuration (config.h): the options table, defaults and
+ * checks. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/config.h"
+#include "tls/tls.h"
+
+static const char *const null_modes[] = { "off", "on", NULL };
+
+#define O(f) offsetof(struct client_cfg, f)
+static const struct opt_def client_opts[] = {
+	{ "config", 'c', OPT_CONFIG, 0, "FILE", "read options from FILE ([client] section)" },
+	{ "url", 0, OPT_LIST, O(urls), "URL", "entry point (also as arguments), repeatable" },
+	{ "ca", 0, OPT_STR, O(ca), "FILE", "CAs that may sign the server certificate (default: system store)" },
+	{ "pin", 0, OPT_STR, O(pin), "sha256//BASE64", "accept only this server public key" },
+	{ "cert", 0, OPT_STR, O(cert), "FILE", "client certificate (PEM)" },
+	{ "key", 0, OPT_STR, O(key), "FILE", "client private key (PEM)" },
+	{ "proxy", 0, OPT_STR, O(proxy), "http://[USER:PASS@]HOST:PORT", "HTTP proxy for CONNECT (default: $https_proxy unless $no_proxy covers the host)" },
+	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|on", "offer the null suites (default off)", 0, 0, null_modes },
+	{ "tun", 0, OPT_STR, O(tun), "NAME", "client TUN device and instance name (default iphttps0)" },
+	{ "run-dir", 0, OPT_STR, O(run_dir), "DIR", "control sockets (default /run/iphttps or $IPHTTPS_RUN_DIR)" },
+	{ "reconnect-initial", 0, OPT_INT, O(reconnect_initial), "S", "first wait after a failure (default 30)", 1, 86400 },
+	{ "reconnect-max", 0, OPT_INT, O(reconnect_max), "S", "longest wait between attempts (default 900)", 1, 86400 },
+	{ "timeout", 0, OPT_INT, O(timeout), "S", "limit for each step: TCP, TLS, HTTP (default 10)", 1, 600 },
+	{ "queue-limit", 0, OPT_INT, O(queue_limit), "BYTES", "bytes queued toward the server before drops (default 4194304)", 65536, 1 << 30 },
+	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TCP segmentation offload on the TUN (measured no faster yet: docs/performance.md)" },
+	{ "allow-http", 0, OPT_FLAG, O(allow_http), NULL, "accept http:// URLs (no TLS: only for tests and trusted paths)" },
+	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
+	{ NULL },
+};
+#undef O
+
+static int readable(const char *opt, const char *path, char *err)
+{
+	if (path && access(path, R_OK) < 0) {
+		snprintf(err, ERRLEN, "--%s %s: %s", opt, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void client_cfg_usage(FILE *f)
+{
+	opts_usage(f, "iphttps client [-c FILE] [options] URL...", client_opts);
+}
+
+void client_cfg_free(struct client_cfg *cfg)
+{
+	opts_free(client_opts, cfg);
+}
+
+int client_proxy_for(const struct client_cfg *cfg, const char *host, struct proxy_cfg *p, char *err)
+{
+	if (cfg->proxy)
+		return proxy_parse_url(cfg->proxy, p, err) < 0 ? -1 : 1;
+	return proxy_from_env(p, host, err);
+}
+
+int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_url *urls,
+		     size_t *n_urls, char *err)
+{
+	struct strlist pos = { 0 };
+	size_t n;
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->reconnect_initial = 30;
+	cfg->reconnect_max = 900;
+	cfg->timeout = 10;
+	cfg->queue_limit = 4 << 20;
+	*n_urls = 0;
+	r = opts_parse(client_opts, cfg, "client", argc, argv, &pos, err);
+	for (size_t i = 0; r == 0 && i < pos.n; i++)
+		strlist_add(&cfg->urls, pos.v[i]);
+	strlist_free(&pos);
+	if (r != 0)
+		return r;
+	if (!cfg->urls.n) {
+		snprintf(err, ERRLEN, "no URL given (e.g. https://da.example.com/IPHTTPS)");
+		return -1;
+	}
+	if (cfg->urls.n > CLIENT_MAX_URLS) {
+		snprintf(err, ERRLEN, "at most %d URLs", CLIENT_MAX_URLS);
+		return -1;
+	}
+	for (n = 0; n < cfg->urls.n; n++)
+		if (iph_url_parse(cfg->urls.v[n], &urls[n], cfg->allow_http, err) < 0)
+			return -1;
+	*n_urls = n;
+	for (size_t i = 0; i < n; i++) {
+		struct proxy_cfg px;
+		int pr = client_proxy_for(cfg, urls[i].host, &px, err);
+		explicit_bzero(&px, sizeof(px));
+		if (pr < 0)
+			return -1;
+	}
+	if (!cfg->tun)
+		cfg->tun = strdup("iphttps0");
+	if (strlen(cfg->tun) >= 16) {
+		snprintf(err, ERRLEN, "--tun: '%s' is longer than 15 characters", cfg->tun);
+		return -1;
+	}
+	if ((cfg->cert == NULL) != (cfg->key == NULL)) {
+		snprintf(err, ERRLEN, "--cert and --key go together");
+		return -1;
+	}
+	if (readable("ca", cfg->ca, err) < 0 || readable("cert", cfg->cert, err) < 0 ||
+	    readable("key", cfg->key, err) < 0)
+		return -1;
+	return 0;
+}
+
+SSL_CTX *client_cfg_tls_ctx(const struct client_cfg *cfg, char *err)
+{
+	struct tls_client_opts to = { 0 };
+
+	to.ca_file = cfg->ca;
+	to.cert_file = cfg->cert;
+	to.key_file = cfg->key;
+	to.pin = cfg->pin;
+	to.null_enc = cfg->null_enc ? NULL_ENC_ON : NULL_ENC_OFF;
+	return tls_client_ctx(&to, err);
+}

@@ -1,0 +1,52 @@
+/* The client's configuration: every option (also a key of the [client]
+ * section of a configuration file), its default and its checks, the entry
+ * points parsed, the proxy for each, and the TLS context they call for.
+ *
+ * Error convention: 0 on success, -1 with a message in err[ERRLEN] naming
+ * the option, the URL or FILE:LINE; client_cfg_parse returns 1 when --help
+ * was printed. */
+#ifndef IPHTTPS_CLIENT_CONFIG_H
+#define IPHTTPS_CLIENT_CONFIG_H
+
+#include <openssl/ssl.h>
+#include <stdio.h>
+
+#include "client/connect.h"
+#include "client/proxy.h"
+#include "common/errbuf.h"
+#include "common/opts.h"
+
+#define CLIENT_MAX_URLS 8
+
+struct client_cfg {
+	char *config;
+	struct strlist urls;            /* positional, or url = ... keys */
+	char *ca, *pin, *cert, *key;
+	char *proxy;                    /* --proxy URL, or NULL: https_proxy from the environment */
+	int null_enc;                   /* off, on */
+	char *tun;
+	char *run_dir;
+	long reconnect_initial, reconnect_max; /* seconds */
+	long timeout;                   /* seconds per connection step */
+	long queue_limit;
+	int allow_http;
+	int offload;
+	int verbose;
+};
+
+/* Parse the command line (with -c FILE) and the URL operands, apply the
+ * defaults and check every value (URLs, proxies, readable files); nothing on
+ * the host is touched.  The entry points go to urls[CLIENT_MAX_URLS], their
+ * number to *n_urls. */
+int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_url *urls,
+		     size_t *n_urls, char *err);
+void client_cfg_usage(FILE *f);
+/* The TLS context the configuration asks for (CA, client certificate, pin,
+ * suites); NULL with err. */
+SSL_CTX *client_cfg_tls_ctx(const struct client_cfg *cfg, char *err);
+/* The proxy for URL host: --proxy, else https_proxy unless no_proxy covers
+ * host.  1 with p filled in, 0 for none, -1 with err. */
+int client_proxy_for(const struct client_cfg *cfg, const char *host, struct proxy_cfg *p, char *err);
+void client_cfg_free(struct client_cfg *cfg);
+
+#endif

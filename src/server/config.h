@@ -1,0 +1,77 @@
+/* The server's configuration: every option (also a key of the [server]
+ * section of a configuration file), its default and its checks, and the
+ * embedded defaults (generated CA, certificates, prefix) that fill what the
+ * administrator left out.
+ *
+ * Error convention: 0 on success, -1 with a message in err[ERRLEN] naming
+ * the option or FILE:LINE; server_cfg_parse returns 1 when --help was
+ * printed. */
+#ifndef IPHTTPS_SERVER_CONFIG_H
+#define IPHTTPS_SERVER_CONFIG_H
+
+#include <stdio.h>
+
+#include "common/errbuf.h"
+#include "common/opts.h"
+#include "tls/pki.h"
+
+enum transport { TRANSPORT_HTTPS = 0, TRANSPORT_HTTP };
+enum auth_mode { AUTH_NONE = 0, AUTH_CERTIFICATES };
+
+struct server_cfg {
+	char *config;
+	char *listen;
+	struct strlist paths;
+	int transport;          /* enum transport */
+	char *cert, *key;
+	int auth;               /* enum auth_mode */
+	char *client_ca;
+	int null_enc;           /* off, allow, prefer */
+	char *prefix;
+	struct strlist routes;
+	int default_route;
+	struct strlist dns;
+	char *tun;
+	char *state_dir;
+	char *run_dir;
+	long max_clients;
+	char *server_header;
+	struct strlist hostnames;
+	long header_timeout;    /* seconds for TLS + HTTP request */
+	long max_packet;
+	long max_addrs;         /* addresses one client may bind */
+	long queue_limit;       /* bytes queued toward one client before drops */
+	long ra_interval;       /* seconds between unsolicited RAs to each client */
+	int prefix_mode;        /* enum prefix_mode */
+	char *prefix_pool;      /* per-client mode: the pool, e.g. P/48 */
+	int offload;
+	int verbose;
+};
+
+enum prefix_mode { PREFIX_SHARED = 0, PREFIX_PER_CLIENT };
+
+/* Builds a fresh configuration from the same command line and file (for
+ * SIGHUP); 0, or -1 with a message in err[ERRLEN]. The caller frees it with
+ * server_cfg_free. */
+typedef int (*server_reload_fn)(struct server_cfg *out, char *err);
+
+/* What the embedded defaults produced that the start-up banner shows. */
+struct server_boot {
+	struct pki_paths pp;
+	char client_cert[600], client_key[600];  /* the first client's, if generated */
+};
+
+/* Parse the command line (with -c FILE), apply the defaults and check the
+ * values; nothing on the host is touched.  argv is kept for
+ * server_cfg_reload. */
+int server_cfg_parse(struct server_cfg *cfg, int argc, char **argv, char *err);
+void server_cfg_usage(FILE *f);
+/* Fill certificate, key, client CA and prefix from the state directory,
+ * generating what is missing there. */
+int server_cfg_materialize(struct server_cfg *cfg, struct server_boot *b, char *err);
+/* SIGHUP: the same command line and file read again, checked and
+ * materialized (a server_reload_fn). */
+int server_cfg_reload(struct server_cfg *out, char *err);
+void server_cfg_free(struct server_cfg *cfg);
+
+#endif

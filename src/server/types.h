@@ -1,0 +1,143 @@
+/* The server's types: a connection, the server, their counters.  Functions
+ * live in the header of the file that implements them (server.h, conn.h,
+ * link.h, status.h). */
+#ifndef IPHTTPS_SERVER_TYPES_H
+#define IPHTTPS_SERVER_TYPES_H
+
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/bufq.h"
+#include "ctl/ctl.h"
+#include "net/evloop.h"
+#include "server/addrtab.h"
+#include "server/config.h"
+#include "wire/http.h"
+#include "wire/ipv6_stream.h"
+#include "wire/nd.h"
+
+/* A DAD NS for a taken address, forwarded to its owner in mode
+ * Certificates: the owner's answer (a multicast NA) also goes back to the
+ * client that asked, for a while. */
+#define PENDING_DAD_SLOTS 64
+#define PENDING_DAD_MS 10000
+struct pending_dad {
+	struct in6_addr target;
+	uint64_t conn_id;
+	uint64_t expires_ms;
+};
+
+/* Why a packet was dropped: counted per client and for the server. */
+enum drop_reason {
+	DROP_MALFORMED = 0,     /* not a valid IPv6/ICMPv6 packet */
+	DROP_SRC_SPOOFED,       /* source bound to another client */
+	DROP_SRC_OUTSIDE,       /* source outside the prefix and link-local range */
+	DROP_TOO_MANY_ADDRS,    /* client reached max_addrs */
+	DROP_MULTICAST,         /* multicast not allowed on the link */
+	DROP_LINKLOCAL,         /* link-local unicast not to the server */
+	DROP_NO_OWNER,          /* destination on the link held by nobody */
+	DROP_QUEUE_FULL,        /* the client's queue is full */
+	DROP_TUN,               /* write to the TUN failed */
+	DROP_NO_PREFIX,         /* per-client mode: the pool is exhausted */
+	DROP__COUNT
+};
+extern const char *const drop_reason_names[DROP__COUNT];
+
+enum conn_state {
+	CONN_TLS_HANDSHAKE = 0,
+	CONN_HTTP_REQUEST,
+	CONN_LINKUP,
+	CONN_CLOSING,           /* flushing a final response, then close */
+	CONN_CLOSED,            /* resources released; freed at the end of the loop turn */
+};
+
+struct server;
+
+struct conn {
+	struct ev_handler h;            /* first: the event loop hands us &h */
+	struct server *srv;
+	uint64_t id;
+	enum conn_state state;
+	SSL *ssl;                       /* NULL with transport http */
+	struct sockaddr_storage peer;
+	char peer_str[64];
+	uint64_t start_ms;              /* accept time (monotonic) */
+	time_t since;                   /* link up time (wall clock) */
+	uint64_t last_ra_ms;
+	uint32_t ev_mask;
+	struct http_req_parser *hp;     /* only while the request is read */
+	struct v6_deframer df;
+	struct bufq out;                /* bytes to send */
+	uint8_t n_addrs, max_addrs;     /* max_addrs: the room in addrs (fixed at accept) */
+	struct in6_addr *addrs;         /* bound source addresses */
+	uint8_t has_prefix;             /* per-client mode: this client's own /64 */
+	struct in6_addr prefix;
+	uint8_t key[16];                /* who the client is, across reconnects */
+	struct conn *prev, *next;       /* all connections */
+	struct conn *dirty_next;        /* pending flush in this loop turn */
+	struct conn *resume_next;       /* reads to go on with next turn */
+	uint8_t dirty, pending_read;
+	char tls_desc[64];
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+	uint32_t drops[DROP__COUNT];
+};
+
+struct server_stats {
+	uint64_t accepted, refused_full, tls_failed, http_rejected, header_timeouts,
+		stream_errors, closed;
+	uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+	uint64_t to_tun, from_tun, client_to_client;
+	uint64_t ra_sent, na_sent;
+	uint64_t drops[DROP__COUNT];
+};
+
+struct listener {
+	struct ev_handler h;
+	struct server *srv;
+	char desc[64];
+};
+
+struct server {
+	struct server_cfg *cfg;
+	struct server_cfg *orig_cfg;    /* the caller's, not ours to free */
+	server_reload_fn reload;
+	struct evloop ev;
+	SSL_CTX *ssl_ctx;
+	const char *paths[HTTP_MAX_PATHS];
+	struct listener lst;
+	struct ev_handler tun_h;
+	char tun_name[16];
+	struct ev_handler sig_h;
+	struct ctl_server ctl;
+	struct in6_addr prefix;         /* the link's /64 */
+	struct in6_addr router_ll;      /* fe80::1 */
+	struct in6_addr router_addr;    /* prefix::1 */
+	struct ra_params ra;            /* the RA template (dst filled per send) */
+	struct addrtab addrs;           /* bound address -> connection */
+	struct addrtab prefixes;        /* per-client mode: /64 -> connection */
+	struct addrtab remembered;      /* per-client mode: client key -> last /64 index + 1 */
+	struct in6_addr pool;           /* per-client mode */
+	uint8_t pool_len;
+	uint64_t pool_size, pool_cursor;
+	struct pending_dad dad[PENDING_DAD_SLOTS];
+	unsigned dad_next;
+	struct conn *conns;             /* all connections */
+	struct conn *dirty;             /* to flush at the end of this turn */
+	struct conn *resume;            /* used their read share: go on next turn */
+	struct conn *graveyard;         /* closed, to free at the end of this turn */
+	unsigned n_conns, n_linkup;
+	unsigned freed_since_trim;      /* request parsers and connections freed */
+	int offload;                    /* TUN with IFF_VNET_HDR and TSO (net/gso.h) */
+	uint64_t accept_resume_ms;      /* accepts paused (out of descriptors) until */
+	unsigned accept_paused;
+	uint64_t next_id;
+	time_t started;
+	struct server_stats st;
+	uint8_t rbuf[65536 + 64];       /* shared read buffer (one thread) */
+	int stopping;
+};
+
+#endif
