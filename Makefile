@@ -11,7 +11,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 CC      ?= gcc
 PKG_CONFIG ?= pkg-config
-PKGS    := openssl libmnl libpcap inih json-c
+PKGS    := openssl libmnl libpcap inih json-c libsystemd
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 
 # Install what is missing before anything is compiled (no-op when all is there):

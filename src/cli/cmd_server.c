@@ -46,6 +46,19 @@ static void print_client_command(struct server_cfg *c, struct pki_paths *pp, con
 	fflush(stdout);
 }
 
+struct banner {
+	struct server_cfg *cfg;
+	struct server_boot *boot;
+};
+
+/* Once the server listens: how to connect a client. */
+static void on_ready(void *arg)
+{
+	struct banner *b = arg;
+
+	print_client_command(b->cfg, &b->boot->pp, b->boot->client_cert, b->boot->client_key);
+}
+
 int cmd_server(int argc, char **argv)
 {
 	struct server_cfg cfg;
@@ -69,12 +82,11 @@ int cmd_server(int argc, char **argv)
 		log_warnx("--auth none: anyone who reaches %s joins the link; only do this when what flows inside is protected otherwise (DirectAccess: IPsec)",
 			  cfg.listen);
 	if (server_cfg_materialize(&cfg, &boot, err) < 0) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		server_cfg_free(&cfg);
 		return 1;
 	}
-	print_client_command(&cfg, &boot.pp, boot.client_cert, boot.client_key);
-	rc = server_main(&cfg, server_cfg_reload);
+	rc = server_main(&cfg, server_cfg_reload, on_ready, &(struct banner){ &cfg, &boot });
 	server_cfg_free(&cfg);
 	return rc;
 }

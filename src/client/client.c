@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/priv.h"
+#include "common/sdnotify.h"
 #include "errors.h"
 #include "net/linkwatch.h"
 #include "net/tun.h"
@@ -23,6 +24,17 @@ const char *const client_state_names[] = {
 };
 
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+void client_update_status(struct client *c)
+{
+	if (c->state == CS_LINKUP)
+		notify_status("LinkUp: %s (%s)", c->urls[c->cur].text, c->peer);
+	else if (c->last_code)
+		notify_status("%s: 0x%x %s: %.120s", client_state_names[c->state], c->last_code,
+			      iph_error_symbol(c->last_code), c->last_error);
+	else
+		notify_status("%s", client_state_names[c->state]);
+}
 
 void client_set_state(struct client *c, enum client_state st, const char *why)
 {
@@ -42,6 +54,7 @@ void client_set_state(struct client *c, enum client_state st, const char *why)
 		client_drop_held(c);
 	}
 	c->state = st;
+	client_update_status(c);
 }
 
 static void *attempt_thread(void *arg)
@@ -297,6 +310,7 @@ static void on_signal(struct evloop *ev, struct ev_handler *h, uint32_t events)
 		return;
 	if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 		log_info("signal %d: closing the link", si.ssi_signo);
+		notify_stopping();
 		c->stopping = 1;
 		ev->stop = 1;
 	} else if (si.ssi_signo == SIGHUP) {
@@ -393,22 +407,19 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 	c->done_h.fd = c->done_pipe[0];
 	c->done_h.cb = on_attempt_done;
 	if (ev_add(&c->ev, &c->done_h, EPOLLIN) < 0 || open_signals(c) < 0) {
-		log_warn("event loop");
+		log_err("event loop");
 		goto out;
 	}
-	if (open_tun(c, err) < 0) {
-		log_warnx("%s", err);
-		goto out;
-	}
-	if (ctl_server_open(&c->ctl, &c->ev, ctl_run_dir(cfg->run_dir), c->tun_name, client_ctl, c,
+	if (open_tun(c, err) < 0 ||
+	    ctl_server_open(&c->ctl, &c->ev, ctl_run_dir(cfg->run_dir), c->tun_name, client_ctl, c,
 			    err) < 0) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	c->ifindex = if_nametoindex(c->tun_name);
 	c->lw_h.cb = on_linkwatch;
 	if ((c->lw_h.fd = linkwatch_open(err)) < 0 || ev_add(&c->ev, &c->lw_h, EPOLLIN) < 0) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	log_info("tun %s: up, mtu 1280, carrier off until the link is up", c->tun_name);
@@ -416,11 +427,16 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 	if (priv_keep_net_admin(err) < 0)
 		log_warnx("%s; going on with the privileges we have", err);
 	schedule(c, 0);
+	client_update_status(c);
+	notify_ready();
 	while (!c->stopping) {
 		uint64_t now = ev_now_ms();
-		int timeout = -1;
-		if (c->next_attempt_ms && !c->running)
-			timeout = c->next_attempt_ms > now ? (int)(c->next_attempt_ms - now) : 0;
+		int timeout = notify_watchdog(now);
+		if (c->next_attempt_ms && !c->running) {
+			int t = c->next_attempt_ms > now ? (int)(c->next_attempt_ms - now) : 0;
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
 		if (c->state == CS_LINKUP && !c->kernel_ready) {
 			uint64_t until = c->carrier_on_ms + CLIENT_HOLD_MS;
 			int t = until > now ? (int)(until - now) : 0;

@@ -106,6 +106,8 @@ struct client {
 };
 
 int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx);
+/* systemd's STATUS= line from the state and the last error. */
+void client_update_status(struct client *c);
 /* The one function that changes state; logs every transition. */
 void client_set_state(struct client *c, enum client_state st, const char *why);
 

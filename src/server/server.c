@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "common/priv.h"
+#include "common/sdnotify.h"
 #include "net/gso.h"
 #include "net/tun.h"
 #include "server/conn.h"
@@ -140,9 +141,11 @@ static void reload(struct server *s)
 	struct ra_params old_ra = s->ra;
 	char err[ERRLEN];
 
+	notify_reloading();
 	if (!n || !s->reload || s->reload(n, err) < 0) {
-		log_warnx("reload: %s; keeping the running configuration", n ? err : "out of memory");
+		log_errx("reload: %s; keeping the running configuration", n ? err : "out of memory");
 		free(n);
+		notify_ready();
 		return;
 	}
 	if (str_differs(n->listen, old->listen) || str_differs(n->tun, old->tun) ||
@@ -159,7 +162,8 @@ static void reload(struct server *s)
 	s->cfg = n;
 	s->ssl_ctx = NULL;
 	if (setup_tls(s, err) < 0 || link_setup_ra(s, err) < 0) {
-		log_warnx("reload: %s; keeping the running configuration", err);
+		log_errx("reload: %s; keeping the running configuration", err);
+		notify_ready();
 		if (s->ssl_ctx)
 			SSL_CTX_free(s->ssl_ctx);
 		s->ssl_ctx = old_ctx;
@@ -195,6 +199,7 @@ static void reload(struct server *s)
 	server_cfg_free(old);
 	if (old != s->orig_cfg)
 		free(old);
+	notify_ready();
 }
 
 static void on_signal(struct evloop *ev, struct ev_handler *h, uint32_t events)
@@ -206,6 +211,7 @@ static void on_signal(struct evloop *ev, struct ev_handler *h, uint32_t events)
 		return;
 	if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 		log_info("signal %d: shutting down, disconnecting %u clients", si.ssi_signo, s->n_conns);
+		notify_stopping();
 		s->stopping = 1;
 		ev->stop = 1;
 	} else if (si.ssi_signo == SIGHUP) {
@@ -443,7 +449,38 @@ static int setup_tls(struct server *s, char *err)
 	return s->ssl_ctx ? 0 : -1;
 }
 
-int server_main(struct server_cfg *cfg, server_reload_fn reload_fn)
+/* What `systemctl status` shows: the clients and where the server listens. */
+static void update_status(struct server *s)
+{
+	notify_status("%u client%s linked up, %u connection%s; listening on %s", s->n_linkup,
+		      s->n_linkup == 1 ? "" : "s", s->n_conns, s->n_conns == 1 ? "" : "s",
+		      s->cfg->listen);
+}
+
+/* Everything the loop needs; 0, or -1 with the failure logged (an error). */
+static int setup(struct server *s)
+{
+	char err[ERRLEN];
+
+	if (setup_prefix(s, err) < 0 || setup_tls(s, err) < 0 || link_setup(s, err) < 0)
+		goto fail;
+	if (open_signals(s) < 0) {
+		snprintf(err, sizeof(err), "signalfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (open_tun(s, err) < 0 ||
+	    ctl_server_open(&s->ctl, &s->ev, ctl_run_dir(s->cfg->run_dir), s->tun_name, server_ctl, s,
+			    err) < 0 ||
+	    open_listener(s, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	log_errx("%s", err);
+	return -1;
+}
+
+int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
+		void (*on_ready)(void *arg), void *ready_arg)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	char err[ERRLEN];
@@ -463,28 +500,8 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn)
 	if (ev_init(&s->ev) < 0 || addrtab_init(&s->addrs, 1024) < 0)
 		fatal("event loop");
 	raise_nofile();
-	if (setup_prefix(s, err) < 0 || setup_tls(s, err) < 0 || link_setup(s, err) < 0) {
-		log_warnx("%s", err);
-		rc = 2;
+	if (setup(s) < 0)
 		goto out;
-	}
-	if (open_signals(s) < 0) {
-		log_warn("signalfd");
-		goto out;
-	}
-	if (open_tun(s, err) < 0) {
-		log_warnx("%s", err);
-		goto out;
-	}
-	if (ctl_server_open(&s->ctl, &s->ev, ctl_run_dir(cfg->run_dir), s->tun_name, server_ctl, s,
-			    err) < 0) {
-		log_warnx("%s", err);
-		goto out;
-	}
-	if (open_listener(s, err) < 0) {
-		log_warnx("%s", err);
-		goto out;
-	}
 	/* Set up: from here on only CAP_NET_ADMIN. */
 	if (priv_keep_net_admin(err) < 0)
 		log_warnx("%s; going on with the privileges we have", err);
@@ -492,10 +509,17 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn)
 		 cfg->listen, cfg->transport == TRANSPORT_HTTP ? "plain HTTP" : "TLS",
 		 cfg->auth == AUTH_NONE ? "none" : "certificates", (unsigned)cfg->paths.n,
 		 cfg->max_clients);
+	if (on_ready)
+		on_ready(ready_arg);
+	update_status(s);
+	notify_ready();
 	next_tick = ev_now_ms() + 1000;
 	while (!s->stopping) {
 		uint64_t now = ev_now_ms();
 		int timeout = s->dirty || s->resume ? 0 : (int)(next_tick > now ? next_tick - now : 0);
+		int wd = notify_watchdog(now);
+		if (wd >= 0 && wd < timeout)
+			timeout = wd;
 		if (ev_run_once(&s->ev, timeout) < 0 && errno != EINTR)
 			fatal("epoll_wait");
 		s->ev.stop = 0;
@@ -503,6 +527,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn)
 		now = ev_now_ms();
 		if (now >= next_tick) {
 			tick(s, now);
+			update_status(s);
 			next_tick = now + 1000;
 		}
 		end_of_turn(s);

@@ -15,7 +15,10 @@
 
 /* Set up (prefix, TLS, TUN, control socket, listener) and run the loop until
  * SIGTERM/SIGINT; 0 on a clean stop, 1 when setup failed (logged). */
-int server_main(struct server_cfg *cfg, server_reload_fn reload);
+/* on_ready (may be NULL) is called once everything is set up, before the
+ * first client is served. */
+int server_main(struct server_cfg *cfg, server_reload_fn reload, void (*on_ready)(void *arg),
+		void *ready_arg);
 void server_mark_dirty(struct conn *c);
 /* c used its share of reading this turn; it goes on next turn. */
 void server_mark_resume(struct conn *c);

@@ -62,7 +62,7 @@ def sanitizer_report(text):
 class Server:
     """An `iphttps server` running in srv, and what it printed."""
 
-    def __init__(self, topo, binary, extra_args):
+    def __init__(self, topo, binary, extra_args, env=None, wrap=()):
         self.topo = topo
         self.binary = binary
         self.base = _short_tempdir("srv")
@@ -77,7 +77,10 @@ class Server:
                      "--hostname", netns.SERVER_NAME,
                      "--route", netns.INSIDE_PREFIX,
                      "--tun", self.tun] + list(extra_args)
-        self.proc = topo.popen("srv", self.args, name="server")
+        # wrap: a command the server runs under (e.g. a shell that sets
+        # its environment); env: the whole environment.
+        self.proc = topo.popen("srv", list(wrap) + self.args, name="server",
+                               env=env)
         try:
             self.client_line = self._wait_connect_line()
             self.client_argv = shlex.split(self.client_line)
@@ -274,14 +277,15 @@ def topo(needs_root, tmp_path):
 
 @pytest.fixture
 def start_server(topo, iphttps_bin):
-    """Factory: start_server(*extra_args) -> Server (stopped afterwards)."""
+    """Factory: start_server(*extra_args, env=None, wrap=()) -> Server
+    (stopped afterwards)."""
     assert os.access(iphttps_bin, os.X_OK), \
         "no executable iphttps at %s (build it, or set IPHTTPS_BIN)" \
         % iphttps_bin
     servers = []
 
-    def start(*extra_args):
-        s = Server(topo, iphttps_bin, extra_args)
+    def start(*extra_args, env=None, wrap=()):
+        s = Server(topo, iphttps_bin, extra_args, env=env, wrap=wrap)
         servers.append(s)
         return s
     yield start
