@@ -1,7 +1,8 @@
 /* iphttps explain CODE | --list: the catalogue entry of an IP-HTTPS error
- * code (errors.h), as Get-NetIPHttpsState shows it in LastErrorCode.  CODE
- * is hex with or without 0x, or decimal.  Exit 0, or 2 for an unknown code
- * or a usage error. */
+ * code (errors.h), as Get-NetIPHttpsState shows it in LastErrorCode, with
+ * the source that says Windows reports it (or that the code is ours).  CODE
+ * is hex with or without 0x, or decimal; every 0x80190000 | HTTP status is
+ * known.  Exit 0, or 2 for an unknown code or a usage error. */
 #include "cli/commands.h"
 #include "diag/report.h"
 #include "errors.h"
@@ -18,10 +19,13 @@ static void usage(FILE *f)
 		"\n"
 		"Prints what an IP-HTTPS error code means (the LastErrorCode of\n"
 		"Get-NetIPHttpsState or of iphttps state): its symbol, the InterfaceStatus\n"
-		"Windows shows, the usual cause and the fix.  CODE is hex with or without\n"
-		"0x (0x80090326, 80090326) or decimal (2148074278).\n"
+		"Windows shows, the usual cause, the fix and the source that says Windows\n"
+		"reports it.  Codes marked \"ours\" (0xa000000x) are this program's own, for\n"
+		"failures Windows has no code for.  CODE is hex with or without 0x\n"
+		"(0x80090326, 80090326) or decimal (2148074278); an HTTP answer other than\n"
+		"200 is 0x80190000 | status (404: 0x80190194).\n"
 		"\n"
-		"  --list   every code in the catalogue\n");
+		"  --list   every code in the catalogue (\"ours\" marks our own)\n");
 }
 
 /* Prints one entry in full. */
@@ -37,6 +41,8 @@ static void print_entry(const struct report_style *s, const struct iph_error *e)
 		report_field(stdout, s, 2, "Cause", 16, RC_RESET, e->cause);
 	if (e->fix[0])
 		report_field(stdout, s, 2, "Fix", 16, RC_RESET, e->fix);
+	report_field(stdout, s, 2, "Source", 16, RC_DIM,
+		     e->source ? e->source : "?");
 }
 
 /* Prints the catalogue, one code per line. */
@@ -46,12 +52,14 @@ static void print_list(const struct report_style *s)
 	const struct iph_error *t = iph_error_table(&n);
 
 	for (size_t i = 0; i < n; i++) {
-		char code[16], label[48];
+		char code[16], label[80];
 
 		snprintf(code, sizeof(code), "0x%x", t[i].code);
-		snprintf(label, sizeof(label), "%-11s %s", code, t[i].symbol);
-		report_field(stdout, s, 0, label, 42, RC_RESET, t[i].meaning);
+		snprintf(label, sizeof(label), "%-11s %-4s %s", code, t[i].ours ? "ours" : "", t[i].symbol);
+		report_field(stdout, s, 0, label, 54, RC_RESET, t[i].meaning);
 	}
+	report_field(stdout, s, 0, "0x80190000|N     HTTP_STATUS_N", 54, RC_RESET,
+		     "Any other HTTP status N but 200 answering the POST (422: 0x801901a6).");
 }
 
 int cmd_explain(int argc, char **argv)

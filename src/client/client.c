@@ -168,6 +168,7 @@ static void attempt_succeeded(struct client *c, struct attempt *a)
 	snprintf(c->tls_desc, sizeof(c->tls_desc), "%s", a->res.tls_desc[0] ? a->res.tls_desc : "none (plain HTTP)");
 	snprintf(c->server_cert, sizeof(c->server_cert), "%s", a->res.server_cert);
 	snprintf(c->peer, sizeof(c->peer), "%s", a->res.peer);
+	snprintf(c->resp_note, sizeof(c->resp_note), "%s", a->res.http_note);
 	if (c->n_urls > 1)
 		snprintf(c->choice, sizeof(c->choice), "%s: the first of %zu entry points to answer (%llu ms)",
 			 url_text(&c->urls[a->url_index], u, sizeof(u)), c->n_urls,

@@ -96,6 +96,7 @@ struct client {
 	char last_error[768];
 	const char *last_step;
 	char tls_desc[96], server_cert[512], peer[64];
+	char resp_note[200];            /* the 200 announced a body of its own (connect.h) */
 	time_t connected_since, next_attempt_wall;
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, drops, attempts, failures, link_losses;
 	uint64_t tun_write_errors;

@@ -234,76 +234,143 @@ static int send_all(struct link_conn *lc, const char *buf, size_t len, uint64_t 
 	return 0;
 }
 
+/* Notes on a 200 whose headers announce a body of its own rather than the
+ * endless stream (Content-Length other than 2^64-1, chunked, a text type):
+ * a web page, which the link will reject as not IPv6. */
+static void note_body(const struct http_resp_parser *p, struct connect_result *r)
+{
+	const char *cl = p->content_length;
+
+	r->http_note[0] = '\0';
+	if (cl[0] && strcmp(cl, IPHTTPS_CONTENT_LENGTH))
+		snprintf(r->http_note, sizeof(r->http_note), "the 200 announced Content-Length: %s%s%s", cl,
+			 p->content_type[0] ? ", Content-Type: " : "", p->content_type);
+	else if (p->chunked)
+		snprintf(r->http_note, sizeof(r->http_note), "the 200 announced a chunked body%s%s",
+			 p->content_type[0] ? ", Content-Type: " : "", p->content_type);
+	else if (!strncasecmp(p->content_type, "text/", 5))
+		snprintf(r->http_note, sizeof(r->http_note), "the 200 announced Content-Type: %s",
+			 p->content_type);
+}
+
+/* The final answer to the POST: exactly 200 brings the link up, as in
+ * Windows' WebReceiveResponseCompletion; any other status is
+ * 0x80190000 | status (407: HTTP_E_STATUS_PROXY_AUTH_REQ).  Returns 0 for
+ * 200, else -1 with r filled. */
+static int judge_response(const struct http_resp_parser *p, struct connect_result *r)
+{
+	char head[400];
+	int st = p->status;
+
+	r->http_status = st;
+	snprintf(r->http_server, sizeof(r->http_server), "%s", p->server);
+	if (st == 200) {
+		note_body(p, r);
+		return 0;
+	}
+	snprintf(head, sizeof(head), "the server answered the POST with %d %s%s%s%s%s", st,
+		 p->reason_phrase, p->server[0] ? ", Server: " : "", p->server,
+		 p->location[0] ? ", Location: " : "", p->location);
+	if (st == 407)
+		fail(r, IPH_E_PROXY_AUTH, "http", "%s: a proxy between the client and the server wants credentials", head);
+	else if (st == 403)
+		fail(r, IPH_E_HTTP(st), "http", "%s: a Windows IP-HTTPS server refuses a client certificate so (or a web server forbids the path)", head);
+	else if (st / 100 == 3)
+		fail(r, IPH_E_HTTP(st), "http", "%s: a redirect, which the client does not follow (a login portal or a web server answers)", head);
+	else if (st / 100 == 2 || st == 101)
+		fail(r, IPH_E_HTTP(st), "http", "%s: only 200 brings the link up (as for Windows' client)", head);
+	else
+		fail(r, IPH_E_HTTP(st), "http", "%s: not an IP-HTTPS server (a web server answering on this port?)", head);
+	return -1;
+}
+
+/* Reads one chunk of the answer into buf; returns its length, or -1 with r
+ * filled (closed, reset, timeout, TLS alert). */
+static int read_chunk(const struct connect_opts *o, struct link_conn *lc, uint64_t deadline,
+		      uint8_t *buf, size_t len, struct connect_result *r)
+{
+	for (;;) {
+		int n, e = 0;
+
+		if (lc->ssl) {
+			n = SSL_read(lc->ssl, buf, (int)len);
+			if (n <= 0)
+				e = SSL_get_error(lc->ssl, n);
+		} else {
+			n = (int)recv(lc->fd, buf, len, 0);
+			if (n < 0)
+				e = errno == EAGAIN ? SSL_ERROR_WANT_READ : SSL_ERROR_SYSCALL;
+			else if (n == 0)
+				e = SSL_ERROR_ZERO_RETURN;
+		}
+		if (n > 0)
+			return n;
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			if (net_wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+				continue;
+			fail(r, IPH_E_TIMEDOUT, "http", "no HTTP response from %s within %d ms after the POST",
+			     r->peer, o->timeout_ms);
+		} else if (lc->ssl && e == SSL_ERROR_SSL) {
+			/* TLS 1.3: a refused client certificate shows up here. */
+			r->code = tls_classify_failure(lc->ssl, n, e, r->why, sizeof(r->why));
+			r->step = "tls";
+		} else if (e == SSL_ERROR_SYSCALL && errno == ECONNRESET) {
+			fail(r, IPH_E_CONNRESET, "http", "%s reset the connection instead of answering the POST", r->peer);
+		} else {
+			fail(r, IPH_E_CLOSED, "http", "%s closed the connection instead of answering the POST", r->peer);
+		}
+		return -1;
+	}
+}
+
+/* The answer to the POST: interim 1xx answers (not 101) are skipped, as
+ * HTTP/1.1 clients do (RFC 9110 15.2), at most HTTP_MAX_INTERIM of them;
+ * the final one is judged.  0: LinkUp, with the bytes after the header in
+ * lc->rest; -1 with r filled. */
+#define HTTP_MAX_INTERIM 4
 static int read_response(const struct connect_opts *o, struct link_conn *lc, struct connect_result *r)
 {
 	struct http_resp_parser *p = malloc(sizeof(*p));
 	uint64_t deadline = ev_now_ms() + (uint64_t)o->timeout_ms;
 	uint8_t buf[4096];
-	size_t got;
-	int rc = -1;
+	int interim = 0, rc = 1;
 
 	if (!p) {
 		fail(r, IPH_E_LOCAL, "http", "out of memory");
 		return -1;
 	}
 	http_resp_init(p);
-	for (;;) {
-		int n, e = 0;
-		size_t used = 0;
-		if (lc->ssl) {
-			n = SSL_read(lc->ssl, buf, sizeof(buf));
-			if (n <= 0)
-				e = SSL_get_error(lc->ssl, n);
-		} else {
-			n = (int)recv(lc->fd, buf, sizeof(buf), 0);
-			if (n < 0)
-				e = errno == EAGAIN ? SSL_ERROR_WANT_READ : SSL_ERROR_SYSCALL;
-			else if (n == 0)
-				e = SSL_ERROR_ZERO_RETURN;
+	while (rc > 0) {
+		int got = read_chunk(o, lc, deadline, buf, sizeof(buf), r);
+		size_t off = 0, used;
+
+		if (got < 0) {
+			rc = -1;
+			break;
 		}
-		if (n <= 0) {
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-				if (net_wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
-					continue;
-				fail(r, IPH_E_TIMEDOUT, "http", "no HTTP response from %s within %d ms after the POST",
-				     r->peer, o->timeout_ms);
+		while (rc > 0 && off < (size_t)got) {
+			int fr = http_resp_feed(p, buf + off, (size_t)got - off, &used);
+
+			off += used;
+			if (fr == HTTP_MORE)
 				break;
+			if (fr == HTTP_ERROR) {
+				fail(r, IPH_E_HTTP_RESPONSE, "http", "the answer to the POST is not HTTP: %s",
+				     p->error ? p->error : "malformed");
+				rc = -1;
+			} else if (http_status_is_interim(p->status) && ++interim <= HTTP_MAX_INTERIM) {
+				http_resp_init(p);      /* an interim answer: the final one follows */
+			} else if (http_status_is_interim(p->status)) {
+				fail(r, IPH_E_HTTP_RESPONSE, "http", "the server sent more than %d interim %d answers and no final one",
+				     HTTP_MAX_INTERIM, p->status);
+				rc = -1;
+			} else {
+				rc = judge_response(p, r);
+				/* The rest of this read is the start of the IPv6 stream. */
+				lc->rest_len = (size_t)got - off;
+				memcpy(lc->rest, buf + off, lc->rest_len);
 			}
-			if (lc->ssl && e == SSL_ERROR_SSL) {
-				/* TLS 1.3: a refused client certificate shows up here. */
-				r->code = tls_classify_failure(lc->ssl, n, e, r->why, sizeof(r->why));
-				r->step = "tls";
-				break;
-			}
-			if (e == SSL_ERROR_SYSCALL && errno == ECONNRESET)
-				fail(r, IPH_E_CONNRESET, "http", "%s reset the connection instead of answering the POST", r->peer);
-			else
-				fail(r, IPH_E_CLOSED, "http", "%s closed the connection instead of answering the POST", r->peer);
-			break;
 		}
-		got = (size_t)n;
-		n = http_resp_feed(p, buf, got, &used);
-		if (n == HTTP_MORE)
-			continue;
-		if (n == HTTP_ERROR) {
-			fail(r, IPH_E_HTTP_STATUS, "http", "the answer to the POST is not HTTP: %s",
-			     p->error ? p->error : "malformed");
-			break;
-		}
-		r->http_status = p->status;
-		snprintf(r->http_server, sizeof(r->http_server), "%s", p->server);
-		if (p->status < 200 || p->status > 299) {
-			fail(r, IPH_E_HTTP_STATUS, "http",
-			     "the server answered the POST with %d %s%s%s%s%s: not an IP-HTTPS server (a web server answering on this port?)",
-			     p->status, p->reason_phrase, p->server[0] ? ", Server: " : "", p->server,
-			     p->location[0] ? ", Location: " : "", p->location);
-			break;
-		}
-		/* The rest of this read is the start of the IPv6 stream. */
-		lc->rest_len = got - used;
-		memcpy(lc->rest, buf + used, lc->rest_len);
-		rc = 0;
-		break;
 	}
 	free(p);
 	return rc;

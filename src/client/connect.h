@@ -47,6 +47,7 @@ struct connect_result {
 	char server_cert[512];  /* subject, issuer, expiry */
 	int http_status;
 	char http_server[128];
+	char http_note[200];    /* a 200 that announced a body of its own, or "" */
 };
 
 /* An established link: the socket, the TLS session and the bytes of the

@@ -259,12 +259,14 @@ static void to_tun(struct client *c, const uint8_t *pkt, size_t len)
 
 int client_feed(struct client *c, const uint8_t *data, size_t len)
 {
-	char why[160];
+	char why[400];
 
 	if (v6df_feed(&c->df, data, len, on_packet, c) == 0)
 		return 0;
-	snprintf(why, sizeof(why), "the server sent bytes that are not IPv6 packets: %s (byte 0x%02x after %llu packets)",
-		 v6df_strerror(c->df.error), c->df.bad_byte, (unsigned long long)c->df.packets);
+	snprintf(why, sizeof(why), "the server sent bytes that are not IPv6 packets: %s (byte 0x%02x after %llu packets)%s%s%s",
+		 v6df_strerror(c->df.error), c->df.bad_byte, (unsigned long long)c->df.packets,
+		 !c->df.packets && c->resp_note[0] ? "; " : "", !c->df.packets ? c->resp_note : "",
+		 !c->df.packets && c->resp_note[0] ? ": a web page, not an IP-HTTPS stream" : "");
 	client_link_lost(c, IPH_E_PROTOCOL, why);
 	return -1;
 }

@@ -131,7 +131,7 @@ static int io_read(struct probe_conn *c, uint8_t *buf, size_t len, const struct 
 /* Takes the answered exchange; what answered, in a few words. */
 static void looks_like(struct probe_http *h)
 {
-	if (h->status / 100 == 2) {
+	if (h->status == 200) {
 		h->looks_iphttps = strncasecmp(h->content_type, "text/", 5) != 0;
 		if (h->looks_iphttps)
 			snprintf(h->looks, sizeof(h->looks), "looks like an IP-HTTPS server");
@@ -164,7 +164,7 @@ static void got_response(struct probe_result *r, struct diag_facts *f,
 	snprintf(f->reason, sizeof(f->reason), "%s", p->reason_phrase);
 	snprintf(f->http_server, sizeof(f->http_server), "%s", p->server);
 	snprintf(f->location, sizeof(f->location), "%s", p->location);
-	h->code = p->status / 100 == 2 ? IPH_OK : IPH_E_HTTP_STATUS;
+	h->code = p->status == 200 ? IPH_OK : IPH_E_HTTP(p->status);
 }
 
 /* TLS 1.3: a server that asked for a client certificate accepts or
@@ -236,18 +236,24 @@ static int http_step(const struct probe_opts *o, struct probe_result *r, struct 
 	probe_clock(&t0);
 	if (n < 0 || io_write(c, req, (size_t)n, &t0, o->timeout_ms, &h->code, h->why, sizeof(h->why)) < 0)
 		goto out;
-	for (;;) {
-		size_t used = 0;
+	for (int interim = 0;;) {
+		size_t used = 0, off = 0;
 		int got = io_read(c, buf, sizeof(buf), &t0, o->timeout_ms, &h->code, h->why, sizeof(h->why));
 
 		if (got <= 0)
 			break;
-		n = http_resp_feed(p, buf, (size_t)got, &used);
+		/* interim 1xx answers (not 101) are skipped, as the client does */
+		while ((n = http_resp_feed(p, buf + off, (size_t)got - off, &used)) == HTTP_DONE &&
+		       http_status_is_interim(p->status) && interim++ < 4) {
+			off += used;
+			http_resp_init(p);
+		}
+		used += off;
 		if (n == HTTP_MORE)
 			continue;
 		if (n == HTTP_ERROR) {
 			h->answered = 1;
-			h->code = IPH_E_PROTOCOL;
+			h->code = IPH_E_HTTP_RESPONSE;
 			f->saw_response = f->http_error = 1;
 			snprintf(f->http_error_text, sizeof(f->http_error_text), "%s", p->error ? p->error : "malformed");
 			snprintf(h->why, sizeof(h->why), "the answer is not HTTP: %s", f->http_error_text);
@@ -257,7 +263,7 @@ static int http_step(const struct probe_opts *o, struct probe_result *r, struct 
 		got_response(r, f, p);
 		*rest_len = (size_t)got - used;
 		memcpy(rest, buf + used, *rest_len);
-		rc = h->status / 100 == 2 ? 0 : -1;
+		rc = h->status == 200 ? 0 : -1;
 		break;
 	}
 out:

@@ -114,6 +114,12 @@ static size_t response_bytes(struct trace_state *st, const uint8_t *p, size_t le
 	rc = http_resp_feed(st->resp, p, len, &used);
 	if (rc == HTTP_MORE)
 		return len;
+	if (rc == HTTP_DONE && http_status_is_interim(st->resp->status) && st->interim++ < 4) {
+		/* an interim answer (100 Continue...): the final one follows */
+		step_add(st, CAP_S2C, "HTTP %d %s (interim)", st->resp->status, st->resp->reason_phrase);
+		http_resp_init(st->resp);
+		return used;
+	}
 	step_break(st);
 	f->saw_response = 1;
 	if (rc == HTTP_ERROR) {
@@ -130,7 +136,7 @@ static size_t response_bytes(struct trace_state *st, const uint8_t *p, size_t le
 		step_add(st, CAP_S2C, "HTTP %d %s%s%s%s", f->status, f->reason,
 			 f->http_server[0] ? ", Server " : "", f->http_server,
 			 f->location[0] ? ", Location set" : "");
-		st->phase[CAP_S2C] = f->status / 100 == 2 ? PH_IPV6 : PH_STOP;
+		st->phase[CAP_S2C] = f->status == 200 ? PH_IPV6 : PH_STOP;
 	}
 	free(st->resp);
 	st->resp = NULL;

@@ -39,6 +39,7 @@ struct trace_state {
 	char *req;
 	size_t req_len;
 	struct http_resp_parser *resp;
+	int interim;                    /* interim 1xx answers skipped */
 	struct v6_deframer df[2];
 	int df_init[2];
 	struct v6ctx v6c[2];

@@ -535,7 +535,7 @@ static int decide_http(const struct diag_facts *f, struct diag_verdict *v)
 		return 0;
 	snprintf(req, sizeof(req), "%s %s", f->saw_request ? f->method : "the request",
 		 f->saw_request ? f->path : "");
-	if (f->saw_response && !f->http_error && f->status / 100 == 2) {
+	if (f->saw_response && !f->http_error && f->status == 200) {
 		if (f->v6_error[DIAG_SERVER] || f->v6_error[DIAG_CLIENT]) {
 			verdict(v, DIAG_FAIL, IPH_E_PROTOCOL, "not IPv6 inside");
 			snprintf(v->cause, DIAG_TEXT, "After the %d the %s sent bytes that are not IPv6 packets: not an IP-HTTPS peer, or a broken stream.",
@@ -565,8 +565,10 @@ static int decide_http(const struct diag_facts *f, struct diag_verdict *v)
 		return 1;
 	}
 	if (f->saw_response) {
-		verdict(v, DIAG_FAIL, f->http_error ? IPH_E_PROTOCOL : IPH_E_HTTP_STATUS,
-			f->http_error ? "answer is not HTTP" : "wrong server answers");
+		verdict(v, DIAG_FAIL, f->http_error ? IPH_E_HTTP_RESPONSE : IPH_E_HTTP(f->status),
+			f->http_error ? "answer is not HTTP" : f->status == 403 ? "client refused (403)" :
+			f->status == 407 ? "proxy wants credentials" : f->status / 100 == 2 ? "not 200" :
+			"wrong server answers");
 		if (f->http_error) {
 			snprintf(v->cause, DIAG_TEXT, "The server answered the POST with something that is not an HTTP response.");
 			snprintf(v->evidence, DIAG_TEXT, "%s was answered with a malformed response (%s).", req, f->http_error_text);
@@ -574,6 +576,8 @@ static int decide_http(const struct diag_facts *f, struct diag_verdict *v)
 			snprintf(v->cause, DIAG_TEXT, "TLS works but the POST was not accepted: %s.",
 				 f->status / 100 == 3 ? "a redirect, as from a web server or a login portal" :
 				 f->status == 401 || f->status == 407 ? "an authentication request, as from a portal or a proxy" :
+				 f->status == 403 ? "the server refused the client (a Windows IP-HTTPS server answers 403 to a client certificate it refuses, and Windows' client then tries its next certificate), or a web server forbids the path" :
+				 f->status / 100 == 2 || f->status == 101 ? "only 200 brings the link up (for Windows' client as for ours)" :
 				 "a web server, not an IP-HTTPS server, answers on this port (a wrong NAT rule or binding), or the URL's path is wrong");
 			snprintf(v->evidence, DIAG_TEXT, "%s answered %d %s%s%s%s", req, f->status, f->reason,
 				 f->http_server[0] ? " (Server: " : "", f->http_server, f->http_server[0] ? ")" : "");

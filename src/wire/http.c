@@ -519,6 +519,12 @@ http_resp_init(struct http_resp_parser *p)
 	memset(p, 0, sizeof(*p));
 }
 
+int
+http_status_is_interim(int status)
+{
+	return status >= 100 && status <= 199 && status != 101;
+}
+
 /* Ends the response with an error.  Returns HTTP_ERROR. */
 static int
 resp_fail(struct http_resp_parser *p, const char *error)
@@ -551,7 +557,8 @@ parse_status_line(struct http_resp_parser *p, const char *l, size_t n)
 	return 0;
 }
 
-/* Captures Server, Location and Content-Type from one header line (n bytes);
+/* Captures Server, Location, Content-Type, Content-Length and whether
+ * Transfer-Encoding is chunked from one header line (n bytes);
  * other fields are skipped, as are continuation lines.  The first occurrence
  * of a field wins.  Returns 0, or HTTP_ERROR for a line without a name. */
 static int
@@ -578,6 +585,11 @@ parse_resp_header(struct http_resp_parser *p, const char *l, size_t n)
 		copy_bounded(p->location, sizeof(p->location), val, vlen);
 	else if (name_is(name, nlen, "Content-Type") && p->content_type[0] == '\0')
 		copy_bounded(p->content_type, sizeof(p->content_type), val, vlen);
+	else if (name_is(name, nlen, "Content-Length") && p->content_length[0] == '\0')
+		copy_bounded(p->content_length, sizeof(p->content_length), val, vlen);
+	else if (name_is(name, nlen, "Transfer-Encoding") && vlen >= 7 &&
+		 strncasecmp(val + vlen - 7, "chunked", 7) == 0)
+		p->chunked = 1;
 	return 0;
 }
 

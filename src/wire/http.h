@@ -71,12 +71,19 @@ struct http_resp_parser {
 	char server[128];             /* Server: header, if any */
 	char location[256];           /* Location: header, if any */
 	char content_type[128];
+	char content_length[24];      /* Content-Length: as sent (cut), if any */
+	int chunked;                  /* Transfer-Encoding holds "chunked" */
 	const char *error;            /* on HTTP_ERROR: what was wrong */
 	int done;                     /* internal: set once DONE or ERROR was returned */
 };
 void http_resp_init(struct http_resp_parser *p);
+/* 1 for an interim answer that a final one follows (1xx but 101 Switching
+ * Protocols, RFC 9110 15.2), else 0. */
+int http_status_is_interim(int status);
 /* HTTP_DONE when the header is complete (whatever the status: the caller
- * decides, 2xx means LinkUp); HTTP_ERROR on a malformed or oversized header. */
+ * decides; exactly 200 means LinkUp, and an interim 1xx is followed by the
+ * final answer: feed the rest to a fresh parser); HTTP_ERROR on a malformed
+ * or oversized header. */
 int http_resp_feed(struct http_resp_parser *p, const uint8_t *data, size_t len, size_t *consumed);
 
 #endif

@@ -290,7 +290,7 @@ case_nginx_on_443() {  # nginx answers the IP-HTTPS POST (Content-Length 2^64-1)
 	inc timeout 5 $PEER client --addr $SRV --host $HOST --ca "$TMP/ca.pem" --null >/dev/null 2>&1 || true
 	stop_capture nginx_on_443
 	stop_server
-	expect nginx_on_443 "code 0xa0000001" "result FAIL" "evidence POST /IPHTTPS answered 400" "evidence Server: nginx"
+	expect nginx_on_443 "code 0x80190190" "result FAIL" "evidence POST /IPHTTPS answered 400" "evidence Server: nginx"
 }
 
 case_plain_http_on_443() {

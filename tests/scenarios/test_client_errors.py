@@ -160,22 +160,34 @@ def test_name_mismatch(topo, server, start_client, iphttps_bin):
            "DNS:%s" % netns.SERVER_NAME)
 
 
-@pytest.mark.parametrize("map_400", [False, True], ids=["nginx-400", "nginx-404"])
-def test_http_status_wrong_server_on_443(topo, start_client, iphttps_bin, pki, map_400):
+# Windows sets LastErrorCode 0x80190000 | status for any answer but exactly
+# 200 (iphlpsvc.dll, WebReceiveResponseCompletion); winerror.h names them.
+HTTP_CASES = [
+    (400, False, "HTTP_E_STATUS_BAD_REQUEST", "400 Bad Request"),
+    (404, True, "HTTP_E_STATUS_NOT_FOUND", "404 Not Found"),
+    (405, True, "HTTP_E_STATUS_BAD_METHOD", "405 Not Allowed"),
+    (503, True, "HTTP_E_STATUS_SERVICE_UNAVAIL", "503 Service Temporarily Unavailable"),
+]
+
+
+@pytest.mark.parametrize("status,map_400,symbol,line", HTTP_CASES,
+                         ids=["nginx-%d" % c[0] for c in HTTP_CASES])
+def test_http_status_wrong_server_on_443(topo, start_client, iphttps_bin, pki, status, map_400,
+                                         symbol, line):
     """nginx on 443: TLS works, and the POST gets a web server's answer.
     A stock nginx rejects the IP-HTTPS POST itself with 400 (its
-    Content-Length, 2^64-1, is beyond nginx's limit); one that shows a 404
-    page for every error answers 404.  Both are the wrong server on 443."""
-    want = "404 Not Found" if map_400 else "400 Bad Request"
-    ng = faults.Nginx(topo, "srv", netns.SERVER_V4, 443, pki.server[0], pki.server[1], 404,
+    Content-Length, 2^64-1, is beyond nginx's limit); one that shows one
+    page for every error answers that page's status.  All are the wrong
+    server on 443, each with Windows' code for its status."""
+    code = "0x%x" % (0x80190000 | status)
+    ng = faults.Nginx(topo, "srv", netns.SERVER_V4, 443, pki.server[0], pki.server[1], status,
                       map_400=map_400)
     try:
         c = _client(start_client, iphttps_bin, ca=pki.ca_pair[0])
-        st = faults.wait_error(c, "0xa0000001")
+        st = faults.wait_error(c, code)
         log = ng.access_log()
     finally:
         ng.stop()
-    _check(st, "0xa0000001", faults.STATUS_FAIL, "IPHTTPS_E_HTTP_STATUS",
-           "answered the POST with " + want, "Server: nginx")
+    _check(st, code, faults.STATUS_FAIL, symbol, "answered the POST with " + line, "Server: nginx")
     # nginx saw the POST and logged the status the client names.
-    assert '"POST /IPHTTPS HTTP/1.1" %s ' % want.split()[0] in log, log
+    assert '"POST /IPHTTPS HTTP/1.1" %d ' % status in log, log

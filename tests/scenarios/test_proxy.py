@@ -65,9 +65,9 @@ def test_basic_auth_wrong_password(topo, server, start_client):
     squid = faults.Squid(topo, auth="basic", users={"alice": "right"})
     try:
         c = _via(server, start_client, squid.url_with("alice", "Wr0ngPass"))
-        st = faults.wait_error(c, "0xa0000004")
+        st = faults.wait_error(c, "0x80190197")
         assert st["InterfaceStatus"] == faults.STATUS_FAIL
-        assert st["LastError"].startswith("IPHTTPS_E_PROXY_AUTH: ")
+        assert st["LastError"].startswith("HTTP_E_STATUS_PROXY_AUTH_REQ: ")
         assert "407" in st["LastError"] and "wrong user or password" in st["LastError"], st
         assert "alice" in st["LastError"]
         assert "Wr0ngPass" not in repr(st)
@@ -83,7 +83,7 @@ def test_auth_required_no_credentials(topo, server, start_client):
     squid = faults.Squid(topo, auth="basic", users={"alice": "right"})
     try:
         c = _via(server, start_client, squid.url)
-        st = faults.wait_error(c, "0xa0000004")
+        st = faults.wait_error(c, "0x80190197")
         assert "requires authentication" in st["LastError"], st
         assert "Basic" in st["LastError"] and "407" in st["LastError"], st
     finally:
@@ -102,7 +102,7 @@ def test_digest_auth(topo, server, start_client):
         faults.wait_log(squid.access_log, "TCP_TUNNEL/200")
         assert " bob " in squid.access_log()
         bad = _via(server, start_client, squid.url_with("bob", "nope"))
-        st = faults.wait_error(bad, "0xa0000004")
+        st = faults.wait_error(bad, "0x80190197")
         assert "407" in st["LastError"] and "Digest" in st["LastError"], st
         assert "wrong user or password" in st["LastError"]
     finally:

@@ -410,6 +410,36 @@ test_resp_redirect(void **state)
 	assert_int_equal(c, sizeof(s) - 1);
 }
 
+/* A 100 Continue, then a 200 carrying a web page: the parser stops after the
+ * interim answer, the client starts a fresh one on the rest, and the
+ * final answer's body announcement is kept (connect.c notes it). */
+static void
+test_resp_interim_then_page(void **state)
+{
+	static struct http_resp_parser p;
+	static const char s[] =
+		"HTTP/1.1 100 Continue\r\n\r\n"
+		"HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/html\r\n"
+		"Transfer-Encoding: gzip, chunked\r\n\r\nhello world\n";
+	size_t c, off;
+
+	http_resp_init(&p);
+	assert_int_equal(http_resp_feed(&p, (const uint8_t *)s, sizeof(s) - 1, &c), HTTP_DONE);
+	assert_int_equal(p.status, 100);
+	assert_true(http_status_is_interim(p.status));
+	off = c;
+	http_resp_init(&p);
+	assert_int_equal(http_resp_feed(&p, (const uint8_t *)s + off, sizeof(s) - 1 - off, &c),
+			 HTTP_DONE);
+	assert_int_equal(p.status, 200);
+	assert_false(http_status_is_interim(p.status));
+	assert_string_equal(p.content_length, "12");
+	assert_true(p.chunked);
+	assert_string_equal(s + off + c, "hello world\n");
+	assert_false(http_status_is_interim(101));
+	assert_true(http_status_is_interim(103));
+}
+
 static void
 test_resp_bare_lf(void **state)
 {
@@ -502,6 +532,7 @@ main(void)
 		cmocka_unit_test(test_resp_redirect),
 		cmocka_unit_test(test_resp_bare_lf),
 		cmocka_unit_test(test_resp_errors),
+		cmocka_unit_test(test_resp_interim_then_page),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -341,11 +341,17 @@ static void test_http(void **state)
 	snprintf(f->reason, sizeof(f->reason), "Not Found");
 	snprintf(f->http_server, sizeof(f->http_server), "Apache");
 	v = decide(f);
-	assert_int_equal(v->code, IPH_E_HTTP_STATUS);
+	/* Windows' code: 0x80190000 | status (WebReceiveResponseCompletion) */
+	assert_int_equal(v->code, 0x80190194u);
 	assert_has(v->evidence, "POST /IPHTTPS answered 404 Not Found (Server: Apache)");
+	f->status = 204;
+	v = decide(f);
+	assert_int_equal(v->code, 0x801900ccu);   /* only exactly 200 is success */
+	assert_has(v->cause, "only 200");
 	f->status = 302;
 	snprintf(f->location, sizeof(f->location), "https://portal/");
 	v = decide(f);
+	assert_int_equal(v->code, 0x8019012eu);
 	assert_has(v->cause, "redirect");
 	assert_has(v->evidence, "Location: https://portal/");
 	f->status = 200;
