@@ -50,6 +50,7 @@ void client_set_state(struct client *c, enum client_state st, const char *why)
 		if (tun_set_carrier(c->tun_h.fd, st == CS_LINKUP, e) < 0)
 			log_warnx("%s", e);
 		c->kernel_ready = 0;
+		c->router_known = 0;    /* a new link: its first RA names its router */
 		c->carrier_on_ms = ev_now_ms();
 		client_drop_held(c);
 	}

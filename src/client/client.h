@@ -82,6 +82,7 @@ struct client {
 	struct in6_addr link_prefix;    /* the /64 the server advertises */
 	struct in6_addr router_ll;      /* the source of its RAs (fe80::1 until one came) */
 	int have_link_prefix;
+	int router_known;               /* router_ll is this link's: the first RA's source */
 	/* After carrier on, packets for the TUN wait until the kernel has
 	 * applied it (net/linkwatch.h), at most HOLD_MS. */
 	struct ev_handler lw_h;
@@ -100,6 +101,7 @@ struct client {
 	time_t connected_since, next_attempt_wall;
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, drops, attempts, failures, link_losses;
 	uint64_t tun_write_errors;
+	uint64_t router_msgs_ignored;   /* RAs and Redirects not from the router */
 	uint64_t linkup_ms;
 	unsigned quick_losses;
 	int stopping;

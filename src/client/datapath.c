@@ -87,7 +87,7 @@ static int link_io(struct client *c, int writing, void *buf, size_t len, int *er
 void client_flush(struct client *c)
 {
 	while (c->state == CS_LINKUP && bufq_pending(&c->out)) {
-		int e, n = link_io(c, 1, (void *)bufq_head(&c->out), bufq_pending(&c->out), &e);
+		int e, n = link_io(c, 1, (void *)bufq_head(&c->out), bufq_head_len(&c->out), &e);
 		if (n > 0) {
 			bufq_consume(&c->out, (size_t)n);
 			continue;
@@ -168,15 +168,52 @@ static void watch_ra(struct client *c, const uint8_t *pkt, size_t len)
 	}
 	c->link_prefix = ra.prefix;
 	c->have_link_prefix = 1;
-	c->router_ll = v.src;
 }
 
 static void to_tun(struct client *c, const uint8_t *pkt, size_t len);
+
+/* Router messages (RA, Redirect) are trusted from the link's router only:
+ * the source of the first RA on this link (the server sends one right
+ * after its 200, before anything else).  Another client's RA or Redirect,
+ * were the server to let one through, would take this machine's addresses
+ * or routes; it is counted and never reaches the kernel.  Returns 1 when
+ * pkt must be ignored. */
+static int foreign_router_msg(struct client *c, const uint8_t *pkt, size_t len)
+{
+	struct in6_addr src;
+	char a[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN] = "none yet";
+	uint8_t type;
+
+	if (len <= 40 || pkt[6] != IPPROTO_ICMPV6)
+		return 0;
+	type = pkt[40];
+	if (type != ICMP6_TYPE_RA && type != ICMP6_TYPE_REDIRECT)
+		return 0;
+	memcpy(&src, pkt + 8, 16);
+	if (type == ICMP6_TYPE_RA && !c->router_known && IN6_IS_ADDR_LINKLOCAL(&src)) {
+		c->router_ll = src;
+		c->router_known = 1;
+		return 0;
+	}
+	if (c->router_known && IN6_ARE_ADDR_EQUAL(&src, &c->router_ll))
+		return 0;
+	if (c->router_known)
+		inet_ntop(AF_INET6, &c->router_ll, r, sizeof(r));
+	if (c->router_msgs_ignored++ == 0)
+		log_warnx("ignored a %s from %s: only the router (%s) advertises or redirects on this link (logged once)",
+			  type == ICMP6_TYPE_RA ? "Router Advertisement" : "Redirect",
+			  inet_ntop(AF_INET6, &src, a, sizeof(a)), r);
+	return 1;
+}
 
 static int on_packet(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct client *c = arg;
 
+	if (foreign_router_msg(c, pkt, len)) {
+		c->drops++;
+		return 0;
+	}
 	if (len > 40 && pkt[6] == IPPROTO_ICMPV6 && pkt[40] == ICMP6_TYPE_RA)
 		watch_ra(c, pkt, len);
 

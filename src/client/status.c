@@ -121,6 +121,7 @@ add_str(o, "URL", u->text);
 	add_u64(o, "RxPackets", c->rx_packets);
 	add_u64(o, "TxPackets", c->tx_packets);
 	add_u64(o, "Drops", c->drops);
+	add_u64(o, "RouterMessagesIgnored", c->router_msgs_ignored);
 	add_u64(o, "Attempts", c->attempts);
 	add_u64(o, "Failures", c->failures);
 	add_u64(o, "LinkLosses", c->link_losses);

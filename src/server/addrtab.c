@@ -114,3 +114,13 @@ void addrtab_del(struct addrtab *t, const struct in6_addr *a)
 	t->used--;
 	t->tombs++;
 }
+
+void addrtab_foreach(struct addrtab *t, void (*fn)(void *arg, const struct in6_addr *a, void *owner),
+		     void *arg)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		struct addrtab_slot *s = &t->slots[i];
+		if (s->owner && s->owner != ADDRTAB_TOMB)
+			fn(arg, &s->addr, s->owner);
+	}
+}

@@ -26,5 +26,8 @@ void *addrtab_get(const struct addrtab *t, const struct in6_addr *a);
 /* Inserts or replaces; -1 when out of memory. */
 int addrtab_put(struct addrtab *t, const struct in6_addr *a, void *owner);
 void addrtab_del(struct addrtab *t, const struct in6_addr *a);
+/* Call fn for every entry; fn may delete the entry it is given. */
+void addrtab_foreach(struct addrtab *t, void (*fn)(void *arg, const struct in6_addr *a, void *owner),
+		     void *arg);
 
 #endif

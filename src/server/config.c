@@ -46,6 +46,12 @@ static const struct opt_def server_opts[] = {
 	{ "max-packet", 0, OPT_INT, O(max_packet), "BYTES", "largest IPv6 packet accepted from a client (default 2048)", 1280, 65575 },
 	{ "max-addresses", 0, OPT_INT, O(max_addrs), "N", "addresses one client may use (default 8)", 1, 64 },
 	{ "queue-limit", 0, OPT_INT, O(queue_limit), "BYTES", "bytes queued toward one client before drops (default 1048576)", 65536, 1 << 30 },
+	{ "address-idle", 0, OPT_INT, O(addr_idle), "SECONDS", "a client at --max-addresses gives up its least recently used address idle this long (default 60)", 0, 86400 },
+	{ "address-hold", 0, OPT_INT, O(addr_hold), "SECONDS", "mode certificates: a gone client's addresses stay its certificate's this long (default 300, 0 off)", 0, 86400 },
+	{ "multicast-rate", 0, OPT_INT, O(multicast_rate), "N", "multicast packets a second one client may send to the others (default 20)", 1, 100000 },
+	{ "queue-budget", 0, OPT_INT, O(queue_budget), "BYTES", "bytes queued toward all clients together before drops (default 268435456)", 1 << 20, 1L << 40 },
+	{ "max-handshakes", 0, OPT_INT, O(max_handshakes), "N", "connections still in TLS/HTTP at once; beyond, the oldest goes (default 1000)", 1, 1000000 },
+	{ "max-handshakes-per-source", 0, OPT_INT, O(max_per_source), "N", "of those, from one IPv4 address or IPv6 /64 (default 16)", 1, 1000000 },
 	{ "ra-interval", 0, OPT_INT, O(ra_interval), "SECONDS", "unsolicited RA to each client every (default 600)", 0, 86400 },
 	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TCP segmentation offload on the TUN (measured no faster yet: docs/performance.md)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
@@ -180,6 +186,12 @@ static void cfg_init(struct server_cfg *c)
 	c->max_addrs = 8;
 	c->queue_limit = 1 << 20;
 	c->ra_interval = 600;
+	c->addr_idle = 60;
+	c->addr_hold = 300;
+	c->multicast_rate = 20;
+	c->queue_budget = 256L << 20;
+	c->max_handshakes = 1000;
+	c->max_per_source = 16;
 }
 
 void server_cfg_usage(FILE *f)

@@ -42,6 +42,12 @@ struct server_cfg {
 	long max_addrs;         /* addresses one client may bind */
 	long queue_limit;       /* bytes queued toward one client before drops */
 	long ra_interval;       /* seconds between unsolicited RAs to each client */
+	long addr_idle;         /* a binding unused this long may be evicted at the limit */
+	long addr_hold;         /* mode Certificates: a gone client's addresses kept this long */
+	long multicast_rate;    /* multicast packets a second one client may flood */
+	long queue_budget;      /* bytes queued toward all clients together */
+	long max_handshakes;    /* connections not yet LinkUp */
+	long max_per_source;    /* of those, from one address (IPv4) or /64 (IPv6) */
 	int prefix_mode;        /* enum prefix_mode */
 	char *prefix_pool;      /* per-client mode: the pool, e.g. P/48 */
 	int offload;

@@ -19,6 +19,14 @@
 
 #define READ_BUDGET (1u << 20)     /* bytes read from one connection per turn */
 #define OUT_MIN_CAP 4096
+#define CLOSING_MS 5000            /* an error answer must be taken within */
+
+const char *const refuse_reason_names[REFUSE__COUNT] = {
+	[REFUSE_MAX_CLIENTS] = "max_clients",
+	[REFUSE_PER_SOURCE] = "handshakes_per_source",
+	[REFUSE_HANDSHAKE_EVICTED] = "handshake_slots",
+	[REFUSE_CLOSING_TIMEOUT] = "closing_timeout",
+};
 
 static void do_read(struct conn *c);
 static void start_request(struct conn *c);
@@ -96,14 +104,85 @@ static int conn_write(struct conn *c, const uint8_t *buf, size_t len)
 	}
 }
 
+/* Who a connection counts against for --max-handshakes-per-source: its
+ * IPv4 address, or its IPv6 /64 (one subscriber's share). */
+struct in6_addr conn_source_key(const struct sockaddr_storage *peer)
+{
+	struct in6_addr k;
+
+	memset(&k, 0, sizeof(k));
+	if (peer->ss_family == AF_INET6) {
+		k = ((const struct sockaddr_in6 *)peer)->sin6_addr;
+		if (!IN6_IS_ADDR_V4MAPPED(&k))
+			memset(&k.s6_addr[8], 0, 8);
+	} else if (peer->ss_family == AF_INET) {
+		k.s6_addr[10] = k.s6_addr[11] = 0xff;
+		memcpy(&k.s6_addr[12], &((const struct sockaddr_in *)peer)->sin_addr, 4);
+	}
+	return k;
+}
+
+static void source_count(struct server *s, const struct sockaddr_storage *peer, int delta)
+{
+	struct in6_addr k = conn_source_key(peer);
+	uintptr_t n = (uintptr_t)addrtab_get(&s->per_source, &k) & ~CONN_SOURCE_LOGGED;
+	uintptr_t logged = (uintptr_t)addrtab_get(&s->per_source, &k) & CONN_SOURCE_LOGGED;
+
+	n += (uintptr_t)delta;
+	if (n)
+		addrtab_put(&s->per_source, &k, (void *)(n | logged));
+	else
+		addrtab_del(&s->per_source, &k);
+}
+
+/* A new connection starts its handshake: newest of the handshake list. */
+static void handshake_enter(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	c->in_handshake = 1;
+	c->hs_next = s->hs_new;
+	if (s->hs_new)
+		s->hs_new->hs_prev = c;
+	s->hs_new = c;
+	if (!s->hs_old)
+		s->hs_old = c;
+	s->n_handshakes++;
+	source_count(s, &c->peer, 1);
+}
+
+/* Linked up, refused or closed: no longer a handshake. */
+static void handshake_leave(struct conn *c)
+{
+	struct server *s = c->srv;
+
+	if (!c->in_handshake)
+		return;
+	c->in_handshake = 0;
+	if (c->hs_prev)
+		c->hs_prev->hs_next = c->hs_next;
+	else
+		s->hs_new = c->hs_next;
+	if (c->hs_next)
+		c->hs_next->hs_prev = c->hs_prev;
+	else
+		s->hs_old = c->hs_prev;
+	c->hs_prev = c->hs_next = NULL;
+	s->n_handshakes--;
+	source_count(s, &c->peer, -1);
+}
+
 void conn_accepted(struct server *s, int fd, const struct sockaddr_storage *peer)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
 
-	if (!c || !(c->addrs = calloc((size_t)s->cfg->max_addrs, sizeof(struct in6_addr)))) {
+	if (!c || !(c->addrs = calloc((size_t)s->cfg->max_addrs, sizeof(struct in6_addr))) ||
+	    !(c->addr_used = calloc((size_t)s->cfg->max_addrs, sizeof(uint64_t)))) {
 		log_warnx("accept: out of memory");
+		if (c)
+			free(c->addrs);
 		free(c);
 		close(fd);
 		return;
@@ -136,6 +215,7 @@ void conn_accepted(struct server *s, int fd, const struct sockaddr_storage *peer
 	s->conns = c;
 	s->n_conns++;
 	s->st.accepted++;
+	handshake_enter(c);
 
 	if (s->ssl_ctx) {
 		if (!(c->ssl = SSL_new(s->ssl_ctx)) || !SSL_set_fd(c->ssl, fd)) {
@@ -197,21 +277,36 @@ static int do_handshake(struct conn *c)
 	}
 }
 
-/* Queue raw bytes (response header or a packet). 0, or -1 when full. */
+/* Queue raw bytes (response header or a packet). 0, -1 when the client's
+ * queue is full, -2 when the server-wide budget is spent. */
 static int out_append(struct conn *c, const uint8_t *data, size_t len)
 {
-	if (bufq_append(&c->out, data, len, (size_t)c->srv->cfg->queue_limit, OUT_MIN_CAP) < 0)
+	struct server *s = c->srv;
+
+	if (s->queued + len > (uint64_t)s->cfg->queue_budget)
+		return -2;
+	if (bufq_append(&c->out, data, len, (size_t)s->cfg->queue_limit, OUT_MIN_CAP) < 0)
 		return -1;
+	s->queued += len;
 	server_mark_dirty(c);
 	return 0;
 }
 
+/* n queued bytes left (written, or dropped with the connection). */
+static void out_consume(struct conn *c, size_t n)
+{
+	bufq_consume(&c->out, n);
+	c->srv->queued -= n;
+}
+
 void conn_send_packet(struct conn *c, const uint8_t *pkt, size_t len)
 {
+	int r;
+
 	if (c->state != CONN_LINKUP)
 		return;
-	if (out_append(c, pkt, len) < 0) {
-		link_drop(c, DROP_QUEUE_FULL);
+	if ((r = out_append(c, pkt, len)) < 0) {
+		link_drop(c, r == -2 ? DROP_SERVER_BUDGET : DROP_QUEUE_FULL);
 		return;
 	}
 	c->tx_packets++;
@@ -227,9 +322,9 @@ void conn_flush(struct conn *c)
 	if (c->state == CONN_CLOSED)
 		return;
 	while (bufq_pending(&c->out)) {
-		int n = conn_write(c, bufq_head(&c->out), bufq_pending(&c->out));
+		int n = conn_write(c, bufq_head(&c->out), bufq_head_len(&c->out));
 		if (n > 0) {
-			bufq_consume(&c->out, (size_t)n);
+			out_consume(c, (size_t)n);
 			continue;
 		}
 		if (n == IO_AGAIN_WRITE) {
@@ -261,7 +356,9 @@ static void reject(struct conn *c, int status, const char *reason)
 	c->srv->st.http_rejected++;
 	log_info("client #%llu %s: request rejected with %d: %s", (unsigned long long)c->id,
 		 c->peer_str, status, reason);
+	handshake_leave(c);
 	c->state = CONN_CLOSING;
+	c->closing_ms = ev_now_ms();
 	if (n > 0 && out_append(c, (const uint8_t *)resp, (size_t)n) == 0)
 		conn_flush(c);
 	else
@@ -305,6 +402,14 @@ static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
 	char resp[512];
 	int n = http_build_ok(resp, sizeof(resp), c->srv->cfg->server_header, time(NULL));
 
+	if (c->srv->n_linkup >= (unsigned)c->srv->cfg->max_clients) {
+		/* 3.2.5.1: no room in the client table, disconnect. */
+		c->srv->st.refused_full++;
+		c->srv->st.refused[REFUSE_MAX_CLIENTS]++;
+		conn_close(c, "--max-clients LinkUp clients already");
+		return -1;
+	}
+	handshake_leave(c);
 	log_info("client #%llu %s: %s %s accepted%s%s", (unsigned long long)c->id, c->peer_str,
 		 c->hp->method, c->hp->path, c->tls_desc[0] ? ", " : "", c->tls_desc);
 	if (n < 0 || out_append(c, (const uint8_t *)resp, (size_t)n) < 0) {
@@ -433,7 +538,9 @@ void conn_close(struct conn *c, const char *why)
 	}
 	if (c->state == CONN_LINKUP)
 		link_conn_down(c);
-	ev_del(&s->ev, &c->h);
+	handshake_leave(c);
+	if (c->h.fd >= 0)
+		ev_del(&s->ev, &c->h);
 	if (c->ssl) {
 		if (c->state == CONN_LINKUP || c->state == CONN_CLOSING)
 			SSL_shutdown(c->ssl); /* best effort close_notify, never waits */
@@ -441,11 +548,13 @@ void conn_close(struct conn *c, const char *why)
 		c->ssl = NULL;
 	}
 	ERR_clear_error();
-	close(c->h.fd);
+	if (c->h.fd >= 0)
+		close(c->h.fd);
 	c->h.fd = -1;
 	free(c->hp);
 	c->hp = NULL;
 	v6df_free(&c->df);
+	s->queued -= bufq_pending(&c->out);
 	bufq_free(&c->out);
 	c->state = CONN_CLOSED;
 	/* Unlink from the list of connections, park in the graveyard. */
@@ -466,6 +575,7 @@ void conn_free(struct conn *c)
 {
 	c->srv->freed_since_trim++;
 	free(c->addrs);
+	free(c->addr_used);
 	free(c);
 }
 
@@ -484,6 +594,11 @@ void conn_tick(struct conn *c, uint64_t now_ms)
 				conn_close(c, "TLS handshake not complete in time");
 			}
 		}
+		return;
+	}
+	if (c->state == CONN_CLOSING && now_ms - c->closing_ms >= CLOSING_MS) {
+		s->st.refused[REFUSE_CLOSING_TIMEOUT]++;
+		conn_close(c, "error answer not taken in time");
 		return;
 	}
 	if (c->state != CONN_LINKUP)

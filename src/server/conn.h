@@ -7,6 +7,9 @@
 
 #include "server/types.h"
 
+/* The per_source table's value: a count, with this bit once logged. */
+#define CONN_SOURCE_LOGGED ((uintptr_t)1 << 30)
+struct in6_addr conn_source_key(const struct sockaddr_storage *peer);
 void conn_accepted(struct server *s, int fd, const struct sockaddr_storage *peer);
 void conn_event(struct evloop *ev, struct ev_handler *h, uint32_t events);
 /* Queue an IPv6 packet toward the client; counts a drop if the queue is full. */

@@ -23,6 +23,7 @@
 
 #include "common/log.h"
 #include "net/gso.h"
+#include "server/bind.h"
 #include "server/conn.h"
 #include "server/link.h"
 #include "server/server.h"
@@ -38,13 +39,39 @@ const char *const drop_reason_names[DROP__COUNT] = {
 	[DROP_QUEUE_FULL] = "queue_full",
 	[DROP_TUN] = "tun_write",
 	[DROP_NO_PREFIX] = "no_prefix_left",
+	[DROP_ROUTER_MSG] = "router_message",
+	[DROP_FOREIGN_TARGET] = "target_of_another_client",
+	[DROP_MCAST_RATE] = "multicast_rate",
+	[DROP_SERVER_BUDGET] = "server_queue_budget",
+	[DROP_RESERVED] = "address_reserved",
 };
 
 static const struct in6_addr all_nodes = { { { 0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } } };
 
+/* What each drop means, for the log (once per client and reason). */
+static const char *const drop_reason_text[DROP__COUNT] = {
+	[DROP_MALFORMED] = "a malformed packet",
+	[DROP_SRC_SPOOFED] = "a source address another client holds",
+	[DROP_SRC_OUTSIDE] = "a source address outside the link (or the router's)",
+	[DROP_TOO_MANY_ADDRS] = "a new address beyond --max-addresses, none idle enough to give up",
+	[DROP_MULTICAST] = "multicast the link does not carry in this mode",
+	[DROP_LINKLOCAL] = "link-local unicast not to the router (mode None)",
+	[DROP_NO_OWNER] = "a destination on the link nobody holds",
+	[DROP_QUEUE_FULL] = "more than --queue-limit waiting toward it",
+	[DROP_TUN] = "a packet the TUN refused",
+	[DROP_NO_PREFIX] = "no /64 left in --prefix-pool",
+	[DROP_ROUTER_MSG] = "a router message (RA, Redirect, or an RS to a client): only the server is a router",
+	[DROP_FOREIGN_TARGET] = "a Neighbor Advertisement for an address another client holds",
+	[DROP_MCAST_RATE] = "multicast beyond its share (--multicast-rate, or the link's)",
+	[DROP_SERVER_BUDGET] = "a packet toward it beyond the server-wide --queue-budget",
+	[DROP_RESERVED] = "an address kept for a disconnected client's certificate (--address-hold)",
+};
+
 void link_drop(struct conn *c, enum drop_reason r)
 {
-	c->drops[r]++;
+	if (c->drops[r]++ == 0)
+		log_info("client #%llu %s: dropped %s (%s; logged once per client and reason)",
+			 (unsigned long long)c->id, c->peer_str, drop_reason_text[r], drop_reason_names[r]);
 	c->srv->st.drops[r]++;
 }
 
@@ -317,6 +344,9 @@ static void send_na(struct conn *c, const struct in6_addr *src, const struct in6
 int link_conn_up(struct conn *c)
 {
 	c->srv->n_linkup++;
+	c->mc_tokens = 2000 * (uint64_t)c->srv->cfg->multicast_rate;  /* a full bucket */
+	c->mc_last_ms = ev_now_ms();
+	bind_identify(c);
 	if (per_client(c->srv) && assign_prefix(c) < 0) {
 		link_drop(c, DROP_NO_PREFIX);
 		return -1;
@@ -331,57 +361,27 @@ void link_conn_down(struct conn *c)
 {
 	struct server *s = c->srv;
 
-	for (unsigned i = 0; i < c->n_addrs; i++)
-		if (addrtab_get(&s->addrs, &c->addrs[i]) == c)
-			addrtab_del(&s->addrs, &c->addrs[i]);
-	c->n_addrs = 0;
+	bind_release(c);
 	if (c->has_prefix && addrtab_get(&s->prefixes, &c->prefix) == c)
 		addrtab_del(&s->prefixes, &c->prefix);
 	c->has_prefix = 0;
 	s->n_linkup--;
 }
 
-/* Bind addr to c: 0, or -1 when c holds --max-addresses already. */
-static int bind_addr(struct conn *c, const struct in6_addr *addr, const char *how)
-{
-	struct server *s = c->srv;
-	char a[INET6_ADDRSTRLEN];
-
-	if (c->n_addrs >= c->max_addrs || addrtab_put(&s->addrs, addr, c) < 0)
-		return -1;
-	c->addrs[c->n_addrs++] = *addr;
-	log_info("client #%llu %s: bound %s%s", (unsigned long long)c->id, c->peer_str,
-		 inet_ntop(AF_INET6, addr, a, sizeof(a)), how);
-	return 0;
-}
-
 /* Check (and on first use bind) the source address; 0 if allowed. */
 static int check_source(struct conn *c, const struct in6_addr *src)
 {
 	struct server *s = c->srv;
-	struct conn *owner;
-	char a[INET6_ADDRSTRLEN];
+	enum drop_reason r;
 
-	if (!src_on_link(c, src) || is_router_addr(s, src) || IN6_IS_ADDR_MULTICAST(src)) {
-		link_drop(c, DROP_SRC_OUTSIDE);
-		return -1;
-	}
-	owner = addrtab_get(&s->addrs, src);
-	if (owner == c)
+	if (!src_on_link(c, src) || is_router_addr(s, src) || IN6_IS_ADDR_MULTICAST(src))
+		r = DROP_SRC_OUTSIDE;
+	else
+		r = bind_source(c, src);
+	if (r == DROP__COUNT)
 		return 0;
-	if (owner) {
-		link_drop(c, DROP_SRC_SPOOFED);
-		if (c->drops[DROP_SRC_SPOOFED] == 1)
-			log_info("client #%llu %s: uses %s, which client #%llu holds; dropped",
-				 (unsigned long long)c->id, c->peer_str,
-				 inet_ntop(AF_INET6, src, a, sizeof(a)), (unsigned long long)owner->id);
-		return -1;
-	}
-	if (bind_addr(c, src, "") < 0) {
-		link_drop(c, DROP_TOO_MANY_ADDRS);
-		return -1;
-	}
-	return 0;
+	link_drop(c, r);
+	return -1;
 }
 
 /* A DAD probe for a free address this client may use: it is the client's
@@ -392,96 +392,161 @@ static void claim_by_dad(struct conn *c, const struct in6_addr *target)
 {
 	struct server *s = c->srv;
 
-	if (src_on_link(c, target) && !is_router_addr(s, target) &&
-	    !IN6_IS_ADDR_MULTICAST(target) && !addrtab_get(&s->addrs, target))
-		bind_addr(c, target, " (DAD)");
+	if (src_on_link(c, target) && !is_router_addr(s, target) && !IN6_IS_ADDR_MULTICAST(target))
+		bind_claim(c, target, " (DAD)");
 }
 
+/* Remember that asker probed target: the owner's answer goes back to it.
+ * One client holds at most PENDING_DAD_PER_CLIENT entries (its oldest is
+ * reused), so that no client can push the others' entries out alone. */
 static void remember_dad(struct server *s, const struct in6_addr *target, struct conn *asker)
 {
-	struct pending_dad *d = &s->dad[s->dad_next++ % PENDING_DAD_SLOTS];
+	uint64_t now = ev_now_ms();
+	struct pending_dad *d = NULL, *own_oldest = NULL, *oldest = &s->dad[0];
+	unsigned own = 0;
 
+	for (unsigned i = 0; i < PENDING_DAD_SLOTS; i++) {
+		struct pending_dad *e = &s->dad[i];
+		if (e->expires_ms < now) {
+			if (!d)
+				d = e;
+			continue;
+		}
+		if (e->conn_id == asker->id && (!own_oldest || e->expires_ms < own_oldest->expires_ms))
+			own_oldest = e;
+		own += e->conn_id == asker->id;
+		if (e->expires_ms < oldest->expires_ms)
+			oldest = e;
+	}
+	if (own >= PENDING_DAD_PER_CLIENT)
+		d = own_oldest;
+	else if (!d)
+		d = oldest;
 	d->target = *target;
 	d->conn_id = asker->id;
-	d->expires_ms = ev_now_ms() + PENDING_DAD_MS;
+	d->expires_ms = now + PENDING_DAD_MS;
 }
 
-/* Mode Certificates: multicast from c to every other client. */
+/* Mode Certificates: multicast from c to every other client, within the
+ * sender's share (a token bucket of --multicast-rate packets a second) and
+ * the link's (FLOOD_COPIES_PER_S copies a second, all senders together):
+ * one packet costs as many copies as there are clients. */
+#define FLOOD_COPIES_PER_S 200000
+static int flood_allowed(struct conn *c)
+{
+	struct server *s = c->srv;
+	uint64_t now = ev_now_ms(), rate = (uint64_t)s->cfg->multicast_rate;
+	uint64_t burst = 2 * rate * 1000, copies = s->n_linkup ? s->n_linkup - 1 : 0;
+
+	c->mc_tokens += (now - c->mc_last_ms) * rate;   /* in thousandths of a packet */
+	if (c->mc_tokens > burst)
+		c->mc_tokens = burst;
+	c->mc_last_ms = now;
+	if (now - s->flood_window_ms >= 1000) {
+		s->flood_window_ms = now;
+		s->flood_copies = 0;
+	}
+	if (c->mc_tokens < 1000 || s->flood_copies + copies > FLOOD_COPIES_PER_S)
+		return 0;
+	c->mc_tokens -= 1000;
+	s->flood_copies += copies;
+	return 1;
+}
+
 static void flood(struct conn *from, const uint8_t *pkt, size_t len)
 {
+	if (!flood_allowed(from)) {
+		link_drop(from, DROP_MCAST_RATE);
+		return;
+	}
 	for (struct conn *o = from->srv->conns; o; o = o->next)
 		if (o != from && o->state == CONN_LINKUP)
 			conn_send_packet(o, pkt, len);
 }
 
-/* A multicast NA for target: to its owner and to recent DAD askers. */
-static void na_to_holders(struct conn *from, struct conn *owner, const struct in6_addr *target,
-			  const uint8_t *pkt, size_t len)
+/* A multicast NA from the owner of its target: to the clients that probed
+ * that address by DAD in the last PENDING_DAD_MS, and to no one else
+ * (3.2.5.2.2: not to clients that have no entry for it). */
+static void na_to_askers(struct conn *from, const struct in6_addr *target, const uint8_t *pkt, size_t len)
 {
 	struct server *s = from->srv;
 	uint64_t now = ev_now_ms();
 
-	if (owner != from)
-		conn_send_packet(owner, pkt, len);
 	for (unsigned i = 0; i < PENDING_DAD_SLOTS; i++) {
 		struct pending_dad *d = &s->dad[i];
 		if (d->expires_ms < now || !IN6_ARE_ADDR_EQUAL(&d->target, target))
 			continue;
 		for (struct conn *o = s->conns; o; o = o->next)
-			if (o->id == d->conn_id && o != from && o != owner && o->state == CONN_LINKUP)
+			if (o->id == d->conn_id && o != from && o->state == CONN_LINKUP)
 				conn_send_packet(o, pkt, len);
 		d->expires_ms = 0;
 	}
 }
 
-/* Multicast from a client, by mode. */
-static void from_client_multicast(struct conn *c, const uint8_t *pkt, size_t len,
-				  const struct ipv6_view *v, const struct icmp6_view *ic, int is_icmp)
+/* An NS for one of the router's addresses: the router answers on c (R, S
+ * and O set; a DAD probe from :: gets the answer to ff02::1 in mode
+ * Certificates, and none in mode None, where the server sends no multicast
+ * but RAs, 3.2.5.2.1: the address stays unusable, its source refused). */
+static void answer_ns_for_router(struct conn *c, const struct ipv6_view *v, const struct icmp6_view *ic)
+{
+	if (!IN6_IS_ADDR_UNSPECIFIED(&v->src))
+		send_na(c, &ic->target, &v->src, &ic->target, 0x80 | 0x40 | 0x20);
+	else if (c->srv->cfg->auth == AUTH_NONE)
+		link_drop(c, DROP_MULTICAST);
+	else
+		send_na(c, &ic->target, &all_nodes, &ic->target, 0x80 | 0x20);
+}
+
+/* A DAD probe (NS from ::) for target, owned by owner or by nobody. */
+static void dad_probe(struct conn *c, struct conn *owner, const struct icmp6_view *ic,
+		      const uint8_t *pkt, size_t len)
 {
 	struct server *s = c->srv;
-	int none = s->cfg->auth == AUTH_NONE;
-	int dad = is_icmp && ic->type == ICMP6_TYPE_NS && IN6_IS_ADDR_UNSPECIFIED(&v->src);
-	struct conn *owner;
 
-	if (is_icmp && ic->type == ICMP6_TYPE_RS) {
-		link_send_ra(c, &v->src);
-		return;
-	}
-	if (is_icmp && ic->type == ICMP6_TYPE_NS && is_router_addr(s, &ic->target)) {
-		if (IN6_IS_ADDR_UNSPECIFIED(&v->src))
-			send_na(c, &ic->target, &all_nodes, &ic->target, 0x80 | 0x20);
-		else
-			send_na(c, &ic->target, &v->src, &ic->target, 0x80 | 0x40 | 0x20);
-		return;
-	}
-	owner = is_icmp && (ic->type == ICMP6_TYPE_NS || ic->type == ICMP6_TYPE_NA)
-		? owner_of(s, &ic->target) : NULL;
-	if (dad && owner == c)
+	if (owner == c)
 		owner = NULL; /* re-checking its own address */
-	if (dad && !owner)
+	if (!owner)
 		claim_by_dad(c, &ic->target);
-	if (none) {
-		/* Only DAD passes, answered here for the owner: the NA the owner
-		 * would send, R and S clear, no TLLAO, on this connection. */
-		if (!dad) {
-			link_drop(c, DROP_MULTICAST);
-			return;
-		}
-		if (owner && addrtab_get(&s->addrs, &ic->target) == owner)
+	if (s->cfg->auth == AUTH_NONE) {
+		/* Answered here for the owner: the NA the owner would send, R and
+		 * S clear, no TLLAO, on this connection (3.2.5.2.2). */
+		if (owner)
 			send_na(c, &ic->target, &all_nodes, &ic->target, 0x20);
 		return;
 	}
-	if (dad && owner) {
+	if (owner) {
 		remember_dad(s, &ic->target, c);
 		conn_send_packet(owner, pkt, len);
 		return;
 	}
-	if (is_icmp && ic->type == ICMP6_TYPE_NA && owner) {
-		na_to_holders(c, owner, &ic->target, pkt, len);
+	flood(c, pkt, len);
+}
+
+/* Multicast from a client, by mode (docs/link-rules.md). */
+static void from_client_multicast(struct conn *c, const uint8_t *pkt, size_t len,
+				  const struct ipv6_view *v, const struct icmp6_view *ic, int is_icmp)
+{
+	struct server *s = c->srv;
+	uint8_t type = is_icmp ? ic->type : 0;
+
+	if (type == ICMP6_TYPE_RS) {
+		link_send_ra(c, &v->src);
 		return;
 	}
-	if (is_icmp && (ic->type == ICMP6_TYPE_RA || ic->type == ICMP6_TYPE_REDIRECT)) {
-		link_drop(c, DROP_MULTICAST); /* only the router advertises */
+	if (type == ICMP6_TYPE_NS && is_router_addr(s, &ic->target)) {
+		answer_ns_for_router(c, v, ic);
+		return;
+	}
+	if (type == ICMP6_TYPE_NS && IN6_IS_ADDR_UNSPECIFIED(&v->src)) {
+		dad_probe(c, owner_of(s, &ic->target), ic, pkt, len);
+		return;
+	}
+	if (s->cfg->auth == AUTH_NONE) {
+		link_drop(c, DROP_MULTICAST);
+		return;
+	}
+	if (type == ICMP6_TYPE_NA && owner_of(s, &ic->target) == c) {
+		na_to_askers(c, &ic->target, pkt, len);
 		return;
 	}
 	flood(c, pkt, len);
@@ -489,32 +554,87 @@ static void from_client_multicast(struct conn *c, const uint8_t *pkt, size_t len
 
 static void to_tun(struct server *s, struct conn *c, const uint8_t *pkt, size_t len)
 {
-	long w = s->offload ? tun_write_vnet(s->tun_h.fd, pkt, len) : (long)write(s->tun_h.fd, pkt, len);
+	long w;
 
+	if (s->tun_sink) {
+		s->tun_sink(s, pkt, len);
+		s->st.to_tun++;
+		return;
+	}
+	w = s->offload ? tun_write_vnet(s->tun_h.fd, pkt, len) : (long)write(s->tun_h.fd, pkt, len);
 	if (w != (long)len) {
-		link_drop(c, DROP_TUN);
-		if (c->drops[DROP_TUN] == 1)
+		if (c->drops[DROP_TUN] == 0)
 			log_warn("tun %s: write of %zu bytes", s->tun_name, len);
+		link_drop(c, DROP_TUN);
 		return;
 	}
 	s->st.to_tun++;
 }
 
-/* Unicast ND to the router: NS for its addresses answered here. */
-static int to_router_nd(struct conn *c, const struct ipv6_view *v, const struct icmp6_view *ic)
+/* Unicast to the router: RS and NS answered here, NA taken as an
+ * announcement (bindings are made from sources), the rest to the TUN. */
+static void to_router(struct conn *c, const uint8_t *pkt, size_t len, const struct ipv6_view *v,
+		      const struct icmp6_view *ic, int is_icmp)
 {
-	if (ic->type == ICMP6_TYPE_NS) {
+	if (is_icmp && ic->type == ICMP6_TYPE_NS) {
 		if (is_router_addr(c->srv, &ic->target))
 			send_na(c, &ic->target, &v->src, &ic->target, 0x80 | 0x40 | 0x20);
-		return 1;
+		return;
 	}
-	if (ic->type == ICMP6_TYPE_RS) {
+	if (is_icmp && ic->type == ICMP6_TYPE_RS) {
 		link_send_ra(c, &v->src);
-		return 1;
+		return;
 	}
-	if (ic->type == ICMP6_TYPE_NA || ic->type == ICMP6_TYPE_RA || ic->type == ICMP6_TYPE_REDIRECT)
-		return 1; /* nothing for the router to learn: bindings are static */
-	return 0;
+	if (is_icmp && ic->type == ICMP6_TYPE_NA)
+		return;
+	to_tun(c->srv, c, pkt, len);
+}
+
+/* Router messages and foreign targets, whatever the destination: no
+ * client advertises a router, redirects another, or answers for an address
+ * another client holds.  Returns the drop reason, or DROP__COUNT. */
+static enum drop_reason forbidden(struct conn *c, const struct ipv6_view *v, const struct icmp6_view *ic)
+{
+	struct server *s = c->srv;
+	struct conn *o;
+
+	switch (ic->type) {
+	case ICMP6_TYPE_RA:
+	case ICMP6_TYPE_REDIRECT:
+		return DROP_ROUTER_MSG;
+	case ICMP6_TYPE_RS:
+		/* to the routers' group or the router, never to a client */
+		return IN6_IS_ADDR_MULTICAST(&v->dst) || is_router_addr(s, &v->dst)
+			? DROP__COUNT : DROP_ROUTER_MSG;
+	case ICMP6_TYPE_NA:
+		if (bind_reserved_for_other(c, &ic->target))
+			return DROP_FOREIGN_TARGET;
+		o = owner_of(s, &ic->target);
+		return o && o != c ? DROP_FOREIGN_TARGET : DROP__COUNT;
+	default:
+		return DROP__COUNT;
+	}
+}
+
+/* Unicast from c to another address of the link (docs/link-rules.md). */
+static void client_to_client(struct conn *c, const uint8_t *pkt, size_t len, const struct ipv6_view *v)
+{
+	struct server *s = c->srv;
+	struct conn *dst = owner_of(s, &v->dst);
+
+	if (IN6_IS_ADDR_LINKLOCAL(&v->dst) && s->cfg->auth == AUTH_NONE) {
+		/* Mode None: the router is the only link-local neighbor, and a
+		 * packet to oneself is not switched either. */
+		link_drop(c, DROP_LINKLOCAL);
+		return;
+	}
+	if (!dst || dst->state != CONN_LINKUP) {
+		link_drop(c, DROP_NO_OWNER);
+		return;
+	}
+	bind_touch(dst, &v->dst);
+	s->st.client_to_client++;
+	conn_send_packet(dst, pkt, len);
 }
 
 int link_from_client(struct conn *c, const uint8_t *pkt, size_t len)
@@ -523,7 +643,7 @@ int link_from_client(struct conn *c, const uint8_t *pkt, size_t len)
 	struct ipv6_view v;
 	struct icmp6_view ic;
 	const char *why = NULL;
-	struct conn *dst;
+	enum drop_reason r;
 	int is_icmp;
 
 	if (ipv6_parse(pkt, len, &v, &why) < 0) {
@@ -532,10 +652,10 @@ int link_from_client(struct conn *c, const uint8_t *pkt, size_t len)
 	}
 	is_icmp = v.proto == IPPROTO_ICMPV6;
 	if (is_icmp && icmp6_parse(&v, pkt, &ic, &why) < 0) {
+		if (c->drops[DROP_MALFORMED] == 0)
+			log_info("client #%llu %s: malformed ICMPv6: %s", (unsigned long long)c->id,
+				 c->peer_str, why ? why : "?");
 		link_drop(c, DROP_MALFORMED);
-		if (c->drops[DROP_MALFORMED] == 1)
-			log_info("client #%llu %s: malformed ICMPv6 dropped: %s",
-				 (unsigned long long)c->id, c->peer_str, why ? why : "?");
 		return 0;
 	}
 	if (IN6_IS_ADDR_UNSPECIFIED(&v.src)) {
@@ -547,31 +667,18 @@ int link_from_client(struct conn *c, const uint8_t *pkt, size_t len)
 	} else if (check_source(c, &v.src) < 0) {
 		return 0;
 	}
-	if (IN6_IS_ADDR_MULTICAST(&v.dst)) {
+	if (is_icmp && (r = forbidden(c, &v, &ic)) != DROP__COUNT) {
+		link_drop(c, r);
+		return 0;
+	}
+	if (IN6_IS_ADDR_MULTICAST(&v.dst))
 		from_client_multicast(c, pkt, len, &v, &ic, is_icmp);
-		return 0;
-	}
-	if (is_router_addr(s, &v.dst)) {
-		if (!is_icmp || !to_router_nd(c, &v, &ic))
-			to_tun(s, c, pkt, len);
-		return 0;
-	}
-	if (!dst_on_link(s, &v.dst)) {
+	else if (is_router_addr(s, &v.dst))
+		to_router(c, pkt, len, &v, &ic, is_icmp);
+	else if (!dst_on_link(s, &v.dst))
 		to_tun(s, c, pkt, len);
-		return 0;
-	}
-	dst = owner_of(s, &v.dst);
-	if (IN6_IS_ADDR_LINKLOCAL(&v.dst) && s->cfg->auth == AUTH_NONE && dst != c) {
-		/* Mode None: the router is the only link-local neighbor. */
-		link_drop(c, DROP_LINKLOCAL);
-		return 0;
-	}
-	if (!dst || dst->state != CONN_LINKUP) {
-		link_drop(c, DROP_NO_OWNER);
-		return 0;
-	}
-	s->st.client_to_client++;
-	conn_send_packet(dst, pkt, len);
+	else
+		client_to_client(c, pkt, len, &v);
 	return 0;
 }
 
@@ -597,5 +704,6 @@ void link_from_tun(struct server *s, const uint8_t *pkt, size_t len)
 		srv_drop(s, DROP_NO_OWNER);
 		return;
 	}
+	bind_touch(c, &v.dst);
 	conn_send_packet(c, pkt, len);
 }

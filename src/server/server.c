@@ -18,6 +18,7 @@
 #include "common/sdnotify.h"
 #include "net/gso.h"
 #include "net/tun.h"
+#include "server/bind.h"
 #include "server/conn.h"
 #include "tls/tls.h"
 #include "server/link.h"
@@ -61,6 +62,43 @@ void server_mark_dirty(struct conn *c)
 	c->srv->dirty = c;
 }
 
+/* A new connection may start its handshake: 1, or 0 refused (counted and
+ * logged once per source).  LinkUp clients are capped by --max-clients;
+ * handshakes by --max-handshakes (the oldest makes room: an honest
+ * client's handshake takes milliseconds, an idle socket waits to be the
+ * oldest) and per source address or /64. */
+static int admit(struct server *s, const struct sockaddr_storage *peer)
+{
+	struct in6_addr k = conn_source_key(peer);
+	uintptr_t v = (uintptr_t)addrtab_get(&s->per_source, &k);
+	char a[INET6_ADDRSTRLEN];
+
+	if (s->n_linkup >= (unsigned)s->cfg->max_clients) {
+		s->st.refused_full++;
+		s->st.refused[REFUSE_MAX_CLIENTS]++;
+		if (s->st.refused_full == 1 || s->st.refused_full % 1000 == 0)
+			log_warnx("--max-clients %ld reached: refusing connections (%llu so far)",
+				  s->cfg->max_clients, (unsigned long long)s->st.refused_full);
+		return 0;
+	}
+	if ((v & ~CONN_SOURCE_LOGGED) >= (uintptr_t)s->cfg->max_per_source) {
+		s->st.refused[REFUSE_PER_SOURCE]++;
+		if (!(v & CONN_SOURCE_LOGGED)) {
+			log_warnx("%s: %ld handshakes from this source already (--max-handshakes-per-source): refusing more (logged once while it lasts)",
+				  inet_ntop(AF_INET6, &k, a, sizeof(a)), s->cfg->max_per_source);
+			addrtab_put(&s->per_source, &k, (void *)(v | CONN_SOURCE_LOGGED));
+		}
+		return 0;
+	}
+	if (s->n_handshakes >= (unsigned)s->cfg->max_handshakes && s->hs_old) {
+		if (s->st.refused[REFUSE_HANDSHAKE_EVICTED]++ % 1000 == 0)
+			log_warnx("--max-handshakes %ld reached: closing the oldest handshake for each new connection (%llu so far)",
+				  s->cfg->max_handshakes, (unsigned long long)s->st.refused[REFUSE_HANDSHAKE_EVICTED]);
+		conn_close(s->hs_old, NULL);
+	}
+	return 1;
+}
+
 static void on_accept(struct evloop *ev, struct ev_handler *h, uint32_t events)
 {
 	struct listener *l = (struct listener *)h;
@@ -83,11 +121,7 @@ static void on_accept(struct evloop *ev, struct ev_handler *h, uint32_t events)
 			}
 			return;
 		}
-		if (s->n_conns >= (unsigned)s->cfg->max_clients) {
-			s->st.refused_full++;
-			if (s->st.refused_full == 1 || s->st.refused_full % 1000 == 0)
-				log_warnx("--max-clients %ld reached: refusing connections (%llu so far)",
-					  s->cfg->max_clients, (unsigned long long)s->st.refused_full);
+		if (!admit(s, &peer)) {
 			close(fd);
 			continue;
 		}
@@ -393,6 +427,7 @@ static void tick(struct server *s, uint64_t now)
 		next = c->next;
 		conn_tick(c, now);
 	}
+	bind_tick(s, now);
 	/* Handshakes and request parsers come in bursts (a whole site
 	 * reconnecting); what they used is given back to the system once
 	 * they are done, or idle clients would look several KiB fatter. */
@@ -497,7 +532,8 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	for (size_t i = 0; i < cfg->paths.n && i < HTTP_MAX_PATHS - 1; i++)
 		s->paths[i] = cfg->paths.v[i];
 	inet_pton(AF_INET6, "fe80::1", &s->router_ll);
-	if (ev_init(&s->ev) < 0 || addrtab_init(&s->addrs, 1024) < 0)
+	if (ev_init(&s->ev) < 0 || addrtab_init(&s->addrs, 1024) < 0 ||
+	    addrtab_init(&s->reserved, 64) < 0 || addrtab_init(&s->per_source, 64) < 0)
 		fatal("event loop");
 	raise_nofile();
 	if (setup(s) < 0)
@@ -551,6 +587,8 @@ out:
 	addrtab_free(&s->addrs);
 	addrtab_free(&s->prefixes);
 	addrtab_free(&s->remembered);
+	addrtab_free(&s->per_source);
+	bind_free_all(s);
 	ev_free(&s->ev);
 	if (s->cfg != cfg) {
 		/* Reloaded: the caller's struct gets the current configuration. */

@@ -63,6 +63,8 @@ static struct json_object *state_json(struct server *s)
 	}
 	add_u64(o, "Clients", s->n_linkup);
 	add_u64(o, "Connections", s->n_conns);
+	add_u64(o, "Handshakes", s->n_handshakes);
+	add_u64(o, "QueuedBytes", s->queued);
 	add_u64(o, "MaxClients", (uint64_t)s->cfg->max_clients);
 	iso_time(s->started, t, sizeof(t));
 	add_str(o, "Since", t);
@@ -83,7 +85,14 @@ static struct json_object *state_json(struct server *s)
 	add_u64(c, "ClientToClient", s->st.client_to_client);
 	add_u64(c, "RASent", s->st.ra_sent);
 	add_u64(c, "NASent", s->st.na_sent);
+	add_u64(c, "AddressesEvicted", s->st.evicted);
 	json_object_object_add(o, "Counters", c);
+	{
+		struct json_object *r = json_object_new_object();
+		for (int i = 0; i < REFUSE__COUNT; i++)
+			add_u64(r, refuse_reason_names[i], s->st.refused[i]);
+		json_object_object_add(o, "Refused", r);
+	}
 	json_object_object_add(o, "Drops", drops_json(NULL, s->st.drops));
 	return o;
 }
@@ -117,6 +126,7 @@ static struct json_object *clients_json(struct server *s)
 		add_u64(o, "TxBytes", c->tx_bytes);
 		add_u64(o, "RxPackets", c->rx_packets);
 		add_u64(o, "TxPackets", c->tx_packets);
+		add_u64(o, "AddressesEvicted", c->evicted);
 		json_object_object_add(o, "Drops", drops_json(c->drops, NULL));
 		json_object_array_add(arr, o);
 	}

@@ -24,6 +24,7 @@
  * client that asked, for a while. */
 #define PENDING_DAD_SLOTS 64
 #define PENDING_DAD_MS 10000
+#define PENDING_DAD_PER_CLIENT 4       /* one client cannot fill the table */
 struct pending_dad {
 	struct in6_addr target;
 	uint64_t conn_id;
@@ -42,6 +43,11 @@ enum drop_reason {
 	DROP_QUEUE_FULL,        /* the client's queue is full */
 	DROP_TUN,               /* write to the TUN failed */
 	DROP_NO_PREFIX,         /* per-client mode: the pool is exhausted */
+	DROP_ROUTER_MSG,        /* RA or Redirect from a client, RS to another client */
+	DROP_FOREIGN_TARGET,    /* NA for an address another client holds */
+	DROP_MCAST_RATE,        /* multicast beyond the sender's share */
+	DROP_SERVER_BUDGET,     /* the server-wide queue budget is spent */
+	DROP_RESERVED,          /* address kept for a disconnected client's certificate */
 	DROP__COUNT
 };
 extern const char *const drop_reason_names[DROP__COUNT];
@@ -72,25 +78,45 @@ struct conn {
 	struct v6_deframer df;
 	struct bufq out;                /* bytes to send */
 	uint8_t n_addrs, max_addrs;     /* max_addrs: the room in addrs (fixed at accept) */
+	uint8_t has_key;                /* key holds the client certificate's digest */
 	struct in6_addr *addrs;         /* bound source addresses */
+	uint64_t *addr_used;            /* when each was last used (bind.c's use stamp) */
+	uint64_t evicted;               /* bindings given up at the limit */
+	uint64_t mc_tokens, mc_last_ms; /* multicast share (thousandths of a packet) */
 	uint8_t has_prefix;             /* per-client mode: this client's own /64 */
 	struct in6_addr prefix;
 	uint8_t key[16];                /* who the client is, across reconnects */
 	struct conn *prev, *next;       /* all connections */
 	struct conn *dirty_next;        /* pending flush in this loop turn */
 	struct conn *resume_next;       /* reads to go on with next turn */
+	struct conn *hs_prev, *hs_next; /* still in the handshake, oldest last */
+	uint8_t in_handshake;
+	uint64_t closing_ms;            /* when it went Closing */
 	uint8_t dirty, pending_read;
 	char tls_desc[64];
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	uint32_t drops[DROP__COUNT];
 };
 
+/* Why a connection was refused or ended before LinkUp, beyond TLS and
+ * HTTP failures: counted for the server. */
+enum refuse_reason {
+	REFUSE_MAX_CLIENTS = 0,  /* --max-clients LinkUp clients already */
+	REFUSE_PER_SOURCE,       /* --max-handshakes-per-source from this address */
+	REFUSE_HANDSHAKE_EVICTED,/* --max-handshakes reached: the oldest handshake went */
+	REFUSE_CLOSING_TIMEOUT,  /* an error answer not taken in time */
+	REFUSE__COUNT
+};
+extern const char *const refuse_reason_names[REFUSE__COUNT];
+
 struct server_stats {
+	uint64_t refused[REFUSE__COUNT];
 	uint64_t accepted, refused_full, tls_failed, http_rejected, header_timeouts,
 		stream_errors, closed;
 	uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
 	uint64_t to_tun, from_tun, client_to_client;
 	uint64_t ra_sent, na_sent;
+	uint64_t evicted;               /* bindings given up at a client's limit */
 	uint64_t drops[DROP__COUNT];
 };
 
@@ -119,12 +145,21 @@ struct server {
 	struct addrtab addrs;           /* bound address -> connection */
 	struct addrtab prefixes;        /* per-client mode: /64 -> connection */
 	struct addrtab remembered;      /* per-client mode: client key -> last /64 index + 1 */
+	struct addrtab reserved;        /* address -> reservation of a gone client (bind.c) */
+	uint64_t flood_window_ms, flood_copies;  /* multicast copies in this second */
+	uint64_t use_seq;               /* orders address uses (bind.c) */
+	/* Tests and fuzzing: packets for the TUN go here instead (link.c). */
+	void (*tun_sink)(struct server *s, const uint8_t *pkt, size_t len);
 	struct in6_addr pool;           /* per-client mode */
 	uint8_t pool_len;
 	uint64_t pool_size, pool_cursor;
 	struct pending_dad dad[PENDING_DAD_SLOTS];
 	unsigned dad_next;
 	struct conn *conns;             /* all connections */
+	struct conn *hs_new, *hs_old;   /* connections in the handshake, newest and oldest */
+	unsigned n_handshakes;
+	struct addrtab per_source;      /* source address or /64 -> handshakes from it */
+	uint64_t queued;                /* bytes queued toward all clients */
 	struct conn *dirty;             /* to flush at the end of this turn */
 	struct conn *resume;            /* used their read share: go on next turn */
 	struct conn *graveyard;         /* closed, to free at the end of this turn */
