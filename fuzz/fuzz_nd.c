@@ -3,7 +3,8 @@
  *
  * Input: one IPv6 packet.  Checks the view's offsets, and for each RA that
  * parses, rebuilds it from the parsed values with nd_build_ra and parses the
- * result again: the same routes, servers, MTU and prefix must come back. */
+ * result again: the same routes, servers, MTU, prefix, search domains
+ * (DNSSL) and NAT64 prefix (PREF64) must come back. */
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,14 @@ to_params(const struct ipv6_view *v, const struct ra_info *ra, struct ra_params 
 	memcpy(p->routes, ra->routes, sizeof(p->routes));
 	p->n_dns = ra->n_dns;
 	memcpy(p->dns, ra->dns, sizeof(p->dns));
+	p->dns_lifetime = ra->dns_lifetime;
+	p->n_domains = ra->n_domains;
+	for (size_t i = 0; i < ra->n_domains; i++)
+		p->domains[i] = ra->domains[i];
+	p->has_pref64 = ra->has_pref64;
+	p->pref64 = ra->pref64;
+	p->pref64_len = ra->pref64_len;
+	p->pref64_lifetime = ra->pref64_lifetime;
 }
 
 /* Rebuilds the RA and checks that it parses back to the same values. */
@@ -55,6 +64,18 @@ roundtrip(const struct ipv6_view *v, const struct ra_info *ra)
 		assert(ra2.routes[i].plen == ra->routes[i].plen &&
 		       ra2.routes[i].lifetime == ra->routes[i].lifetime);
 	assert(memcmp(ra2.dns, ra->dns, sizeof(ra->dns[0]) * ra->n_dns) == 0);
+	/* every name kept is clean, so it encodes and comes back the same */
+	assert(ra2.n_domains == ra->n_domains);
+	for (i = 0; i < ra->n_domains; i++) {
+		uint8_t enc[256];
+		assert(nd_domain_encode(ra->domains[i], enc, sizeof(enc)) > 0);
+		assert(strcmp(ra2.domains[i], ra->domains[i]) == 0);
+	}
+	assert(ra2.has_pref64 == ra->has_pref64);
+	if (ra->has_pref64)
+		assert(ra2.pref64_len == ra->pref64_len &&
+		       ra2.pref64_lifetime == ra->pref64_lifetime &&
+		       memcmp(&ra2.pref64, &ra->pref64, 16) == 0);
 }
 
 /* Runs the ICMPv6 and RA parsers over a packet whose view is v. */
@@ -70,7 +91,8 @@ parse_all(const struct ipv6_view *v, const uint8_t *pkt)
 	else
 		assert(iv.checksum_ok);
 	if (nd_parse_ra(v, pkt, &ra, &why) == 0) {
-		assert(ra.n_routes <= ND_MAX_ROUTES && ra.n_dns <= ND_MAX_DNS);
+		assert(ra.n_routes <= ND_MAX_ROUTES && ra.n_dns <= ND_MAX_DNS &&
+		       ra.n_domains <= ND_MAX_DOMAINS);
 		roundtrip(v, &ra);
 	}
 }

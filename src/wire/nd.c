@@ -22,6 +22,8 @@
 #define ND_OPT_MTU 5
 #define ND_OPT_RIO 24
 #define ND_OPT_RDNSS 25
+#define ND_OPT_DNSSL 31
+#define ND_OPT_PREF64 38
 
 #define RS_LEN 8
 #define RA_LEN 16
@@ -333,6 +335,75 @@ put_prefix(uint8_t *out, const struct in6_addr *a, uint8_t plen)
 	}
 }
 
+static int
+domain_char(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+int
+nd_domain_encode(const char *name, uint8_t *out, size_t outlen)
+{
+	size_t n = strlen(name), o = 0, l, i;
+	const char *p = name, *end, *dot;
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 253)
+		return -1;
+	end = name + n;
+	while (p < end) {
+		dot = memchr(p, '.', (size_t)(end - p));
+		l = dot ? (size_t)(dot - p) : (size_t)(end - p);
+		if (l == 0 || l > 63 || o + 1 + l + 1 > outlen)
+			return -1;
+		for (i = 0; i < l; i++)
+			if (!domain_char((uint8_t)p[i]))
+				return -1;
+		out[o++] = (uint8_t)l;
+		memcpy(out + o, p, l);
+		o += l;
+		p += l;
+		if (dot && ++p == end)
+			return -1;      /* "a..": an empty label */
+	}
+	out[o++] = 0;
+	return (int)o;
+}
+
+/* Returns the size of the DNSSL option for p's domains (padded to 8), or -1
+ * when one is not a domain name or there are too many. */
+static long
+dnssl_len(const struct ra_params *p)
+{
+	uint8_t tmp[256];
+	size_t n = 8, i;
+	int l;
+
+	if (p->n_domains > ND_MAX_DOMAINS)
+		return -1;
+	for (i = 0; i < p->n_domains; i++) {
+		if (p->domains[i] == NULL ||
+		    (l = nd_domain_encode(p->domains[i], tmp, sizeof(tmp))) < 0)
+			return -1;
+		n += (size_t)l;
+	}
+	return (long)((n + 7) & ~(size_t)7);
+}
+
+/* RFC 8781 4: the Prefix Length Code of a NAT64 prefix length, or -1. */
+static int
+pref64_code(uint8_t plen)
+{
+	static const uint8_t lens[] = { 96, 64, 56, 48, 40, 32 };
+
+	for (int i = 0; i < 6; i++)
+		if (lens[i] == plen)
+			return i;
+	return -1;
+}
+
 /* Returns the size of the options an RA with p carries, or -1 when p asks for
  * something impossible (too many routes or servers, a prefix over 128). */
 static long
@@ -354,6 +425,17 @@ ra_options_len(const struct ra_params *p)
 	}
 	if (p->n_dns > 0)
 		n += 8 + 16 * p->n_dns;
+	if (p->n_domains > 0) {
+		long d = dnssl_len(p);
+		if (d < 0)
+			return -1;
+		n += (size_t)d;
+	}
+	if (p->has_pref64) {
+		if (pref64_code(p->pref64_len) < 0)
+			return -1;
+		n += 16;
+	}
 	return (long)n;
 }
 
@@ -416,6 +498,41 @@ put_rdnss(uint8_t *o, const struct ra_params *p)
 	return 8 + 16 * p->n_dns;
 }
 
+/* Writes the DNSSL option with the domains of p at o (their encoding was
+ * checked by dnssl_len).  Returns its size. */
+static size_t
+put_dnssl(uint8_t *o, const struct ra_params *p)
+{
+	size_t len = (size_t)dnssl_len(p), off = 8, i;
+
+	memset(o, 0, len);
+	o[0] = ND_OPT_DNSSL;
+	o[1] = (uint8_t)(len / 8);
+	put32(o + 4, p->dns_lifetime);
+	for (i = 0; i < p->n_domains; i++)
+		off += (size_t)nd_domain_encode(p->domains[i], o + off, len - off);
+	return len;
+}
+
+/* Writes the PREF64 option at o: the lifetime in units of 8 seconds
+ * (rounded up, at most 8191) and the prefix length code.  Returns 16. */
+static size_t
+put_pref64(uint8_t *o, const struct ra_params *p)
+{
+	uint8_t prefix[16];
+	uint32_t scaled = ((uint32_t)p->pref64_lifetime + 7) / 8;
+
+	if (scaled > 8191)
+		scaled = 8191;
+	memset(o, 0, 16);
+	o[0] = ND_OPT_PREF64;
+	o[1] = 2;
+	put16(o + 2, (uint16_t)(scaled << 3 | (uint32_t)pref64_code(p->pref64_len)));
+	put_prefix(prefix, &p->pref64, p->pref64_len);
+	memcpy(o + 4, prefix, 12);
+	return 16;
+}
+
 int
 nd_build_ra(uint8_t *out, size_t outlen, const struct ra_params *p)
 {
@@ -440,6 +557,10 @@ nd_build_ra(uint8_t *out, size_t outlen, const struct ra_params *p)
 		off += put_rio(m + off, &p->routes[i]);
 	if (p->n_dns > 0)
 		off += put_rdnss(m + off, p);
+	if (p->n_domains > 0)
+		off += put_dnssl(m + off, p);
+	if (p->has_pref64)
+		off += put_pref64(m + off, p);
 	return finish(out, &p->src, &p->dst, off);
 }
 
@@ -524,9 +645,84 @@ ra_rdnss(const uint8_t *o, size_t olen, struct ra_info *out)
 
 	if (olen < 24 || ((olen / 8) & 1) == 0)
 		return;
+	if (out->n_dns == 0)
+		out->dns_lifetime = get32(o + 4);
 	n = (olen - 8) / 16;
 	for (i = 0; i < n && out->n_dns < ND_MAX_DNS; i++)
 		memcpy(&out->dns[out->n_dns++], o + 8 + 16 * i, 16);
+}
+
+/* Reads one name of a DNSSL option at o[*off] (olen bytes in all) as text
+ * into name.  Returns 1 for a name with only letters, digits, '-' and '_',
+ * 0 for another well-formed name, -1 when malformed. */
+static int
+dnssl_name(const uint8_t *o, size_t olen, size_t *off, char name[ND_DOMAIN_MAX])
+{
+	size_t tl = 0, i;
+	int clean = 1;
+	uint8_t l;
+
+	for (;;) {
+		if (*off >= olen)
+			return -1;      /* no terminating zero label */
+		l = o[(*off)++];
+		if (l == 0)
+			break;
+		if (l > 63 || *off + l > olen || tl + l + 1 >= ND_DOMAIN_MAX)
+			return -1;
+		if (tl)
+			name[tl++] = '.';
+		for (i = 0; i < l; i++) {
+			clean &= domain_char(o[*off + i]);
+			name[tl++] = (char)o[*off + i];
+		}
+		*off += l;
+	}
+	name[tl] = 0;
+	return clean;
+}
+
+/* Takes a DNSSL option (RFC 8106 5.2): names until the padding; a malformed
+ * option is ignored as a whole; up to ND_MAX_DOMAINS names in all. */
+static void
+ra_dnssl(const uint8_t *o, size_t olen, struct ra_info *out)
+{
+	char names[ND_MAX_DOMAINS][ND_DOMAIN_MAX], extra[ND_DOMAIN_MAX];
+	size_t off = 8, n = 0, i;
+	int r;
+
+	if (olen < 16)
+		return;
+	while (off < olen && o[off] != 0) {
+		r = dnssl_name(o, olen, &off, n < ND_MAX_DOMAINS ? names[n] : extra);
+		if (r < 0)
+			return;
+		if (r > 0 && n < ND_MAX_DOMAINS)
+			n++;
+	}
+	if (out->n_domains == 0)
+		out->dnssl_lifetime = get32(o + 4);
+	for (i = 0; i < n && out->n_domains < ND_MAX_DOMAINS; i++)
+		memcpy(out->domains[out->n_domains++], names[i], ND_DOMAIN_MAX);
+}
+
+/* Takes the first PREF64 option with a known prefix length code. */
+static void
+ra_pref64(const uint8_t *o, size_t olen, struct ra_info *out)
+{
+	static const uint8_t lens[] = { 96, 64, 56, 48, 40, 32 };
+	uint16_t v;
+	uint8_t plen;
+
+	if (olen != 16 || out->has_pref64 || (get16(o + 2) & 7) > 5)
+		return;
+	v = get16(o + 2);
+	plen = lens[v & 7];
+	memset(&out->pref64, 0, sizeof(out->pref64));
+	memcpy(&out->pref64, o + 4, plen / 8);
+	out->pref64_len = plen;
+	out->pref64_lifetime = (uint16_t)((v >> 3) * 8);
+	out->has_pref64 = 1;
 }
 
 /* Reads the options of an RA (opt, len bytes, already checked to be well
@@ -553,6 +749,12 @@ ra_options(const uint8_t *opt, size_t len, struct ra_info *out)
 			break;
 		case ND_OPT_RDNSS:
 			ra_rdnss(opt + off, olen, out);
+			break;
+		case ND_OPT_DNSSL:
+			ra_dnssl(opt + off, olen, out);
+			break;
+		case ND_OPT_PREF64:
+			ra_pref64(opt + off, olen, out);
 			break;
 		}
 		off += olen;

@@ -1,4 +1,4 @@
-/* ICMPv6 and Neighbor Discovery (RFC 4443, 4861, 4191, 8106) for the link.
+/* ICMPv6 and Neighbor Discovery (RFC 4443, 4861, 4191, 8106, 8781) for the link.
  * Builders write whole IPv6 packets (header included) into a caller buffer and
  * return the length, or -1 if it does not fit.  Parsers are bounded: every
  * length is checked against the packet; they return 0 or -1 (malformed, with a
@@ -17,6 +17,8 @@
 #define ICMP6_TYPE_REDIRECT 137
 #define ND_MAX_ROUTES 16
 #define ND_MAX_DNS 4
+#define ND_MAX_DOMAINS 8        /* DNSSL names kept (RFC 8106) */
+#define ND_DOMAIN_MAX 254       /* a name as text, with its NUL */
 
 /* A view of an IPv6 packet: fixed header fields and where the upper layer is
  * after skipping extension headers (hop-by-hop, routing, destination options;
@@ -70,9 +72,20 @@ struct ra_params {
 	struct nd_route routes[ND_MAX_ROUTES];
 	size_t n_dns;
 	struct in6_addr dns[ND_MAX_DNS];
-	uint32_t dns_lifetime;
+	uint32_t dns_lifetime;          /* RDNSS and DNSSL */
+	size_t n_domains;               /* DNSSL (RFC 8106), names checked by nd_domain_encode */
+	const char *domains[ND_MAX_DOMAINS];
+	int has_pref64;                 /* PREF64 (RFC 8781) */
+	struct in6_addr pref64;
+	uint8_t pref64_len;             /* 96, 64, 56, 48, 40 or 32 */
+	uint16_t pref64_lifetime;       /* seconds, at most 65528 (a multiple of 8) */
 };
 int nd_build_ra(uint8_t *out, size_t outlen, const struct ra_params *p);
+/* A domain name ("corp.example", a final dot allowed) in DNS wire form
+ * (RFC 1035 3.1, no compression) into out.  Labels of 1 to 63 letters,
+ * digits, '-' or '_', at most 253 characters in all.  Returns the length,
+ * or -1 when the name is not one or out is too small. */
+int nd_domain_encode(const char *name, uint8_t *out, size_t outlen);
 
 /* Neighbor Advertisement: flags R/S/O as above; tllao not supported (the link
  * has no link-layer addresses). */
@@ -97,7 +110,19 @@ struct ra_info {
 	struct nd_route routes[ND_MAX_ROUTES];
 	size_t n_dns;
 	struct in6_addr dns[ND_MAX_DNS];
+	uint32_t dns_lifetime;          /* of the first RDNSS option */
+	size_t n_domains;               /* DNSSL: names as text, without the final dot */
+	char domains[ND_MAX_DOMAINS][ND_DOMAIN_MAX];
+	uint32_t dnssl_lifetime;
+	int has_pref64;
+	struct in6_addr pref64;         /* bits after pref64_len cleared */
+	uint8_t pref64_len;
+	uint16_t pref64_lifetime;       /* seconds */
 };
+/* DNSSL names with other characters than letters, digits, '-' and '_' are
+ * skipped (they go to resolvers and files); a malformed DNSSL option is
+ * ignored as a whole (RFC 8106 5.2), a PREF64 with an unknown prefix length
+ * code too (RFC 8781 4). */
 int nd_parse_ra(const struct ipv6_view *v, const uint8_t *pkt, struct ra_info *out,
 		const char **why);
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "wire/nd.h"
@@ -42,6 +43,39 @@ static const uint8_t scapy_ra[184] = {
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x53,
 	0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	0x00, 0x00, 0x00, 0x54,
+};
+
+/* The intranet's RA (issue 9): a NAT64 route, the DNS64 server, search
+ * domains and the NAT64 prefix.  scapy 2.5.0 has no PREF64 class: that
+ * option is built from RFC 8781 4.1's layout by hand (Scaled Lifetime 225 =
+ * 1800 s, PLC 0 = /96), everything else and the checksum by scapy:
+ * IPv6(src="fe80::1", dst="ff02::1", hlim=255)/ICMPv6ND_RA(chlim=64, prf=0,
+ *   routerlifetime=0)/ICMPv6NDOptPrefixInfo(prefixlen=64, L=1, A=1,
+ *   validlifetime=86400, preferredlifetime=14400, prefix="fd00:1:2:3::")/
+ *   ICMPv6NDOptMTU(mtu=1280)/
+ *   ICMPv6NDOptRouteInfo(plen=96, rtlifetime=1800, prefix="fd00:1:2:ff64::", len=3)/
+ *   ICMPv6NDOptRDNSS(lifetime=1800, dns=["fd00:1:2:3::53"])/
+ *   ICMPv6NDOptDNSSL(lifetime=1800, searchlist=["corp.example", "eu.corp.example"])/
+ *   ICMPv6NDOptUnknown(type=38, len=2, data=bytes([225 >> 5, (225 << 3) & 0xff])
+ *     + inet_pton(AF_INET6, "fd00:1:2:ff64::")[:12]) */
+static const uint8_t scapy_ra_intranet[200] = {
+	0x60, 0x00, 0x00, 0x00, 0x00, 0xa0, 0x3a, 0xff, 0xfe, 0x80, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	0xff, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x01, 0x86, 0x00, 0x57, 0xa2, 0x40, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x04, 0x40, 0xc0,
+	0x00, 0x01, 0x51, 0x80, 0x00, 0x00, 0x38, 0x40, 0x00, 0x00, 0x00, 0x00,
+	0xfd, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x05, 0x01, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00,
+	0x18, 0x03, 0x60, 0x00, 0x00, 0x00, 0x07, 0x08, 0xfd, 0x00, 0x00, 0x01,
+	0x00, 0x02, 0xff, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x19, 0x03, 0x00, 0x00, 0x00, 0x00, 0x07, 0x08, 0xfd, 0x00, 0x00, 0x01,
+	0x00, 0x02, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x53,
+	0x1f, 0x05, 0x00, 0x00, 0x00, 0x00, 0x07, 0x08, 0x04, 0x63, 0x6f, 0x72,
+	0x70, 0x07, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x00, 0x02, 0x65,
+	0x75, 0x04, 0x63, 0x6f, 0x72, 0x70, 0x07, 0x65, 0x78, 0x61, 0x6d, 0x70,
+	0x6c, 0x65, 0x00, 0x00, 0x26, 0x02, 0x07, 0x08, 0xfd, 0x00, 0x00, 0x01,
+	0x00, 0x02, 0xff, 0x64, 0x00, 0x00, 0x00, 0x00,
 };
 
 /* IPv6(src="fe80::1", dst="ff02::1", hlim=255)/ICMPv6ND_NA(R=0, S=0, O=1,
@@ -624,12 +658,238 @@ test_solicited_node(void **state)
 	assert_false(nd_is_solicited_node(&a));
 }
 
+
+/* ---- DNSSL (RFC 8106) and PREF64 (RFC 8781) ---- */
+
+/* The RA parameters that give scapy_ra_intranet. */
+static void
+intranet_ra_params(struct ra_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->src = A("fe80::1");
+	p->dst = A("ff02::1");
+	p->cur_hop_limit = 64;
+	p->has_prefix = 1;
+	p->prefix = A("fd00:1:2:3::");
+	p->prefix_len = 64;
+	p->valid_lifetime = 86400;
+	p->preferred_lifetime = 14400;
+	p->mtu = 1280;
+	p->n_routes = 1;
+	p->routes[0] = (struct nd_route){ A("fd00:1:2:ff64::"), 96, 1800 };
+	p->n_dns = 1;
+	p->dns[0] = A("fd00:1:2:3::53");
+	p->dns_lifetime = 1800;
+	p->n_domains = 2;
+	p->domains[0] = "corp.example";
+	p->domains[1] = "eu.corp.example.";
+	p->has_pref64 = 1;
+	p->pref64 = A("fd00:1:2:ff64::");
+	p->pref64_len = 96;
+	p->pref64_lifetime = 1800;
+}
+
+static void
+test_build_ra_intranet_scapy(void **state)
+{
+	struct ra_params p;
+	uint8_t out[512];
+	int n;
+
+	intranet_ra_params(&p);
+	n = nd_build_ra(out, sizeof(out), &p);
+	assert_int_equal(n, sizeof(scapy_ra_intranet));
+	assert_memory_equal(out, scapy_ra_intranet, sizeof(scapy_ra_intranet));
+	assert_int_equal(nd_build_ra(out, sizeof(scapy_ra_intranet) - 1, &p), -1);
+	/* The PREF64's host bits are cleared; a lifetime not a multiple of 8
+	 * is rounded up (1793..1800 s all give 225). */
+	p.pref64 = A("fd00:1:2:ff64::a00:1");
+	p.pref64_lifetime = 1793;
+	assert_int_equal(nd_build_ra(out, sizeof(out), &p), sizeof(scapy_ra_intranet));
+	assert_memory_equal(out, scapy_ra_intranet, sizeof(scapy_ra_intranet));
+	/* impossible requests */
+	intranet_ra_params(&p);
+	p.pref64_len = 80;
+	assert_int_equal(nd_build_ra(out, sizeof(out), &p), -1);
+	intranet_ra_params(&p);
+	p.domains[1] = "bad domain";
+	assert_int_equal(nd_build_ra(out, sizeof(out), &p), -1);
+	intranet_ra_params(&p);
+	p.n_domains = ND_MAX_DOMAINS + 1;
+	assert_int_equal(nd_build_ra(out, sizeof(out), &p), -1);
+}
+
+static void
+test_parse_ra_intranet(void **state)
+{
+	struct ipv6_view v;
+	struct ra_info ra;
+	const char *why = NULL;
+
+	assert_int_equal(ipv6_parse(scapy_ra_intranet, sizeof(scapy_ra_intranet), &v, &why), 0);
+	assert_int_equal(nd_parse_ra(&v, scapy_ra_intranet, &ra, &why), 0);
+	assert_int_equal(ra.n_dns, 1);
+	assert_addr(&ra.dns[0], "fd00:1:2:3::53");
+	assert_int_equal(ra.dns_lifetime, 1800);
+	assert_int_equal(ra.n_domains, 2);
+	assert_string_equal(ra.domains[0], "corp.example");
+	assert_string_equal(ra.domains[1], "eu.corp.example");
+	assert_int_equal(ra.dnssl_lifetime, 1800);
+	assert_true(ra.has_pref64);
+	assert_addr(&ra.pref64, "fd00:1:2:ff64::");
+	assert_int_equal(ra.pref64_len, 96);
+	assert_int_equal(ra.pref64_lifetime, 1800);
+	assert_int_equal(ra.n_routes, 1);
+	assert_int_equal(ra.routes[0].plen, 96);
+}
+
+/* A minimal RA (no options) from fe80::1 followed by the option opt;
+ * returns the packet length in out. */
+static size_t
+ra_with_option(const uint8_t *opt, size_t olen, uint8_t *out)
+{
+	struct ra_params p;
+	int n;
+
+	memset(&p, 0, sizeof(p));
+	p.src = A("fe80::1");
+	p.dst = A("ff02::1");
+	n = nd_build_ra(out, 512, &p);
+	assert_int_equal(n, 56);
+	memcpy(out + n, opt, olen);
+	refix(out, (size_t)n + olen);
+	return (size_t)n + olen;
+}
+
+static void
+parse_one(const uint8_t *opt, size_t olen, struct ra_info *ra)
+{
+	uint8_t pkt[512];
+	size_t len = ra_with_option(opt, olen, pkt);
+	struct ipv6_view v;
+	const char *why = NULL;
+
+	assert_int_equal(ipv6_parse(pkt, len, &v, &why), 0);
+	assert_int_equal(nd_parse_ra(&v, pkt, ra, &why), 0);
+}
+
+static void
+test_parse_dnssl_hostile(void **state)
+{
+	struct ra_info ra;
+	/* A name with a space and one with a newline are skipped, the clean
+	 * one kept. */
+	static const uint8_t dirty[32] = {
+		31, 4, 0, 0, 0, 0, 0, 60,
+		3, 'a', ' ', 'b', 0,
+		3, 'x', '\n', 'y', 0,
+		4, 'c', 'o', 'r', 'p', 0,
+	};
+	/* A compression pointer (RFC 8106 5.2: not allowed): ignored whole. */
+	static const uint8_t pointer[16] = {
+		31, 2, 0, 0, 0, 0, 0, 60,
+		4, 'c', 'o', 'r', 'p', 0xc0, 8, 0,
+	};
+	/* A label running past the option: ignored whole. */
+	static const uint8_t overrun[16] = {
+		31, 2, 0, 0, 0, 0, 0, 60,
+		4, 'c', 'o', 'r', 'p', 9, 'x', 'y',
+	};
+	/* No terminating zero label before the end. */
+	static const uint8_t unterminated[16] = {
+		31, 2, 0, 0, 0, 0, 0, 60,
+		6, 'c', 'o', 'r', 'p', 'o', 'r', 'a',
+	};
+	uint8_t many[8 + 10 * 4] = { 31, 6, 0, 0, 0, 0, 0, 60 };
+
+	parse_one(dirty, sizeof(dirty), &ra);
+	assert_int_equal(ra.n_domains, 1);
+	assert_string_equal(ra.domains[0], "corp");
+	assert_int_equal(ra.dnssl_lifetime, 60);
+	parse_one(pointer, sizeof(pointer), &ra);
+	assert_int_equal(ra.n_domains, 0);
+	parse_one(overrun, sizeof(overrun), &ra);
+	assert_int_equal(ra.n_domains, 0);
+	parse_one(unterminated, sizeof(unterminated), &ra);
+	assert_int_equal(ra.n_domains, 0);
+	/* Ten names "a".."j": the first ND_MAX_DOMAINS are kept. */
+	for (int i = 0; i < 10; i++) {
+		many[8 + 3 * i] = 1;
+		many[9 + 3 * i] = (uint8_t)('a' + i);
+		many[10 + 3 * i] = 0;
+	}
+	parse_one(many, sizeof(many), &ra);
+	assert_int_equal(ra.n_domains, ND_MAX_DOMAINS);
+	assert_string_equal(ra.domains[0], "a");
+	assert_string_equal(ra.domains[ND_MAX_DOMAINS - 1], "h");
+}
+
+static void
+test_parse_pref64_codes(void **state)
+{
+	struct ra_info ra;
+	/* PLC 1 (/64), scaled lifetime 8191 = 65528 s. */
+	uint8_t opt[16] = { 38, 2, 0xff, 0xf9, 0x20, 0x01, 0x0d, 0xb8, 0, 0x64, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd };
+
+	parse_one(opt, sizeof(opt), &ra);
+	assert_true(ra.has_pref64);
+	assert_int_equal(ra.pref64_len, 64);
+	assert_int_equal(ra.pref64_lifetime, 65528);
+	/* the bits after /64 are not taken */
+	assert_addr(&ra.pref64, "2001:db8:64::");
+	/* PLC 6 and 7 are unknown: the option is ignored. */
+	opt[3] = 0xfe;
+	parse_one(opt, sizeof(opt), &ra);
+	assert_false(ra.has_pref64);
+	/* Lifetime 0: the prefix is withdrawn (the parser reports it). */
+	opt[2] = 0;
+	opt[3] = 0;
+	parse_one(opt, sizeof(opt), &ra);
+	assert_true(ra.has_pref64);
+	assert_int_equal(ra.pref64_lifetime, 0);
+	assert_int_equal(ra.pref64_len, 96);
+}
+
+static void
+test_domain_encode(void **state)
+{
+	uint8_t out[300];
+	char long_label[80], long_name[300];
+
+	assert_int_equal(nd_domain_encode("corp.example", out, sizeof(out)), 14);
+	assert_memory_equal(out, "\x04" "corp" "\x07" "example", 14);
+	assert_int_equal(nd_domain_encode("corp.example.", out, sizeof(out)), 14);
+	assert_int_equal(nd_domain_encode("_srv.a-b.C9", out, sizeof(out)), 13);
+	assert_int_equal(nd_domain_encode("corp.example", out, 13), -1);
+	assert_int_equal(nd_domain_encode("", out, sizeof(out)), -1);
+	assert_int_equal(nd_domain_encode(".", out, sizeof(out)), -1);
+	assert_int_equal(nd_domain_encode("a..b", out, sizeof(out)), -1);
+	assert_int_equal(nd_domain_encode(".a", out, sizeof(out)), -1);
+	assert_int_equal(nd_domain_encode("a..", out, sizeof(out)), -1);
+	assert_int_equal(nd_domain_encode("a b", out, sizeof(out)), -1);
+	assert_int_equal(nd_domain_encode("a\nb", out, sizeof(out)), -1);
+	assert_int_equal(nd_domain_encode("caf\xc3\xa9" ".example", out, sizeof(out)), -1);
+	memset(long_label, 'a', 64);
+	long_label[64] = 0;
+	assert_int_equal(nd_domain_encode(long_label, out, sizeof(out)), -1);
+	long_label[63] = 0;
+	assert_int_equal(nd_domain_encode(long_label, out, sizeof(out)), 65);
+	/* 4 labels of 63 + 3 dots = 255 characters: too long */
+	snprintf(long_name, sizeof(long_name), "%s.%s.%s.%s", long_label, long_label, long_label, long_label);
+	assert_int_equal(nd_domain_encode(long_name, out, sizeof(out)), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_ra_scapy),
 		cmocka_unit_test(test_build_small_scapy),
+		cmocka_unit_test(test_build_ra_intranet_scapy),
+		cmocka_unit_test(test_parse_ra_intranet),
+		cmocka_unit_test(test_parse_dnssl_hostile),
+		cmocka_unit_test(test_parse_pref64_codes),
+		cmocka_unit_test(test_domain_encode),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_parse_ra),
 		cmocka_unit_test(test_parse_ra_bounds),
