@@ -160,7 +160,7 @@ static void watch_ra(struct client *c, const uint8_t *pkt, size_t len)
 	    !ra.has_prefix || ra.prefix_len != 64)
 		return;
 	if (c->have_link_prefix && memcmp(&c->link_prefix, &ra.prefix, 8)) {
-		log_info("the server advertises %s/64 instead of %s/64: removing the old prefix's addresses",
+		log_info("the server advertises %s/64 instead of %s/64: removing the old prefix's addresses and route",
 			 inet_ntop(AF_INET6, &ra.prefix, a, sizeof(a)),
 			 inet_ntop(AF_INET6, &c->link_prefix, b, sizeof(b)));
 		if (getenv("IPH_NOFORGET") == NULL && tun_forget_prefix(c->tun_name, &c->link_prefix, e) < 0)

@@ -713,7 +713,9 @@ static int route_change(uint16_t type, const char *dev, const struct in6_addr *d
 	rtm->rtm_family = AF_INET6;
 	rtm->rtm_dst_len = (unsigned char)plen;
 	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_STATIC;
+	/* Ours are static; a deletion matches any protocol (unspecified), as
+	 * the kernel's own routes (a SLAAC prefix's) are proto kernel. */
+	rtm->rtm_protocol = type == RTM_NEWROUTE ? RTPROT_STATIC : RTPROT_UNSPEC;
 	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put(nlh, RTA_DST, sizeof(*dst), dst);
@@ -744,7 +746,8 @@ int tun_route_add(const char *dev, const struct in6_addr *dst, unsigned plen,
 }
 
 /* Delete the (first) route dst/plen on dev from the main table, whatever its
- * gateway and metric.  Returns 0, or -1 (errno, err; ESRCH if none). */
+ * gateway, metric and protocol (ours or the kernel's).  Returns 0, or -1
+ * (errno, err; ESRCH if none). */
 int tun_route_del(const char *dev, const struct in6_addr *dst, unsigned plen, char *err)
 {
 	return route_change(RTM_DELROUTE, dev, dst, plen, NULL, 0, err);

@@ -268,6 +268,33 @@ static void test_routes(void **state)
 	assert_string_equal(list, "fd00:1:2:3::/64\n");
 }
 
+/* What SLAAC leaves on a client's TUN, as the kernel makes it: an address
+ * without a prefix route of its own and the on-link route of the RA's
+ * prefix, "proto kernel metric 256" (made here with ip(8), which sets
+ * those fields as the kernel's addrconf does).  tun_forget_prefix removes
+ * both, whatever protocol the route has. */
+static void test_forget_prefix(void **state)
+{
+	struct fix *f = *state;
+	struct in6_addr old = a6("fd00:1:2:3::"), keep = a6("fd00:1:2:4::1");
+	char list[1024];
+
+	assert_int_equal(tun_set_up(DEV, 1, f->err), 0);
+	assert_int_equal(tun_addr_add(DEV, &keep, 64, 1, f->err), 0);
+	assert_int_equal(system("ip -6 addr add fd00:1:2:3:a8c3:1:2:3/64 dev " DEV " noprefixroute nodad"
+				" && ip -6 route add fd00:1:2:3::/64 dev " DEV " proto kernel metric 256"
+				" expires 86400"), 0);
+	assert_int_equal(tun_list_routes(DEV, list, sizeof(list), f->err), 2);
+	assert_true(has_line(list, "fd00:1:2:3::/64"));
+	assert_int_equal(tun_forget_prefix(DEV, &old, f->err), 0);
+	assert_int_equal(tun_list_addrs(DEV, list, sizeof(list), f->err), 1);
+	assert_string_equal(list, "fd00:1:2:4::1/64\n");
+	assert_int_equal(tun_list_routes(DEV, list, sizeof(list), f->err), 1);
+	assert_string_equal(list, "fd00:1:2:4::/64\n");
+	/* Nothing left of that prefix: forgetting it again is no error. */
+	assert_int_equal(tun_forget_prefix(DEV, &old, f->err), 0);
+}
+
 static void test_errors(void **state)
 {
 	struct fix *f = *state;
@@ -442,6 +469,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_up_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addrs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_prefix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_carrier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_through_tun, setup, teardown),
