@@ -130,7 +130,7 @@ static const struct iph_error table[] = {
 	  "As for 0x103: a certificate for another name.",
 	  "Reissue the certificate with the right name.",
 	  SRC_WINERROR "; Windows' IP-HTTPS client reports a name mismatch as 0x103 (KB 2980635)."),
-	E(IPH_E_INVALID_URL, "ERROR_BAD_DEVICE_PATH", "Invalid IPHTTPS URL specified",
+	E(IPH_E_INVALID_URL, "ERROR_INVALID_NETNAME", "Invalid IPHTTPS URL specified",
 	  "The IP-HTTPS URL cannot be used.",
 	  "The URL holds an IP address instead of a name, has another scheme than https, or does not parse.",
 	  "Use https://NAME[:PORT]/IPHTTPS with a resolvable name that the certificate covers.",

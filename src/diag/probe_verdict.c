@@ -161,7 +161,8 @@ static int cert_verdict(const struct probe_result *r, struct diag_verdict *v)
 	}
 	snprintf(ev, sizeof(ev), "%s.", m->why);
 	from_code(v, m->code, m->code == IPH_E_REVOCATION_OFFLINE ? "revocation list unreachable" :
-		  m->code == IPH_E_PIN_MISMATCH ? "server key does not match" : "server certificate refused", ev);
+		  m->code == IPH_E_PIN_MISMATCH ? "server key does not match" :
+		  m->code == IPH_E_INVALID_URL ? "URL holds an IP address" : "server certificate refused", ev);
 	return 1;
 }
 

@@ -422,13 +422,22 @@ static uint32_t classify_verify(SSL *ssl, long v, char *why, size_t whylen)
 		add_dates(why, whylen, ssl);
 		add(why, whylen, "; renew it, and check both clocks");
 		return IPH_E_CERT_EXPIRED;
-	case X509_V_ERR_HOSTNAME_MISMATCH:
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
-		host = X509_VERIFY_PARAM_get0_host(param, 0);
+		/* An address in the URL: Windows refuses such a URL outright
+		 * (0x4be, KB 2980627); we accept one only when the certificate
+		 * names that address, and otherwise report what Windows does. */
 		ip = X509_VERIFY_PARAM_get1_ip_asc(param);
-		add(why, whylen, "the server certificate does not cover the host %s: %s (%ld)",
-		    host ? host : ip ? ip : "?", vs, v);
+		add(why, whylen, "the URL's host %s is an IP address, which the server certificate does not "
+		    "name (Windows clients refuse any IP address in the URL): use the name the certificate "
+		    "was issued for", ip ? ip : "?");
 		OPENSSL_free(ip);
+		add_cert(why, whylen, ssl);
+		add_names(why, whylen, ssl);
+		return IPH_E_INVALID_URL;
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+		host = X509_VERIFY_PARAM_get0_host(param, 0);
+		add(why, whylen, "the server certificate does not cover the host %s: %s (%ld)",
+		    host ? host : "?", vs, v);
 		add_cert(why, whylen, ssl);
 		add_names(why, whylen, ssl);
 		return IPH_E_NO_MORE_ITEMS;

@@ -160,6 +160,19 @@ def test_name_mismatch(topo, server, start_client, iphttps_bin):
            "DNS:%s" % netns.SERVER_NAME)
 
 
+def test_ip_address_in_the_url(topo, server, start_client, iphttps_bin):
+    """The server's address instead of its name in the URL (its
+    certificate names iphttps.test only): Windows reports 0x4be, "Invalid
+    IPHTTPS URL specified" (Microsoft KB 2980627, "DirectAccess clients
+    unable to connect with error 0x4BE"), and so does the client, not the
+    name mismatch 0x103."""
+    c = _client(start_client, iphttps_bin, "https://%s/IPHTTPS" % netns.SERVER_V4,
+                ca=server.ca, cert=server.cert, key=server.key)
+    st = faults.wait_error(c, "0x4be")
+    _check(st, "0x4be", "Invalid IPHTTPS URL specified", "ERROR_INVALID_NETNAME",
+           netns.SERVER_V4, "IP address", "DNS:%s" % netns.SERVER_NAME)
+
+
 # Windows sets LastErrorCode 0x80190000 | status for any answer but exactly
 # 200 (iphlpsvc.dll, WebReceiveResponseCompletion); winerror.h names them.
 HTTP_CASES = [
