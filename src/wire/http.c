@@ -6,6 +6,7 @@
  * line ends the header; only then is the header parsed, in one pass.  A line
  * ends with LF, optionally preceded by CR (bare LF is accepted, RFC 7230 3.5);
  * a CR anywhere else in a line is malformed. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -337,15 +338,63 @@ parse_req_header(struct http_req_parser *p, const char *l, size_t n, int *seen)
 	return req_field(p, l, nlen, val, vlen, seen);
 }
 
-/* Returns 1 when p->path is one of the accepted paths. */
+/* Returns the value of hex digit c, or -1. */
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Copies path s into out (size n > 0) in the form compared: %XX of an
+ * unreserved character decoded (RFC 3986 6.2.2.2), other %XX kept, one
+ * trailing slash dropped (not from "/").  Returns the length. */
+static size_t
+path_norm(const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 1 < n; s++) {
+		int hi, lo;
+
+		if (s[0] == '%' && (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
+			char c = (char)(hi << 4 | lo);
+
+			if (isalnum((unsigned char)c) || strchr("-._~", c) != NULL) {
+				out[o++] = c;
+				s += 2;
+				continue;
+			}
+		}
+		out[o++] = *s;
+	}
+	if (o > 1 && out[o - 1] == '/')
+		o--;
+	out[o] = '\0';
+	return o;
+}
+
+/* Returns 1 when p->path is one of the accepted paths, matched as http.sys
+ * matches the URL prefixes Windows' IP-HTTPS server registers: ASCII case
+ * ignored ("the relativeURI portion is case-insensitive", UrlPrefix
+ * Strings, HTTP Server API), with or without a trailing slash. */
 static int
 path_known(const struct http_req_parser *p)
 {
+	char want[sizeof(p->path)], got[sizeof(p->path)];
 	size_t i;
 
-	for (i = 0; i < HTTP_MAX_PATHS && p->paths[i] != NULL; i++)
-		if (strcmp(p->path, p->paths[i]) == 0)
+	path_norm(p->path, got, sizeof(got));
+	for (i = 0; i < HTTP_MAX_PATHS && p->paths[i] != NULL; i++) {
+		path_norm(p->paths[i], want, sizeof(want));
+		if (strcasecmp(got, want) == 0)
 			return 1;
+	}
 	return 0;
 }
 

@@ -47,6 +47,10 @@ struct http_req_parser {
 };
 
 /* paths NULL means the two paths deployed clients use: /IPHTTPS and /IPTLS.
+ * A request path matches a configured one as http.sys matches the URL
+ * prefixes of Windows' server: in any ASCII case, with or without a
+ * trailing slash, %XX of unreserved characters decoded (/iphttps/ and
+ * /%49PHTTPS match /IPHTTPS; /IPHTTPS/x does not).
  * The strings are not copied: they must outlive the parser. */
 void http_req_init(struct http_req_parser *p, const char *const *paths, size_t max_header);
 /* Feed bytes; on HTTP_DONE *consumed = bytes of data that belonged to the header

@@ -178,14 +178,58 @@ test_req_errors(void **state)
 	/* 404 for unknown paths, whatever the method; 405 for known ones */
 	expect_status("POST /foo HTTP/1.1\r\nHost: a\r\n\r\n", 404);
 	expect_status("GET /foo HTTP/1.1\r\nHost: a\r\n\r\n", 404);
-	expect_status("POST /iphttps HTTP/1.1\r\nHost: a\r\n\r\n", 404);
-	expect_status("POST /IPHTTPS/ HTTP/1.1\r\nHost: a\r\n\r\n", 404);
+	expect_status("POST /IPHTTPS/x HTTP/1.1\r\nHost: a\r\n\r\n", 404);
+	expect_status("POST /IPHTTPSX HTTP/1.1\r\nHost: a\r\n\r\n", 404);
+	expect_status("POST /IPHTTPS// HTTP/1.1\r\nHost: a\r\n\r\n", 404);
+	expect_status("POST /IPHTTP%53%2F HTTP/1.1\r\nHost: a\r\n\r\n", 404);
+	expect_status("GET /iphttps/ HTTP/1.1\r\nHost: a\r\n\r\n", 405);
 	expect_status("GET /IPHTTPS HTTP/1.1\r\nHost: a\r\n\r\n", 405);
 	expect_status("post /IPHTTPS HTTP/1.1\r\nHost: a\r\n\r\n", 405);
 	expect_status("PUT /IPTLS?x HTTP/1.1\r\nHost: a\r\n\r\n", 405);
 	/* 501: a transfer coding would break the packet stream */
 	expect_status("POST /IPHTTPS HTTP/1.1\r\nHost: a\r\n"
 		      "Transfer-Encoding: chunked\r\n\r\n", 501);
+}
+
+/* Asserts that the request s is accepted (200). */
+static void
+expect_ok(const char *s)
+{
+	static struct http_req_parser p;
+	size_t c;
+
+	if (req_once(&p, s, &c) != HTTP_DONE || p.status != 200)
+		fail_msg("request %s: got status %d (%s), want 200", s, p.status,
+			 p.reason ? p.reason : "-");
+}
+
+/* Paths as http.sys matches the URL prefixes Windows' server registers:
+ * "the relativeURI portion is case-insensitive" (UrlPrefix Strings, HTTP
+ * Server API), and a registered prefix ends with a slash. */
+static void
+test_req_paths_as_http_sys(void **state)
+{
+	static struct http_req_parser p;
+	static const char *const slash[] = { "/Tunnel/", NULL };
+	size_t c;
+
+	expect_ok("POST /IPHTTPS HTTP/1.1\r\nHost: a\r\n\r\n");
+	expect_ok("POST /iphttps HTTP/1.1\r\nHost: a\r\n\r\n");
+	expect_ok("POST /IPHTTPS/ HTTP/1.1\r\nHost: a\r\n\r\n");
+	expect_ok("POST /IpHttPs/ HTTP/1.1\r\nHost: a\r\n\r\n");
+	expect_ok("POST /iptls HTTP/1.1\r\nHost: a\r\n\r\n");
+	expect_ok("POST /IPTLS/ HTTP/1.1\r\nHost: a\r\n\r\n");
+	expect_ok("POST /%49PHTTPS HTTP/1.1\r\nHost: a\r\n\r\n");
+	expect_ok("POST /IPHTTP%73/ HTTP/1.1\r\nHost: a\r\n\r\n");
+	expect_ok("POST /iphttps?x=1 HTTP/1.1\r\nHost: a\r\n\r\n");
+	expect_ok("POST https://a/IPHTTPS/ HTTP/1.1\r\nHost: a\r\n\r\n");
+	/* a configured path with a trailing slash takes both forms too */
+	http_req_init(&p, slash, 0);
+	assert_int_equal(http_req_feed(&p, (const uint8_t *)"POST /tunnel HTTP/1.1\r\nHost: a\r\n\r\n",
+				       36, &c), HTTP_DONE);
+	http_req_init(&p, slash, 0);
+	assert_int_equal(http_req_feed(&p, (const uint8_t *)"POST /TUNNEL/ HTTP/1.1\r\nHost: a\r\n\r\n",
+				       37, &c), HTTP_DONE);
 }
 
 static void
@@ -521,6 +565,7 @@ main(void)
 		cmocka_unit_test(test_req_every_split),
 		cmocka_unit_test(test_req_byte_by_byte),
 		cmocka_unit_test(test_req_errors),
+		cmocka_unit_test(test_req_paths_as_http_sys),
 		cmocka_unit_test(test_req_header_cap),
 		cmocka_unit_test(test_req_paths),
 		cmocka_unit_test(test_req_long_path),
