@@ -29,7 +29,7 @@ static const struct opt_def server_opts[] = {
 	{ "key", 0, OPT_STR, O(key), "FILE", "server private key, PEM (default: generated)" },
 	{ "auth", 0, OPT_ENUM, O(auth), "none|certificates", "client authentication (default certificates)", 0, 0, auth_modes },
 	{ "client-ca", 0, OPT_STR, O(client_ca), "FILE", "CAs accepted for client certificates (default: the generated CA)" },
-	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|allow|prefer", "TLS suites without encryption (default off)", 0, 0, null_modes },
+	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|allow|prefer", "TLS suites without encryption (default prefer with --auth none, else off)", 0, 0, null_modes },
 	{ "prefix", 0, OPT_STR, O(prefix), "PREFIX/64", "the link's prefix (default: a random ULA /64, kept)" },
 	{ "prefix-mode", 0, OPT_ENUM, O(prefix_mode), "shared|per-client", "one /64 for the link, or one /64 per client from --prefix-pool (default shared)", 0, 0, prefix_modes },
 	{ "prefix-pool", 0, OPT_STR, O(prefix_pool), "PREFIX/LEN", "per-client mode: the /64s handed out (e.g. a /48)" },
@@ -83,6 +83,20 @@ static void cfg_defaults(struct server_cfg *c)
 	}
 }
 
+/* --null-encryption when not given: prefer in authentication mode None (the
+ * DirectAccess deployment: a DirectAccess server gives Windows 8/10/11
+ * clients the null suites they ask for first), else off (encrypted suites
+ * only; a null-only ClientHello is reset so that Windows retries with
+ * encrypted suites: tls.h).  Plain HTTP behind a balancer: the balancer
+ * chooses. */
+static void null_enc_default(struct server_cfg *c)
+{
+	c->null_enc_explicit = c->null_enc >= 0;
+	if (!c->null_enc_explicit)
+		c->null_enc = c->auth == AUTH_NONE && c->transport == TRANSPORT_HTTPS ?
+			      NULL_ENC_PREFER : NULL_ENC_OFF;
+}
+
 static int check_cfg(struct server_cfg *c, char *err)
 {
 	if ((c->cert == NULL) != (c->key == NULL)) {
@@ -106,7 +120,7 @@ static int check_cfg(struct server_cfg *c, char *err)
 		snprintf(err, ERRLEN, "--prefix-mode per-client and --prefix-pool go together");
 		return -1;
 	}
-	if (c->null_enc != NULL_ENC_OFF && c->transport == TRANSPORT_HTTP) {
+	if (c->null_enc_explicit && c->null_enc != NULL_ENC_OFF && c->transport == TRANSPORT_HTTP) {
 		snprintf(err, ERRLEN, "--null-encryption concerns TLS; with --transport http the balancer in front chooses the suites");
 		return -1;
 	}
@@ -180,6 +194,7 @@ static void cfg_init(struct server_cfg *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->auth = AUTH_CERTIFICATES;
+	c->null_enc = -1;               /* not given: null_enc_default() */
 	c->max_clients = 10000;
 	c->header_timeout = 10;
 	c->max_packet = 2048;
@@ -210,6 +225,7 @@ int server_cfg_parse(struct server_cfg *cfg, int argc, char **argv, char *err)
 	if (r != 0)
 		return r;
 	cfg_defaults(cfg);
+	null_enc_default(cfg);
 	absolutize(&cfg->state_dir);
 	return check_cfg(cfg, err);
 }
@@ -233,4 +249,21 @@ int server_cfg_reload(struct server_cfg *out, char *err)
 		return -1;
 	}
 	return 0;
+}
+
+void server_cfg_tls_policy(const struct server_cfg *c, int null_enc, char *out, size_t len)
+{
+	const char *why = null_enc != c->null_enc ? " (--null-encryption was not given and the server key is not RSA)" :
+			  c->null_enc_explicit ? "" :
+			  c->auth == AUTH_NONE ? " (the default with --auth none)" : " (the default with --auth certificates)";
+
+	if (c->transport == TRANSPORT_HTTP) {
+		snprintf(out, len, "plain HTTP: the TLS-terminating balancer in front chooses versions and suites");
+	} else if (null_enc == NULL_ENC_PREFER) {
+		snprintf(out, len, "null suites (TLS_RSA_WITH_NULL_SHA256, TLS_RSA_WITH_NULL_SHA, TLS 1.2) whenever the client offers them, as a DirectAccess server gives them to Windows 8/10/11 clients; encrypted suites to the others%s", why);
+	} else if (null_enc == NULL_ENC_ALLOW) {
+		snprintf(out, len, "an encrypted suite whenever the client offers one; the null suites only to a client that offers nothing else, such as the first attempt of a Windows 8/10/11 client%s", why);
+	} else {
+		snprintf(out, len, "encrypted suites only; a ClientHello with only the null suites (the first attempt of a Windows 8/10/11 client) is reset without an alert, so that the client retries at once with encrypted suites%s", why);
+	}
 }

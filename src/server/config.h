@@ -26,7 +26,8 @@ struct server_cfg {
 	char *cert, *key;
 	int auth;               /* enum auth_mode */
 	char *client_ca;
-	int null_enc;           /* off, allow, prefer */
+	int null_enc;           /* off, allow, prefer (enum null_enc_policy) */
+	int null_enc_explicit;  /* given; else the default of the authentication mode */
 	char *prefix;
 	struct strlist routes;
 	int default_route;
@@ -79,5 +80,9 @@ int server_cfg_materialize(struct server_cfg *cfg, struct server_boot *b, char *
  * materialized (a server_reload_fn). */
 int server_cfg_reload(struct server_cfg *out, char *err);
 void server_cfg_free(struct server_cfg *cfg);
+/* The TLS policy in one sentence (start-up log, state, man page): which
+ * suites a client gets and why; null_enc is the policy in force (it differs
+ * from cfg's when the default could not apply). */
+void server_cfg_tls_policy(const struct server_cfg *c, int null_enc, char *out, size_t len);
 
 #endif

@@ -248,6 +248,20 @@ static void start_request(struct conn *c)
 	c->state = CONN_HTTP_REQUEST;
 }
 
+/* A ClientHello that offered only the null suites, which the policy
+ * refuses: reset the connection without an alert, so that a Windows 8+
+ * client retries at once with its encrypted suites (docs/windows.md). */
+static void reset_null_only(struct conn *c)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	c->srv->st.tls_failed++;
+	c->srv->st.null_only_reset++;
+	setsockopt(c->h.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	conn_close(c, "the ClientHello offered only the null suites, which --null-encryption off "
+		   "refuses: reset, so that a Windows 8/10/11 client retries at once with encrypted suites");
+}
+
 /* Drive SSL_accept; 0 while in progress or done, -1 when closed. */
 static int do_handshake(struct conn *c)
 {
@@ -268,6 +282,13 @@ static int do_handshake(struct conn *c)
 	case SSL_ERROR_WANT_WRITE:
 		set_mask(c, EPOLLIN | EPOLLOUT);
 		return 0;
+	case SSL_ERROR_WANT_CLIENT_HELLO_CB:
+		if (tls_server_refused_null_only(c->ssl)) {
+			reset_null_only(c);
+			return -1;
+		}
+		/* no other callback suspends the handshake */
+		__attribute__((fallthrough));
 	default:
 		c->srv->st.tls_failed++;
 		snprintf(why, sizeof(why), "TLS handshake failed: ");

@@ -159,6 +159,15 @@ static void on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 
 static int setup_tls(struct server *s, char *err);
 
+/* The TLS policy in force, at start-up and after a reload. */
+static void log_tls_policy(struct server *s)
+{
+	char p[600];
+
+	server_cfg_tls_policy(s->cfg, s->null_enc, p, sizeof(p));
+	log_info("TLS: %s", p);
+}
+
 static int str_differs(const char *a, const char *b)
 {
 	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
@@ -216,8 +225,9 @@ static void reload(struct server *s)
 	for (size_t i = 0; i < n->paths.n && i < HTTP_MAX_PATHS - 1; i++)
 		s->paths[i] = n->paths.v[i];
 	s->paths[n->paths.n < HTTP_MAX_PATHS - 1 ? n->paths.n : HTTP_MAX_PATHS - 1] = NULL;
-	log_info("reload: configuration read again (authentication %s, null encryption %d, %zu routes)",
-		 n->auth == AUTH_NONE ? "none" : "certificates", n->null_enc, n->routes.n);
+	log_info("reload: configuration read again (authentication %s, %zu routes)",
+		 n->auth == AUTH_NONE ? "none" : "certificates", n->routes.n);
+	log_tls_policy(s);
 	if (n->auth != old->auth) {
 		log_warnx("reload: authentication mode changed from %s to %s: ending all %u connections",
 			  old->auth == AUTH_NONE ? "none" : "certificates",
@@ -469,6 +479,9 @@ static int setup_prefix(struct server *s, char *err)
 	return 0;
 }
 
+/* The TLS context of the configuration.  When --null-encryption was not
+ * given and its default (prefer, with --auth none) cannot apply to the
+ * server's key (not RSA), encrypted suites only, said at start-up. */
 static int setup_tls(struct server *s, char *err)
 {
 	struct tls_server_opts o = {
@@ -478,9 +491,16 @@ static int setup_tls(struct server *s, char *err)
 		.null_enc = (enum null_enc_policy)s->cfg->null_enc,
 	};
 
+	s->null_enc = s->cfg->null_enc;
 	if (s->cfg->transport == TRANSPORT_HTTP)
 		return 0;
 	s->ssl_ctx = tls_server_ctx(&o, err);
+	if (!s->ssl_ctx && !s->cfg->null_enc_explicit && o.null_enc != NULL_ENC_OFF) {
+		log_warnx("%s: the server offers encrypted suites only", err);
+		o.null_enc = NULL_ENC_OFF;
+		s->null_enc = NULL_ENC_OFF;
+		s->ssl_ctx = tls_server_ctx(&o, err);
+	}
 	return s->ssl_ctx ? 0 : -1;
 }
 
@@ -545,6 +565,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 		 cfg->listen, cfg->transport == TRANSPORT_HTTP ? "plain HTTP" : "TLS",
 		 cfg->auth == AUTH_NONE ? "none" : "certificates", (unsigned)cfg->paths.n,
 		 cfg->max_clients);
+	log_tls_policy(s);
 	if (on_ready)
 		on_ready(ready_arg);
 	update_status(s);

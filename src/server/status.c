@@ -39,6 +39,18 @@ static struct json_object *drops_json(const uint32_t *d32, const uint64_t *d64)
 	return o;
 }
 
+/* NullEncryption (the policy in force) and TLSPolicy (what clients get). */
+static void add_tls_policy(struct json_object *o, struct server *s)
+{
+	static const char *const names[] = { "off", "allow", "prefer" };
+	char p[600];
+
+	add_str(o, "NullEncryption", s->cfg->transport == TRANSPORT_HTTP ? "-" :
+		(unsigned)s->null_enc < 3 ? names[s->null_enc] : "?");
+	server_cfg_tls_policy(s->cfg, s->null_enc, p, sizeof(p));
+	add_str(o, "TLSPolicy", p);
+}
+
 static struct json_object *state_json(struct server *s)
 {
 	struct json_object *o = json_object_new_object(), *c = json_object_new_object();
@@ -50,6 +62,7 @@ static struct json_object *state_json(struct server *s)
 	add_str(o, "Listen", s->cfg->listen);
 	add_str(o, "Transport", s->cfg->transport == TRANSPORT_HTTP ? "http" : "https");
 	add_str(o, "Authentication", s->cfg->auth == AUTH_NONE ? "none" : "certificates");
+	add_tls_policy(o, s);
 	if (s->cfg->prefix_mode == PREFIX_PER_CLIENT) {
 		inet_ntop(AF_INET6, &s->pool, buf, sizeof(buf));
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "/%u", s->pool_len);
@@ -72,6 +85,7 @@ static struct json_object *state_json(struct server *s)
 	add_u64(c, "Accepted", s->st.accepted);
 	add_u64(c, "RefusedFull", s->st.refused_full);
 	add_u64(c, "TLSFailed", s->st.tls_failed);
+	add_u64(c, "NullOnlyReset", s->st.null_only_reset);
 	add_u64(c, "HTTPRejected", s->st.http_rejected);
 	add_u64(c, "HeaderTimeouts", s->st.header_timeouts);
 	add_u64(c, "StreamErrors", s->st.stream_errors);

@@ -113,6 +113,7 @@ struct server_stats {
 	uint64_t refused[REFUSE__COUNT];
 	uint64_t accepted, refused_full, tls_failed, http_rejected, header_timeouts,
 		stream_errors, closed;
+	uint64_t null_only_reset;       /* ClientHellos with only null suites, reset (tls.h) */
 	uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
 	uint64_t to_tun, from_tun, client_to_client;
 	uint64_t ra_sent, na_sent;
@@ -132,6 +133,7 @@ struct server {
 	server_reload_fn reload;
 	struct evloop ev;
 	SSL_CTX *ssl_ctx;
+	int null_enc;                   /* the null-suite policy in force (enum null_enc_policy) */
 	const char *paths[HTTP_MAX_PATHS];
 	struct listener lst;
 	struct ev_handler tun_h;

@@ -4,7 +4,9 @@
 #include "tls/verify.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -103,25 +105,61 @@ static SSL_CTX *new_ctx(const SSL_METHOD *m, char *err)
 	return ctx;
 }
 
-/* Server ClientHello callback under NULL_ENC_PREFER: when the client offers
- * a null suite, stay at TLS 1.2 (TLS 1.3 has none) so that it gets one.
- * Returns SSL_CLIENT_HELLO_SUCCESS. */
-static int prefer_null_cb(SSL *ssl, int *alert, void *arg)
+static pthread_once_t refused_once = PTHREAD_ONCE_INIT;
+static int refused_idx = -1;    /* SSL ex_data: non-NULL when a null-only hello was refused */
+
+static void refused_idx_init(void)
+{
+	refused_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* What a ClientHello offers: null suites (TLS_RSA_WITH_NULL_SHA 0x0002,
+ * TLS_RSA_WITH_NULL_SHA256 0x003b, TLS_RSA_WITH_NULL_MD5 0x0001), and other
+ * suites (signalling values and GREASE do not count). */
+static void hello_suites(SSL *ssl, int *has_null, int *has_other)
 {
 	const unsigned char *c;
-	size_t len, i;
+	size_t len = SSL_client_hello_get0_ciphers(ssl, &c);
 
-	len = SSL_client_hello_get0_ciphers(ssl, &c);
-	for (i = 0; i + 1 < len; i += 2) {
+	*has_null = *has_other = 0;
+	for (size_t i = 0; i + 1 < len; i += 2) {
 		unsigned id = (unsigned)c[i] << 8 | c[i + 1];
 
-		/* TLS_RSA_WITH_NULL_SHA 0x0002, TLS_RSA_WITH_NULL_SHA256 0x003b */
-		if (id == 0x0002 || id == 0x003b) {
-			SSL_set_max_proto_version(ssl, TLS1_2_VERSION);
-			break;
-		}
+		if (id == 0x0001 || id == 0x0002 || id == 0x003b)
+			*has_null = 1;
+		else if (id != 0x00ff && id != 0x5600 && (id & 0x0f0f) != 0x0a0a)
+			*has_other = 1;
+	}
+}
+
+/* Server ClientHello callback; arg is the null_enc_policy.  prefer: when the
+ * client offers a null suite, stay at TLS 1.2 (TLS 1.3 has none) so that it
+ * gets one.  off: a hello that offers only null suites (the first attempt
+ * of a Windows 8+ client, iphlpsvc IpTlsStartClient) is suspended and
+ * marked, so that the caller resets the connection instead of sending an
+ * alert: on a reset (WSAECONNRESET) Windows retries at once with its
+ * default, encrypted suites, after an alert (0x80090326) it never does
+ * (WebSendRequestCompletion).  Returns SUCCESS, or RETRY when marked. */
+static int client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	enum null_enc_policy policy = (enum null_enc_policy)(intptr_t)arg;
+	int has_null, has_other;
+
+	hello_suites(ssl, &has_null, &has_other);
+	if (policy == NULL_ENC_PREFER && has_null)
+		SSL_set_max_proto_version(ssl, TLS1_2_VERSION);
+	if (policy == NULL_ENC_OFF && has_null && !has_other) {
+		pthread_once(&refused_once, refused_idx_init);
+		SSL_set_ex_data(ssl, refused_idx, ssl);
+		return SSL_CLIENT_HELLO_RETRY;
 	}
 	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+int tls_server_refused_null_only(SSL *ssl)
+{
+	pthread_once(&refused_once, refused_idx_init);
+	return SSL_get_ex_data(ssl, refused_idx) != NULL;
 }
 
 /* Check that the loaded certificate can serve the RSA key-exchange null
@@ -132,6 +170,7 @@ static int server_null_enc(SSL_CTX *ctx, const struct tls_server_opts *o, char *
 	X509 *x = SSL_CTX_get0_certificate(ctx);
 	const char *list;
 
+	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, (void *)(intptr_t)o->null_enc);
 	if (o->null_enc == NULL_ENC_OFF)
 		return 0;
 	if (o->null_enc != NULL_ENC_ALLOW && o->null_enc != NULL_ENC_PREFER) {
@@ -154,8 +193,6 @@ static int server_null_enc(SSL_CTX *ctx, const struct tls_server_opts *o, char *
 	list = o->null_enc == NULL_ENC_PREFER ? CIPHERS_NULL_FIRST : CIPHERS_NULL_LAST;
 	if (SSL_CTX_set_cipher_list(ctx, list) != 1)
 		return ossl_err(err, "cannot set the cipher list %s", list);
-	if (o->null_enc == NULL_ENC_PREFER)
-		SSL_CTX_set_client_hello_cb(ctx, prefer_null_cb, NULL);
 	return 0;
 }
 

@@ -21,8 +21,15 @@ struct tls_server_opts {
 	const char *client_ca_file; /* required client certificates chain to these; NULL = none asked */
 	enum null_enc_policy null_enc;
 };
-/* TLS 1.2 and 1.3; SSL_MODE_RELEASE_BUFFERS and partial/moving writes set. */
+/* TLS 1.2 and 1.3; SSL_MODE_RELEASE_BUFFERS and partial/moving writes set.
+ * Under NULL_ENC_OFF a ClientHello offering only the null suites is not
+ * answered: SSL_accept fails with SSL_ERROR_WANT_CLIENT_HELLO_CB and
+ * tls_server_refused_null_only() says so; the caller then resets the
+ * connection (Windows 8+ clients retry at once with encrypted suites after
+ * a reset, never after an alert: see docs/windows.md). */
 SSL_CTX *tls_server_ctx(const struct tls_server_opts *o, char *err);
+/* 1 when ssl's ClientHello offered only null suites that the policy refuses. */
+int tls_server_refused_null_only(SSL *ssl);
 
 struct tls_client_opts {
 	const char *ca_file;        /* NULL = system trust store */
