@@ -15,6 +15,26 @@
 #include "server/server.h"
 #include "tls/pki.h"
 
+/* The node's own plain-HTTP URL, for a check from the balancer: the listen
+ * address when it is one (the balancer reaches the node there), the host
+ * name for a wildcard. */
+static void node_url(const struct server_cfg *c, char *out, size_t len)
+{
+	const char *colon = strrchr(c->listen, ':');
+	const char *port = colon ? colon + 1 : "80";
+	int hl = colon ? (int)(colon - c->listen) : 0;
+	char host[300];
+
+	snprintf(host, sizeof(host), "%.*s", hl, c->listen);
+	if (!host[0] || !strcmp(host, "*") || !strcmp(host, "[::]") || !strcmp(host, "::") ||
+	    !strcmp(host, "0.0.0.0"))
+		snprintf(host, sizeof(host), "%s", c->hostnames.v[0]);
+	else if (strchr(host, ':') && host[0] != '[')
+		snprintf(host, sizeof(host), "[%.*s]", hl, c->listen);
+	snprintf(out, len, "http://%s%s%s%s", host, strcmp(port, "80") ? ":" : "",
+		 strcmp(port, "80") ? port : "", c->paths.v[0]);
+}
+
 static void print_client_command(struct server_cfg *c, struct pki_paths *pp, const char *cert,
 				 const char *key)
 {
@@ -24,16 +44,17 @@ static void print_client_command(struct server_cfg *c, struct pki_paths *pp, con
 	int generated_server = !strcmp(c->cert, pp->server_cert);
 
 	port = port ? port + 1 : "443";
-	snprintf(url, sizeof(url), "https://%s%s%s%s", c->hostnames.v[0],
-		 strcmp(port, "443") ? ":" : "", strcmp(port, "443") ? port : "", c->paths.v[0]);
 	if (c->transport == TRANSPORT_HTTP) {
-		/* Clients normally use the balancer's https:// URL; this line is
-		 * for a check from the balancer's side (no TLS). */
-		printf("To connect a client:\n  iphttps client --allow-http http://%s%s%s%s\n",
-		       c->hostnames.v[0], strcmp(port, "80") ? ":" : "", strcmp(port, "80") ? port : "",
+		/* Clients use the balancer's https:// URL; the command is a
+		 * check of this node from the balancer's side (no TLS). */
+		node_url(c, url, sizeof(url));
+		printf("Plain HTTP behind a TLS-terminating balancer: clients connect to the balancer's https:// URL (path %s).\n",
 		       c->paths.v[0]);
-		printf("(plain HTTP behind a TLS-terminating balancer: clients use the balancer's https:// URL)\n");
+		printf("To connect a client:\n  iphttps client --allow-http %s\n", url);
+		printf("(that one from the balancer, to check this node without TLS)\n");
 	} else {
+		snprintf(url, sizeof(url), "https://%s%s%s%s", c->hostnames.v[0],
+			 strcmp(port, "443") ? ":" : "", strcmp(port, "443") ? port : "", c->paths.v[0]);
 		printf("To connect a client:\n  iphttps client %s", url);
 		if (generated_server)
 			printf(" --ca %s", pp->ca_cert);
