@@ -23,7 +23,9 @@ The convention (docs/design.md, "Executable documentation"):
   <!-- test: copy server:/var/lib/iphttps/ca.pem client:. -->
   <!-- test: stop server -->
                             what the administrator does by hand: copy files
-                            between machines, press Ctrl-C on a daemon
+                            between machines ({host} in a source path: the
+                            name of each destination machine), press Ctrl-C
+                            on a daemon
 
   | host | addresses |      the machines of the page; the test checks that
   | `server` | 203.0.113.2 |  each emulated one has the addresses listed
@@ -48,7 +50,6 @@ as on real machines. `iphttps` in PATH is the binary under test
 ($IPHTTPS_BIN, the ASan build in `make check`).
 """
 
-import copy
 import ipaddress
 import os
 import re
@@ -484,8 +485,9 @@ def iphttps_binary():
 class Emulation:
     """The machines of a page on a built topology.
 
-    machines: page host name -> namespace host of topo (or a list of them:
-    the page's blocks for that host then run on each)."""
+    machines: page host name -> namespace host of topo, or a list of them
+    (the page's blocks for that host then run on each), or a dict
+    {namespace host: host name} to give each of them its own host name."""
 
     def __init__(self, topo, machines):
         self.topo = topo
@@ -502,8 +504,10 @@ class Emulation:
         for name, ns_hosts in machines.items():
             if isinstance(ns_hosts, str):
                 ns_hosts = [ns_hosts]
-            self.machines[name] = [Machine(topo, h, name, self.base, self.env)
-                                   for h in ns_hosts]
+            if not isinstance(ns_hosts, dict):
+                ns_hosts = {h: name for h in ns_hosts}
+            self.machines[name] = [Machine(topo, h, hn, self.base, self.env)
+                                   for h, hn in ns_hosts.items()]
 
     def one(self, name):
         """The (single) machine the page calls name."""
@@ -546,16 +550,16 @@ class Run:
             if host not in self.emu.machines:
                 raise PageError("%s: host table names %r, not emulated"
                                 % (self.page.path, host))
+            have = set()            # a group of machines: among them
             for m in self.emu.machines[host]:
-                have = m.addresses()
-                for a in addrs:
-                    a = a.split("/")[0]
-                    if a not in have:
-                        raise PageError(
-                            "%s: the host table gives %s address %s; the "
-                            "emulated machine has %s" % (
-                                os.path.relpath(self.page.path, REPO), host,
-                                a, sorted(have)))
+                have |= m.addresses()
+            for a in addrs:
+                if a.split("/")[0] not in have:
+                    raise PageError(
+                        "%s: the host table gives %s address %s; the "
+                        "emulated machine has %s" % (
+                            os.path.relpath(self.page.path, REPO), host,
+                            a, sorted(have)))
 
     def run(self, until=None):
         """Run the page's items in order (up to the Block or Directive
@@ -635,18 +639,19 @@ class Run:
             raise PageError("%s: unknown directive %r" % (d.where, d.verb))
 
     def _copy(self, d):
-        """copy HOST:PATH... HOST:DIR (HOST repo: the source tree)."""
+        """copy HOST:PATH... HOST:DIR (HOST repo: the source tree); {host}
+        in a source path is the host name of each destination machine."""
         if len(d.args) < 2 or any(":" not in a for a in d.args):
             raise PageError("%s: copy HOST:PATH... HOST:DIR" % d.where)
         dhost, ddir = d.args[-1].split(":", 1)
-        for src in d.args[:-1]:
-            shost, spath = src.split(":", 1)
-            if shost == "repo":
-                with open(os.path.join(REPO, spath), "rb") as f:
-                    data = f.read()
-            else:
-                data = self.emu.one(shost).read(spath)
-            for m in self.emu.machines[dhost]:
+        for m in self.emu.machines[dhost]:
+            for src in d.args[:-1]:
+                shost, spath = src.replace("{host}", m.name).split(":", 1)
+                if shost == "repo":
+                    with open(os.path.join(REPO, spath), "rb") as f:
+                        data = f.read()
+                else:
+                    data = self.emu.one(shost).read(spath)
                 m.write(os.path.join(ddir, os.path.basename(spath)), data)
 
     def stop(self, host, sig=signal.SIGINT):
@@ -718,13 +723,15 @@ class Session:
     close() stops everything and returns the sanitizer reports.
 
     topology: a netns.Topology class (PageTopology: cli, net, srv, ins);
-    machines: as for Emulation."""
+    clients: client hosts to add to it first; machines: as for Emulation."""
 
-    def __init__(self, workdir, machines, topology=PageTopology):
+    def __init__(self, workdir, machines, topology=PageTopology, clients=()):
         self.runs = []
         self.topo = topology(os.path.join(str(workdir), "logs"))
         self.emu = None
         try:
+            for c in clients:
+                self.topo.add_client(c)
             self.emu = Emulation(self.topo, machines)
         except BaseException:
             self.close()
