@@ -16,6 +16,11 @@ The convention (docs/design.md, "Executable documentation"):
   iphttps server ...            running, stopped at the end
   ```
 
+  ```sh
+  # on client, exits 1          a command shown failing on purpose (a probe
+  iphttps probe URL             that finds a fault): its exit status
+  ```
+
   ```text output            output the test compares: the lines must come,
   State : LinkUp            in this order, from the run block above it
   ```                       (other ```text blocks are illustrations only)
@@ -66,7 +71,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 RUN_TIMEOUT = 120        # one block, run once
 OUTPUT_TIMEOUT = 45      # until a block's output matches (an ASan build)
-HOST_RE = re.compile(r"^#\s*on\s+([a-z][a-z0-9-]*)\s*(,\s*keeps running\s*)?$")
+HOST_RE = re.compile(r"^#\s*on\s+([a-z][a-z0-9-]*)\s*"
+                     r"(?:(,\s*keeps running)|,\s*exits (\d+))?\s*$")
 ON_RE = re.compile(r"^#\s*on\s+\S")
 DIRECTIVE_RE = re.compile(r"^\s*<!--\s*test:\s*(.*?)\s*-->\s*$")
 FENCE_RE = re.compile(r"^(\s*)(`{3,})\s*([^`]*)$")
@@ -87,6 +93,7 @@ class Block:
         self.lines = lines
         self.host = None            # for a run block
         self.keeps_running = False
+        self.exits = 0              # the exit status the page announces
         self.outputs = []           # output blocks that follow it
 
     @property
@@ -224,10 +231,12 @@ class Page:
                 if m:
                     it.host = m.group(1)
                     it.keeps_running = bool(m.group(2))
+                    it.exits = int(m.group(3) or 0)
                     last = it
                 elif ON_RE.match(it.lines[0].strip()):
-                    raise PageError("%s: %r: write `# on HOST` or `# on HOST, "
-                                    "keeps running`" % (it.where, it.lines[0]))
+                    raise PageError("%s: %r: write `# on HOST`, `# on HOST, "
+                                    "keeps running` or `# on HOST, exits N`"
+                                    % (it.where, it.lines[0]))
             elif it.is_output():
                 if last is None:
                     raise PageError("%s: output block before any run block"
@@ -590,7 +599,8 @@ class Run:
         deadline = time.monotonic() + self.output_timeout
         while True:
             rc, out = m.run(b.script)
-            why = ("exit status %d" % rc) if rc else self._compare(b, out)
+            why = ("exit status %d (the page says %d)" % (rc, b.exits)
+                   if rc != b.exits else self._compare(b, out))
             if not why:
                 return out
             if not b.outputs or time.monotonic() > deadline:

@@ -187,6 +187,19 @@ def test_private_etc_var_lib_run_and_home_per_machine(machines, tmp_path):
     assert len(r.log) == 3
 
 
+def test_a_command_shown_failing(machines, tmp_path):
+    r = _run(machines, tmp_path, """\
+        ```sh
+        # on client, exits 3
+        echo it failed; exit 3
+        ```
+        ```text output
+        it failed
+        ```
+        """)
+    assert r.outputs[r.page.run_blocks()[0]] == ["it failed\n"]
+
+
 @pytest.mark.parametrize("text, why", [
     ("```sh\n# on server\nfalse\n```\n", "exit status 1"),
     ("```sh\n# on server\necho LinkDown\n```\n```text output\nLinkUp\n```\n",
@@ -194,6 +207,7 @@ def test_private_etc_var_lib_run_and_home_per_machine(machines, tmp_path):
     ("```sh\n# on server, keeps running\nsleep 0.2; exit 3\n```\n"
      "```sh\n# on client\nsleep 1\n```\n", "exited"),
     ("```sh\n# on router\ntrue\n```\n", "does not emulate"),
+    ("```sh\n# on server, exits 1\ntrue\n```\n", r"exit status 0 \(the page says 1\)"),
     ("| host | addresses |\n| - | - |\n| server | 192.0.2.77 |\n", "192.0.2.77"),
 ])
 def test_a_page_that_drifted_fails(machines, tmp_path, text, why):
