@@ -9,7 +9,7 @@ libsystemd-dev libseccomp-dev"
 TEST="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest python3-scapy iproute2 \
 openssl curl iputils-ping procps psmisc tcpdump tshark haproxy squid nginx-light socat \
 tayga unbound dnsmasq bind9-dnsutils nftables dbus systemd-resolved prometheus \
-dpkg-dev debhelper fakeroot lintian bash-completion"
+dpkg-dev debhelper fakeroot lintian bash-completion python3-cryptography"
 BENCH="iperf3 ocserv openconnect linux-perf"
 want="" quiet=0
 for a in "$@"; do

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "common/priv.h"
 #include "server/server.h"
 #include "tls/pki.h"
 
@@ -80,6 +81,31 @@ static void on_ready(void *arg)
 	print_client_command(b->cfg, &b->boot->pp, b->boot->client_cert, b->boot->client_key);
 }
 
+/* The port of an ADDR:PORT the checks accepted. */
+static unsigned listen_port(const char *listen)
+{
+	const char *c = strrchr(listen, ':');
+
+	return c ? (unsigned)strtoul(c + 1, NULL, 10) : 0;
+}
+
+/* --check passed: what the server would run with. */
+static void print_check(struct server_cfg *c)
+{
+	char err[ERRLEN];
+
+	printf("configuration OK%s%s\n", c->origin.file[0] ? ": " : "", c->origin.file);
+	printf("  listen %s (%s, authentication %s)\n", c->listen,
+	       c->transport == TRANSPORT_HTTP ? "plain HTTP" : "TLS",
+	       c->auth == AUTH_NONE ? "none" : "certificates");
+	printf("  certificate %s\n", c->cert ? c->cert : "generated in the state directory (kept there)");
+	printf("  prefix %s\n", c->prefix ? c->prefix : c->prefix_pool ? c->prefix_pool
+	       : "kept in (or generated into) the state directory");
+	printf("  state directory %s, TUN %s\n", c->state_dir, c->tun);
+	if (priv_check_daemon(listen_port(c->listen), err) < 0)
+		printf("note: to run, the server %s\n", err);
+}
+
 int cmd_server(int argc, char **argv)
 {
 	struct server_cfg cfg;
@@ -93,12 +119,25 @@ int cmd_server(int argc, char **argv)
 		server_cfg_free(&cfg);
 		return 0;
 	}
-	if (r < 0) {
+	log_init("iphttps-server", r == 0 && cfg.verbose ? 1 : 0);
+	/* A start without the privilege it needs says so first (its files
+	 * may well be out of its reach too). */
+	if (r == 0 && !cfg.check && priv_check_daemon(listen_port(cfg.listen), err) < 0) {
+		log_errx("%s", err);
+		server_cfg_free(&cfg);
+		return 1;
+	}
+	/* Every check before anything on the host changes (issue 12 item 6). */
+	if (r < 0 || server_cfg_check(&cfg, err) < 0) {
 		fprintf(stderr, "iphttps server: %s\n", err);
 		server_cfg_free(&cfg);
 		return 2;
 	}
-	log_init("iphttps-server", cfg.verbose ? 1 : 0);
+	if (cfg.check) {
+		print_check(&cfg);
+		server_cfg_free(&cfg);
+		return 0;
+	}
 	if (cfg.auth == AUTH_NONE)
 		log_warnx("--auth none: anyone who reaches %s joins the link; only do this when what flows inside is protected otherwise (DirectAccess: IPsec)",
 			  cfg.listen);

@@ -1,13 +1,18 @@
 /* The client's configuration (config.h): the options table, defaults and
  * checks. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/config.h"
+#include "common/log.h"
+#include "net/tun.h"
+#include "tls/certcheck.h"
 #include "tls/tls.h"
 
 static const char *const null_modes[] = { "off", "on", NULL };
@@ -31,16 +36,49 @@ static const struct opt_def client_opts[] = {
 	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TCP segmentation offload on the TUN (measured no faster yet: docs/performance.md)" },
 	{ "allow-http", 0, OPT_FLAG, O(allow_http), NULL, "accept http:// URLs (no TLS: only for tests and trusted paths)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
+	{ "check", 0, OPT_FLAG, O(check), NULL, "validate the configuration and its files, change nothing, exit 0 or 2" },
 	{ NULL },
 };
 #undef O
 
-static int readable(const char *opt, const char *path, char *err)
+/* err = "FILE:LINE: name: ..." or "--name: ..."; returns -1. */
+static int __attribute__((format(printf, 5, 6)))
+bad(const struct client_cfg *c, const char *name, size_t item, char *err, const char *fmt, ...)
 {
-	if (path && access(path, R_OK) < 0) {
-		snprintf(err, ERRLEN, "--%s %s: %s", opt, path, strerror(errno));
+	va_list ap;
+
+	va_start(ap, fmt);
+	opts_vbad(client_opts, &c->origin, c, name, item, err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Expired: an error; within CERT_WARN_DAYS: a warning. */
+static int check_expiry(const struct client_cfg *c, const char *opt, const char *file,
+			const struct cert_facts *f, char *err)
+{
+	long days = cert_days_left(f->not_after, time(NULL));
+	char date[16];
+
+	cert_date(f->not_after, date, sizeof(date));
+	if (f->not_after <= time(NULL))
+		return bad(c, opt, 0, err, "%s (%s) expired on %s", file, f->subject, date);
+	if (days < CERT_WARN_DAYS)
+		log_warnx("%s (%s) expires in %ld days, on %s", file, f->subject, days, date);
+	return 0;
+}
+
+static int check_files(const struct client_cfg *c, char *err)
+{
+	struct cert_facts f;
+	char e[ERRLEN];
+
+	if (c->ca && (certcheck_bundle(c->ca, &f, e) < 0 ? bad(c, "ca", 0, err, "%s", e)
+				: check_expiry(c, "ca", c->ca, &f, err)) < 0)
 		return -1;
-	}
+	if (c->cert && (certcheck_pair(c->cert, c->key, &f, e) < 0 ? bad(c, "cert", 0, err, "%s", e)
+				  : check_expiry(c, "cert", c->cert, &f, err)) < 0)
+		return -1;
 	return 0;
 }
 
@@ -65,6 +103,7 @@ int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_u
 		     size_t *n_urls, char *err)
 {
 	struct strlist pos = { 0 };
+	char e[ERRLEN];
 	size_t n;
 	int r;
 
@@ -74,7 +113,7 @@ int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_u
 	cfg->timeout = 10;
 	cfg->queue_limit = 4 << 20;
 	*n_urls = 0;
-	r = opts_parse(client_opts, cfg, "client", argc, argv, &pos, err);
+	r = opts_parse(client_opts, cfg, "client", argc, argv, &pos, &cfg->origin, err);
 	for (size_t i = 0; r == 0 && i < pos.n; i++)
 		strlist_add(&cfg->urls, pos.v[i]);
 	strlist_free(&pos);
@@ -89,30 +128,29 @@ int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_u
 		return -1;
 	}
 	for (n = 0; n < cfg->urls.n; n++)
-		if (iph_url_parse(cfg->urls.v[n], &urls[n], cfg->allow_http, err) < 0)
-			return -1;
+		if (iph_url_parse(cfg->urls.v[n], &urls[n], cfg->allow_http, e) < 0) {
+			if (!cfg->urls.line[n])
+				return snprintf(err, ERRLEN, "%s", e), -1;
+			return bad(cfg, "url", n, err, "%s", e);
+		}
 	*n_urls = n;
 	for (size_t i = 0; i < n; i++) {
 		struct proxy_cfg px;
-		int pr = client_proxy_for(cfg, urls[i].host, &px, err);
+		int pr = client_proxy_for(cfg, urls[i].host, &px, e);
 		explicit_bzero(&px, sizeof(px));
 		if (pr < 0)
-			return -1;
+			return cfg->proxy ? bad(cfg, "proxy", 0, err, "%s", e)
+					  : (snprintf(err, ERRLEN, "%s", e), -1);
 	}
 	if (!cfg->tun)
 		cfg->tun = strdup("iphttps0");
-	if (strlen(cfg->tun) >= 16) {
-		snprintf(err, ERRLEN, "--tun: '%s' is longer than 15 characters", cfg->tun);
-		return -1;
-	}
-	if ((cfg->cert == NULL) != (cfg->key == NULL)) {
-		snprintf(err, ERRLEN, "--cert and --key go together");
-		return -1;
-	}
-	if (readable("ca", cfg->ca, err) < 0 || readable("cert", cfg->cert, err) < 0 ||
-	    readable("key", cfg->key, err) < 0)
-		return -1;
-	return 0;
+	if (!tun_name_ok(cfg->tun))
+		return bad(cfg, "tun", 0, err,
+			   "'%s' is not an interface name (1 to 15 characters, no '/', ':' or spaces)",
+			   cfg->tun);
+	if ((cfg->cert == NULL) != (cfg->key == NULL))
+		return bad(cfg, cfg->cert ? "cert" : "key", 0, err, "--cert and --key go together");
+	return check_files(cfg, err);
 }
 
 SSL_CTX *client_cfg_tls_ctx(const struct client_cfg *cfg, char *err)

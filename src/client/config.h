@@ -32,11 +32,14 @@ struct client_cfg {
 	int allow_http;
 	int offload;
 	int verbose;
+	int check;                      /* --check: validate and exit */
+	struct opts_origin origin;
 };
 
 /* Parse the command line (with -c FILE) and the URL operands, apply the
- * defaults and check every value (URLs, proxies, readable files); nothing on
- * the host is touched.  The entry points go to urls[CLIENT_MAX_URLS], their
+ * defaults and check every value (URLs, proxies, the TUN name, the CA,
+ * certificate and key files: readable, matching, not expired, warned about
+ * within CERT_WARN_DAYS of their expiry); nothing on the host is touched.  The entry points go to urls[CLIENT_MAX_URLS], their
  * number to *n_urls. */
 int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_url *urls,
 		     size_t *n_urls, char *err);

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+static const char *const default_sections[] = { "server", "client", NULL };
+const char *const *opts_sections = default_sections;
+
 int strlist_add(struct strlist *l, const char *s)
 {
 	char *d;
@@ -56,8 +59,9 @@ static int parse_bool(const char *v, int *out)
 	return -1;
 }
 
-/* Store value v for option d into cfg; 0 or -1 with err. */
-static int opt_set(const struct opt_def *d, void *cfg, const char *v, char *err)
+/* Store value v for option d (of the file's line, 0: the command line)
+ * into cfg; 0 or -1 with err. */
+static int opt_set(const struct opt_def *d, void *cfg, const char *v, unsigned line, char *err)
 {
 	char *base = (char *)cfg + d->off;
 	char *end;
@@ -71,13 +75,16 @@ static int opt_set(const struct opt_def *d, void *cfg, const char *v, char *err)
 			goto nomem;
 		return 0;
 	}
-	case OPT_LIST:
-		if (strlist_add((struct strlist *)base, v) < 0) {
+	case OPT_LIST: {
+		struct strlist *l = (struct strlist *)base;
+		if (strlist_add(l, v) < 0) {
 			snprintf(err, ERRLEN, "--%s: too many values (at most %d)", d->name,
 				 OPTS_LIST_MAX);
 			return -1;
 		}
+		l->line[l->n - 1] = (unsigned short)line;
 		return 0;
+	}
 	case OPT_INT:
 		errno = 0;
 		n = strtol(v, &end, 10);
@@ -120,12 +127,58 @@ struct file_ctx {
 	void *cfg;
 	const char *section;
 	const char *path;
+	struct opts_origin *origin;
+	FILE *f;
+	unsigned line;          /* lines read so far: the one inih handles */
+	int mid_line;           /* the last read ended before a newline */
 	char *err;
 	int failed;
 };
 
-/* inih callback (Debian's inih passes no line number: the message is kept
- * here and ini_parse_file's return value, the first failing line, is added). */
+static int known_section(const char *name, size_t len)
+{
+	for (const char *const *k = opts_sections; *k; k++)
+		if (strlen(*k) == len && !strncmp(*k, name, len))
+			return 1;
+	return 0;
+}
+
+/* inih's reader: counts lines (Debian's inih passes no line number to the
+ * handler) and refuses a [section] nobody reads, such as a misspelt
+ * [sever] that would leave every key below it silently unused. */
+static char *read_line(char *buf, int size, void *arg)
+{
+	struct file_ctx *fc = arg;
+	const char *p, *end;
+
+	int cont = fc->mid_line;
+
+	if (fc->failed || !fgets(buf, size, fc->f))
+		return NULL;
+	fc->mid_line = !strchr(buf, '\n') && !feof(fc->f);
+	if (cont)
+		return buf;     /* the rest of a line longer than inih's buffer */
+	fc->line++;
+	p = buf + strspn(buf, " \t");
+	if (*p != '[' || !(end = strchr(p, ']')))
+		return buf;
+	p++;
+	p += strspn(p, " \t");
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (!known_section(p, (size_t)(end - p))) {
+		size_t off = (size_t)snprintf(fc->err, ERRLEN, "unknown section [%.*s] (known:",
+					      (int)(end - p), p);
+		for (const char *const *k = opts_sections; *k && off < ERRLEN; k++)
+			off += (size_t)snprintf(fc->err + off, ERRLEN - off, " [%s]", *k);
+		if (off < ERRLEN)
+			snprintf(fc->err + off, ERRLEN - off, ")");
+		fc->failed = 1;
+		return NULL;
+	}
+	return buf;
+}
+
 static int on_ini_line(void *user, const char *section, const char *name, const char *value)
 {
 	struct file_ctx *fc = user;
@@ -141,7 +194,7 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 			fc->failed = 1;
 			return 0;
 		}
-		return 1; /* other roles' sections are ignored */
+		return 1; /* another role's section */
 	}
 	d = find_long(fc->defs, name, strlen(name));
 	if (!d || d->type == OPT_CONFIG) {
@@ -149,31 +202,39 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 		fc->failed = 1;
 		return 0;
 	}
-	if (opt_set(d, fc->cfg, value, msg) < 0) {
+	if (opt_set(d, fc->cfg, value, fc->line, msg) < 0) {
 		snprintf(fc->err, ERRLEN, "%s", msg + 2);
 		fc->failed = 1;
 		return 0;
 	}
+	if (fc->origin && d - fc->defs < OPTS_MAX_DEFS)
+		fc->origin->line[d - fc->defs] = (unsigned short)fc->line;
 	return 1;
 }
 
 int opts_parse_file(const struct opt_def *defs, void *cfg, const char *section,
-		    const char *path, char *err)
+		    const char *path, struct opts_origin *origin, char *err)
 {
-	struct file_ctx fc = { defs, cfg, section, path, err, 0 };
-	FILE *f = fopen(path, "r");
+	struct file_ctx fc = { defs, cfg, section, path, origin, NULL, 0, 0, err, 0 };
 	int rc;
 
-	if (!f) {
+	if (!(fc.f = fopen(path, "re"))) {
 		snprintf(err, ERRLEN, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	rc = ini_parse_file(f, on_ini_line, &fc);
-	fclose(f);
+	if (origin)
+		snprintf(origin->file, sizeof(origin->file), "%s", path);
+	rc = ini_parse_stream(read_line, &fc, on_ini_line, &fc);
+	if (!fc.failed && ferror(fc.f)) {
+		fclose(fc.f);
+		snprintf(err, ERRLEN, "%s: cannot be read", path);
+		return -1;
+	}
+	fclose(fc.f);
 	if (fc.failed) {
 		char msg[ERRLEN];
 		snprintf(msg, sizeof(msg), "%s", err);
-		snprintf(err, ERRLEN, "%s:%d: %s", path, rc, msg);
+		snprintf(err, ERRLEN, "%s:%u: %s", path, fc.line, msg);
 		return -1;
 	}
 	if (rc > 0) {
@@ -181,15 +242,45 @@ int opts_parse_file(const struct opt_def *defs, void *cfg, const char *section,
 		return -1;
 	}
 	if (rc < 0) {
-		snprintf(err, ERRLEN, "%s: cannot be read", path);
+		snprintf(err, ERRLEN, "%s: out of memory reading it", path);
 		return -1;
 	}
 	return 0;
 }
 
+const char *opts_where(const struct opt_def *defs, const struct opts_origin *origin,
+		       const void *cfg, const char *name, size_t item, char *out, size_t len)
+{
+	const struct opt_def *d = find_long(defs, name, strlen(name));
+	unsigned line = 0;
+
+	if (d && origin && d->type == OPT_LIST) {
+		const struct strlist *l = (const struct strlist *)((const char *)cfg + d->off);
+		if (item < l->n)
+			line = l->line[item];
+	} else if (d && origin && d - defs < OPTS_MAX_DEFS) {
+		line = origin->line[d - defs];
+	}
+	if (line && origin->file[0])
+		snprintf(out, len, "%s:%u: %s", origin->file, line, name);
+	else
+		snprintf(out, len, "--%s", name);
+	return out;
+}
+
+int opts_vbad(const struct opt_def *defs, const struct opts_origin *origin, const void *cfg,
+	      const char *name, size_t item, char *err, const char *fmt, va_list ap)
+{
+	char w[320], msg[ERRLEN];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(err, ERRLEN, "%s: %s", opts_where(defs, origin, cfg, name, item, w, sizeof(w)), msg);
+	return -1;
+}
+
 /* Find -c/--config in argv and read that file first. */
 static int load_config_arg(const struct opt_def *defs, void *cfg, const char *section,
-			   int argc, char **argv, char *err)
+			   int argc, char **argv, struct opts_origin *origin, char *err)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *file = NULL;
@@ -205,17 +296,20 @@ static int load_config_arg(const struct opt_def *defs, void *cfg, const char *se
 			snprintf(err, ERRLEN, "%s needs a FILE", a);
 			return -1;
 		}
-		return opts_parse_file(defs, cfg, section, file, err);
+		return opts_parse_file(defs, cfg, section, file, origin, err);
 	}
 	return 0;
 }
 
 int opts_parse(const struct opt_def *defs, void *cfg, const char *section,
-	       int argc, char **argv, struct strlist *pos, char *err)
+	       int argc, char **argv, struct strlist *pos, struct opts_origin *origin,
+	       char *err)
 {
 	int only_pos = 0;
 
-	if (load_config_arg(defs, cfg, section, argc, argv, err) < 0)
+	if (origin)
+		memset(origin, 0, sizeof(*origin));
+	if (load_config_arg(defs, cfg, section, argc, argv, origin, err) < 0)
 		return -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
@@ -251,6 +345,8 @@ int opts_parse(const struct opt_def *defs, void *cfg, const char *section,
 			snprintf(err, ERRLEN, "unknown option '%s' (see --help)", a);
 			return -1;
 		}
+		if (origin && d - defs < OPTS_MAX_DEFS)
+			origin->line[d - defs] = 0;
 		if (d->type == OPT_FLAG && !val) {
 			*(int *)((char *)cfg + d->off) = 1;
 			continue;
@@ -265,7 +361,7 @@ int opts_parse(const struct opt_def *defs, void *cfg, const char *section,
 		}
 		if (d->type == OPT_CONFIG)
 			continue;
-		if (opt_set(d, cfg, val, err) < 0)
+		if (opt_set(d, cfg, val, 0, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -37,3 +37,48 @@ int priv_keep_net_admin(char *err)
 	}
 	return 0;
 }
+
+/* 1 if cap is in this process's effective set. */
+static int have_cap(unsigned cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return 0;
+	return (data[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+/* The first port an unprivileged process may bind in this namespace. */
+static unsigned unprivileged_port_start(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+	unsigned v = 1024;
+
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 1024;
+		fclose(f);
+	}
+	return v;
+}
+
+int priv_check_daemon(unsigned port, char *err)
+{
+	const char *who = geteuid() == 0 ? "root without it (a restricted container or unit?)"
+					   : "not root";
+
+	if (!have_cap(CAP_NET_ADMIN)) {
+		snprintf(err, ERRLEN, "needs CAP_NET_ADMIN to create the TUN device and set its "
+			 "addresses and routes, and this process is %s: start it as root (the "
+			 "systemd units do) or give it CAP_NET_ADMIN (AmbientCapabilities=)", who);
+		return -1;
+	}
+	if (port && port < unprivileged_port_start() && !have_cap(CAP_NET_BIND_SERVICE)) {
+		snprintf(err, ERRLEN, "needs CAP_NET_BIND_SERVICE to listen on port %u (below %u), "
+			 "and this process is %s: start it as root, give it CAP_NET_BIND_SERVICE, "
+			 "or listen on a higher port", port, unprivileged_port_start(), who);
+		return -1;
+	}
+	return 0;
+}

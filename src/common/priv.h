@@ -10,5 +10,10 @@
 #include "common/errbuf.h"
 
 int priv_keep_net_admin(char *err);
+/* Before anything is set up: does this process hold what a daemon needs,
+ * CAP_NET_ADMIN (the TUN device, its addresses and routes) and, to listen on
+ * a port below the kernel's unprivileged start (port 0: none),
+ * CAP_NET_BIND_SERVICE?  0, or -1 with err naming what is missing. */
+int priv_check_daemon(unsigned port, char *err);
 
 #endif

@@ -24,6 +24,7 @@
  * 40, none after 100 ms. */
 #include "net/tun.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <fcntl.h>
@@ -159,6 +160,16 @@ static int open_flags(char *name, short flags, char *err)
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
 	name[IFNAMSIZ - 1] = '\0';
 	return fd;
+}
+
+int tun_name_ok(const char *n)
+{
+	if (!*n || strlen(n) >= IFNAMSIZ || !strcmp(n, ".") || !strcmp(n, ".."))
+		return 0;
+	for (; *n; n++)
+		if (*n == '/' || *n == ':' || isspace((unsigned char)*n) || !isprint((unsigned char)*n))
+			return 0;
+	return 1;
 }
 
 int tun_open(char *name, char *err)

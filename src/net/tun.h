@@ -19,6 +19,9 @@
 
 /* Open (create) an IFF_TUN|IFF_NO_PI device, non-blocking, close-on-exec.
  * name is in/out (IFNAMSIZ).  Fails if the device exists and is in use. */
+/* 1 if the kernel takes name for a network device (dev_valid_name): 1 to
+ * 15 characters, no '/', ':' or white space, not "." or "..". */
+int tun_name_ok(const char *name);
 int tun_open(char *name, char *err);
 /* The same with IFF_VNET_HDR and TCP segmentation offload (TUN_F_CSUM,
  * TUN_F_TSO6): every read and write starts with a 10-byte virtio-net

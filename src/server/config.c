@@ -1,18 +1,25 @@
 /* The server's configuration: the options table, defaults, checks and the
  * embedded defaults (config.h). */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "server/config.h"
+#include "tls/certcheck.h"
 #include "tls/tls.h"
 #include "wire/http.h"
+#include "net/tun.h"
+#include "wire/nd.h"
 
 static const char *const transports[] = { "https", "http", NULL };
 static const char *const auth_modes[] = { "none", "certificates", NULL };
@@ -55,6 +62,7 @@ static const struct opt_def server_opts[] = {
 	{ "ra-interval", 0, OPT_INT, O(ra_interval), "SECONDS", "unsolicited RA to each client every (default 600)", 0, 86400 },
 	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TCP segmentation offload on the TUN (measured no faster yet: docs/performance.md)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
+	{ "check", 0, OPT_FLAG, O(check), NULL, "validate the configuration and its files, change nothing, exit 0 or 2" },
 	{ NULL },
 };
 #undef O
@@ -97,34 +105,227 @@ static void null_enc_default(struct server_cfg *c)
 			      NULL_ENC_PREFER : NULL_ENC_OFF;
 }
 
-static int check_cfg(struct server_cfg *c, char *err)
+/* err = "FILE:LINE: name: ..." or "--name: ...", for option name's value
+ * (item of a list); returns -1. */
+static int __attribute__((format(printf, 5, 6)))
+bad(const struct server_cfg *c, const char *name, size_t item, char *err, const char *fmt, ...)
 {
-	if ((c->cert == NULL) != (c->key == NULL)) {
-		snprintf(err, ERRLEN, "--cert and --key go together");
+	va_list ap;
+
+	va_start(ap, fmt);
+	opts_vbad(server_opts, &c->origin, c, name, item, err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int server_parse_prefix(const char *text, struct in6_addr *p, long *plen)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+
+	if (strlen(text) >= sizeof(buf))
 		return -1;
-	}
-	if (strlen(c->tun) >= 16) {
-		snprintf(err, ERRLEN, "--tun: '%s' is longer than 15 characters", c->tun);
+	snprintf(buf, sizeof(buf), "%s", text);
+	if (!(slash = strchr(buf, '/')))
 		return -1;
-	}
-	for (size_t i = 0; i < c->paths.n; i++)
-		if (c->paths.v[i][0] != '/') {
-			snprintf(err, ERRLEN, "--path: '%s' must start with /", c->paths.v[i]);
-			return -1;
-		}
-	if (c->paths.n >= HTTP_MAX_PATHS) {
-		snprintf(err, ERRLEN, "--path: at most %d paths", HTTP_MAX_PATHS - 1);
+	*slash = 0;
+	errno = 0;
+	*plen = strtol(slash + 1, &end, 10);
+	if (errno || end == slash + 1 || *end || *plen < 0 || *plen > 128 ||
+	    inet_pton(AF_INET6, buf, p) != 1)
 		return -1;
-	}
-	if ((c->prefix_mode == PREFIX_PER_CLIENT) != (c->prefix_pool != NULL)) {
-		snprintf(err, ERRLEN, "--prefix-mode per-client and --prefix-pool go together");
-		return -1;
-	}
-	if (c->null_enc_explicit && c->null_enc != NULL_ENC_OFF && c->transport == TRANSPORT_HTTP) {
-		snprintf(err, ERRLEN, "--null-encryption concerns TLS; with --transport http the balancer in front chooses the suites");
-		return -1;
-	}
 	return 0;
+}
+
+/* "[::]:443", "0.0.0.0:443", "127.0.0.1:8443", ":443", "*:443" */
+int server_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, char *err)
+{
+	char host[128];
+	const char *colon = strrchr(spec, ':');
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(host)) {
+		snprintf(err, ERRLEN, "'%s' is not ADDR:PORT", spec);
+		return -1;
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port < 1 || port > 65535) {
+		snprintf(err, ERRLEN, "bad port in '%s' (1 to 65535)", spec);
+		return -1;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = 0;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (!host[0] || !strcmp(host, "*") || !strcmp(host, "::")) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_any;
+		a->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a);
+		return 0;
+	}
+	{
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+			a6->sin6_family = AF_INET6;
+			a6->sin6_port = htons((uint16_t)port);
+			*len = sizeof(*a6);
+			return 0;
+		}
+		if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+			a4->sin_family = AF_INET;
+			a4->sin_port = htons((uint16_t)port);
+			*len = sizeof(*a4);
+			return 0;
+		}
+	}
+	snprintf(err, ERRLEN, "'%s' is not an IP address (give ADDR:PORT, e.g. [::]:443)", host);
+	return -1;
+}
+
+/* Printable text without CR or LF (it goes into an HTTP header). */
+static int header_text_ok(const char *t)
+{
+	for (; *t; t++)
+		if (!isprint((unsigned char)*t))
+			return 0;
+	return 1;
+}
+
+static int check_prefixes(struct server_cfg *c, char *err)
+{
+	struct in6_addr a;
+	long plen;
+	size_t max_routes = ND_MAX_ROUTES - (c->prefix_mode == PREFIX_PER_CLIENT ? 1 : 0);
+
+	if (c->prefix && (server_parse_prefix(c->prefix, &a, &plen) < 0 || plen != 64 ||
+			  IN6_IS_ADDR_MULTICAST(&a) || IN6_IS_ADDR_LINKLOCAL(&a)))
+		return bad(c, "prefix", 0, err, "'%s' is not a unicast IPv6 PREFIX/64", c->prefix);
+	if (c->prefix_pool && (server_parse_prefix(c->prefix_pool, &a, &plen) < 0 || plen < 16 ||
+			       plen > 63 || IN6_IS_ADDR_MULTICAST(&a) || IN6_IS_ADDR_LINKLOCAL(&a)))
+		return bad(c, "prefix-pool", 0, err,
+			   "'%s' is not a unicast IPv6 PREFIX/LEN with LEN from 16 to 63", c->prefix_pool);
+	if (c->routes.n > max_routes)
+		return bad(c, "route", max_routes, err, "at most %zu routes%s", max_routes,
+			   max_routes < ND_MAX_ROUTES ? " with --prefix-pool" : "");
+	for (size_t i = 0; i < c->routes.n; i++)
+		if (server_parse_prefix(c->routes.v[i], &a, &plen) < 0)
+			return bad(c, "route", i, err, "'%s' is not an IPv6 PREFIX/LEN", c->routes.v[i]);
+	if (c->dns.n > ND_MAX_DNS)
+		return bad(c, "dns", ND_MAX_DNS, err, "at most %d servers", ND_MAX_DNS);
+	for (size_t i = 0; i < c->dns.n; i++)
+		if (inet_pton(AF_INET6, c->dns.v[i], &a) != 1)
+			return bad(c, "dns", i, err, "'%s' is not an IPv6 address", c->dns.v[i]);
+	return 0;
+}
+
+/* The values alone, without looking at the host: 0 or -1 with err. */
+static int check_values(struct server_cfg *c, char *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char e[ERRLEN];
+
+	if ((c->cert == NULL) != (c->key == NULL))
+		return bad(c, c->cert ? "cert" : "key", 0, err, "--cert and --key go together");
+	if (!tun_name_ok(c->tun))
+		return bad(c, "tun", 0, err, "'%s' is not an interface name (1 to 15 characters, no '/', ':' or spaces)",
+			   c->tun);
+	for (size_t i = 0; i < c->paths.n; i++)
+		if (c->paths.v[i][0] != '/' || strpbrk(c->paths.v[i], " \t\r\n?#"))
+			return bad(c, "path", i, err, "'%s' must start with / and hold no spaces, ? or #",
+				   c->paths.v[i]);
+	if (c->paths.n >= HTTP_MAX_PATHS)
+		return bad(c, "path", c->paths.n - 1, err, "at most %d paths", HTTP_MAX_PATHS - 1);
+	if ((c->prefix_mode == PREFIX_PER_CLIENT) != (c->prefix_pool != NULL))
+		return bad(c, c->prefix_pool ? "prefix-pool" : "prefix-mode", 0, err,
+			   "--prefix-mode per-client and --prefix-pool go together");
+	if (c->null_enc_explicit && c->null_enc != NULL_ENC_OFF && c->transport == TRANSPORT_HTTP)
+		return bad(c, "null-encryption", 0, err,
+			   "concerns TLS; with --transport http the balancer in front chooses the suites");
+	if (server_parse_listen(c->listen, &ss, &sl, e) < 0)
+		return bad(c, "listen", 0, err, "%s", e);
+	if (!header_text_ok(c->server_header))
+		return bad(c, "server-header", 0, err, "must be printable text on one line");
+	for (size_t i = 0; i < c->hostnames.n; i++)
+		if (!pki_name_ok(c->hostnames.v[i]))
+			return bad(c, "hostname", i, err, "'%s' is neither a DNS name nor an IP address",
+				   c->hostnames.v[i]);
+	return check_prefixes(c, err);
+}
+
+/* Expired: an error; within CERT_WARN_DAYS: a warning. */
+static int check_expiry(const struct server_cfg *c, const char *opt, const char *file,
+			const struct cert_facts *f, char *err)
+{
+	long days = cert_days_left(f->not_after, time(NULL));
+	char date[16];
+
+	cert_date(f->not_after, date, sizeof(date));
+	if (f->not_after <= time(NULL))
+		return bad(c, opt, 0, err, "%s (%s) expired on %s%s", file, f->subject, date,
+			   !strcmp(opt, "cert") ? ": renew it (iphttps renew-server-cert for the generated one)" : "");
+	if (days < CERT_WARN_DAYS)
+		log_warnx("%s (%s) expires in %ld days, on %s", file, f->subject, days, date);
+	return 0;
+}
+
+/* A certificate and its key (generated or given): readable, matching,
+ * not expired. */
+static int check_pair(const struct server_cfg *c, const char *opt, const char *cert,
+		      const char *key, char *err)
+{
+	struct cert_facts f;
+	char e[ERRLEN];
+
+	if (certcheck_pair(cert, key, &f, e) < 0)
+		return bad(c, opt, 0, err, "%s", e);
+	return check_expiry(c, opt, cert, &f, err);
+}
+
+/* What the embedded defaults will use from the state directory: the files
+ * kept there must be sound; missing ones will be generated. */
+static int check_state_dir(const struct server_cfg *c, char *err)
+{
+	struct pki_paths pp;
+	struct in6_addr a;
+	char e[ERRLEN];
+	int need_ca = !c->cert || (c->auth == AUTH_CERTIFICATES && !c->client_ca);
+	struct stat st;
+
+	pki_paths_init(&pp, c->state_dir);
+	if (stat(pp.dir, &st) == 0 && !S_ISDIR(st.st_mode))
+		return bad(c, "state-dir", 0, err, "%s is not a directory", pp.dir);
+	if (need_ca && access(pp.ca_cert, F_OK) == 0 &&
+	    check_pair(c, "state-dir", pp.ca_cert, pp.ca_key, err) < 0)
+		return -1;
+	if (!c->cert && access(pp.server_cert, F_OK) == 0 &&
+	    check_pair(c, "state-dir", pp.server_cert, pp.server_key, err) < 0)
+		return -1;
+	if (!c->prefix && pki_read_prefix(pp.prefix_file, &a, e) < 0)
+		return bad(c, "state-dir", 0, err, "%s", e);
+	return 0;
+}
+
+int server_cfg_check(struct server_cfg *c, char *err)
+{
+	struct cert_facts f;
+	char e[ERRLEN];
+
+	if (c->cert && check_pair(c, "cert", c->cert, c->key, err) < 0)
+		return -1;
+	if (c->auth == AUTH_CERTIFICATES && c->client_ca) {
+		if (certcheck_bundle(c->client_ca, &f, e) < 0)
+			return bad(c, "client-ca", 0, err, "%s", e);
+		if (check_expiry(c, "client-ca", c->client_ca, &f, err) < 0)
+			return -1;
+	}
+	return check_state_dir(c, err);
 }
 
 /* Fill cert/key/client CA/prefix from the state directory, generating
@@ -221,13 +422,13 @@ int server_cfg_parse(struct server_cfg *cfg, int argc, char **argv, char *err)
 	cfg_init(cfg);
 	saved_argc = argc;
 	saved_argv = argv;
-	r = opts_parse(server_opts, cfg, "server", argc, argv, NULL, err);
+	r = opts_parse(server_opts, cfg, "server", argc, argv, NULL, &cfg->origin, err);
 	if (r != 0)
 		return r;
 	cfg_defaults(cfg);
 	null_enc_default(cfg);
 	absolutize(&cfg->state_dir);
-	return check_cfg(cfg, err);
+	return check_values(cfg, err);
 }
 
 int server_cfg_materialize(struct server_cfg *cfg, struct server_boot *b, char *err)
@@ -244,7 +445,7 @@ int server_cfg_reload(struct server_cfg *out, char *err)
 	struct server_boot b;
 
 	if (server_cfg_parse(out, saved_argc, saved_argv, err) != 0 ||
-	    server_cfg_materialize(out, &b, err) < 0) {
+	    server_cfg_check(out, err) < 0 || server_cfg_materialize(out, &b, err) < 0) {
 		opts_free(server_opts, out);
 		return -1;
 	}

@@ -9,7 +9,9 @@
 #ifndef IPHTTPS_SERVER_CONFIG_H
 #define IPHTTPS_SERVER_CONFIG_H
 
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "common/errbuf.h"
 #include "common/opts.h"
@@ -53,6 +55,8 @@ struct server_cfg {
 	char *prefix_pool;      /* per-client mode: the pool, e.g. P/48 */
 	int offload;
 	int verbose;
+	int check;              /* --check: validate and exit */
+	struct opts_origin origin;
 };
 
 enum prefix_mode { PREFIX_SHARED = 0, PREFIX_PER_CLIENT };
@@ -72,6 +76,14 @@ struct server_boot {
  * values; nothing on the host is touched.  argv is kept for
  * server_cfg_reload. */
 int server_cfg_parse(struct server_cfg *cfg, int argc, char **argv, char *err);
+/* Check the files the configuration names (certificates, keys, CAs, the
+ * state directory's kept files), changing nothing; warns (log) about
+ * what expires within CERT_WARN_DAYS.  Run before every start and reload. */
+int server_cfg_check(struct server_cfg *cfg, char *err);
+/* "P/LEN" into p and *plen; 0 or -1. */
+int server_parse_prefix(const char *text, struct in6_addr *p, long *plen);
+/* "ADDR:PORT" ("[::]:443", "0.0.0.0:443", ":443"); 0 or -1 with err. */
+int server_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, char *err);
 void server_cfg_usage(FILE *f);
 /* Fill certificate, key, client CA and prefix from the state directory,
  * generating what is missing there. */

@@ -134,20 +134,6 @@ static int dst_on_link(const struct server *s, const struct in6_addr *a)
 	return per_client(s) ? in_pool(s, a) : !memcmp(a, &s->prefix, 8);
 }
 
-static int parse_prefix(const char *text, struct in6_addr *p, long *plen)
-{
-	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
-
-	snprintf(buf, sizeof(buf), "%s", text);
-	if (!(slash = strchr(buf, '/')))
-		return -1;
-	*slash = 0;
-	*plen = strtol(slash + 1, &end, 10);
-	if (*end || *plen < 0 || *plen > 128 || inet_pton(AF_INET6, buf, p) != 1)
-		return -1;
-	return 0;
-}
-
 /* The RA template from the configuration (again on reload). */
 int link_setup_ra(struct server *s, char *err)
 {
@@ -177,7 +163,7 @@ int link_setup_ra(struct server *s, char *err)
 			/* Clients reach each other through the router: the pool is a route. */
 			r->prefix = s->pool;
 			plen = s->pool_len;
-		} else if (parse_prefix(cfg->routes.v[i], &r->prefix, &plen) < 0) {
+		} else if (server_parse_prefix(cfg->routes.v[i], &r->prefix, &plen) < 0) {
 			snprintf(err, ERRLEN, "--route: '%s' is not an IPv6 PREFIX/LEN", cfg->routes.v[i]);
 			return -1;
 		}
@@ -206,7 +192,7 @@ int link_setup(struct server *s, char *err)
 
 	if (per_client(s)) {
 		long plen;
-		if (!cfg->prefix_pool || parse_prefix(cfg->prefix_pool, &s->pool, &plen) < 0 ||
+		if (!cfg->prefix_pool || server_parse_prefix(cfg->prefix_pool, &s->pool, &plen) < 0 ||
 		    plen < 16 || plen > 63 || IN6_IS_ADDR_MULTICAST(&s->pool) ||
 		    IN6_IS_ADDR_LINKLOCAL(&s->pool)) {
 			snprintf(err, ERRLEN, "--prefix-pool: '%s' is not a unicast IPv6 PREFIX/LEN with LEN from 16 to 63",

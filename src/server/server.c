@@ -263,64 +263,13 @@ static void on_signal(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	}
 }
 
-/* "[::]:443", "0.0.0.0:443", "127.0.0.1:8443", ":443", "*:443" */
-static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, char *err)
-{
-	char host[128];
-	const char *colon = strrchr(spec, ':');
-	char *end;
-	long port;
-
-	if (!colon) {
-		snprintf(err, ERRLEN, "--listen: '%s' is not ADDR:PORT", spec);
-		return -1;
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535) {
-		snprintf(err, ERRLEN, "--listen: bad port in '%s'", spec);
-		return -1;
-	}
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = 0;
-	}
-	memset(ss, 0, sizeof(*ss));
-	if (!host[0] || !strcmp(host, "*") || !strcmp(host, "::")) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = in6addr_any;
-		a->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*a);
-		return 0;
-	}
-	{
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-		if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-			a6->sin6_family = AF_INET6;
-			a6->sin6_port = htons((uint16_t)port);
-			*len = sizeof(*a6);
-			return 0;
-		}
-		if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-			a4->sin_family = AF_INET;
-			a4->sin_port = htons((uint16_t)port);
-			*len = sizeof(*a4);
-			return 0;
-		}
-	}
-	snprintf(err, ERRLEN, "--listen: '%s' is not an IP address", host);
-	return -1;
-}
-
 static int open_listener(struct server *s, char *err)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, one = 1, zero = 0;
 
-	if (parse_listen(s->cfg->listen, &ss, &len, err) < 0)
+	if (server_parse_listen(s->cfg->listen, &ss, &len, err) < 0)
 		return -1;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {

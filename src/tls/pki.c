@@ -348,8 +348,7 @@ static int is_ip(const char *name)
 	return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
 }
 
-/* 1 if name may go in a certificate as a DNS name or is an IP literal. */
-static int name_ok(const char *name)
+int pki_name_ok(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -529,7 +528,7 @@ int pki_ensure_server(const struct pki_paths *p, const char *const *names, size_
 	if (n_names == 0)
 		return fail(err, "the server certificate needs at least one name");
 	for (i = 0; i < n_names; i++)
-		if (!names[i] || !name_ok(names[i]))
+		if (!names[i] || !pki_name_ok(names[i]))
 			return fail(err, "\"%s\" is neither a DNS name nor an IP address",
 				    names[i] ? names[i] : "(null)");
 	if (ensure_dir(p->dir, err) < 0)
@@ -632,8 +631,7 @@ static int parse_prefix(char *line, struct in6_addr *prefix)
 	return 0;
 }
 
-/* Read the prefix file: 0 read, 1 missing, -1 unreadable or malformed. */
-static int read_prefix(const char *path, struct in6_addr *prefix, char *err)
+int pki_read_prefix(const char *path, struct in6_addr *prefix, char *err)
 {
 	char line[128];
 	FILE *f = fopen(path, "re");
@@ -659,7 +657,7 @@ int pki_ensure_prefix(const struct pki_paths *p, struct in6_addr *prefix, int *c
 	int r;
 
 	*created = 0;
-	if ((r = read_prefix(p->prefix_file, prefix, err)) <= 0)
+	if ((r = pki_read_prefix(p->prefix_file, prefix, err)) <= 0)
 		return r;
 	/* RFC 4193: fd00::/8, a 40-bit random Global ID, Subnet ID 0. */
 	memset(prefix, 0, sizeof(*prefix));

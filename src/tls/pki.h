@@ -41,6 +41,10 @@ int pki_issue_client(const struct pki_paths *p, const char *name, char *cert_out
 /* Paths of an existing client certificate; 0 if it exists. */
 int pki_client_paths(const struct pki_paths *p, const char *name, char *cert_out,
 		     char *key_out, size_t outlen);
+/* 1 if name may go in a certificate as a DNS name or is an IP literal. */
+int pki_name_ok(const char *name);
+/* Read a kept prefix file: 0 read, 1 missing, -1 unreadable or malformed. */
+int pki_read_prefix(const char *path, struct in6_addr *prefix, char *err);
 /* Read the kept prefix or create a random ULA /64 (RFC 4193) and keep it. */
 int pki_ensure_prefix(const struct pki_paths *p, struct in6_addr *prefix, int *created, char *err);
 

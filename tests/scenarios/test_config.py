@@ -53,7 +53,7 @@ def test_reload_auth_change_ends_connections(topo, start_server, start_client):
     write(conf, "[server]\nauth = certificates\nroute = not-a-prefix\n")
     os.kill(server.proc.pid, signal.SIGHUP)
     netns.wait_for(lambda: "reload" in server.proc.stderr(), 5, 0.1, "the reload log line")
-    assert "--route: 'not-a-prefix'" in server.proc.stderr()
+    assert "%s:3: route: 'not-a-prefix'" % conf in server.proc.stderr()
     assert client.state()["LinkLosses"] == 0
     # The mode changes: every connection ends, the client comes back.
     write(conf, "[server]\nauth = none\nroute = 2001:db8:1::/64\n")

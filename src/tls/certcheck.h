@@ -1,0 +1,38 @@
+/* Checks of certificate, key and CRL files, made before anything runs
+ * (`--check`, every start and reload), and the facts the daemons show and
+ * watch (subject, serial, expiry).
+ *
+ * Error convention: 0 on success, -1 with a message in err[ERRLEN] that
+ * names the file and what is wrong with it (never a bare OpenSSL string). */
+#ifndef IPHTTPS_CERTCHECK_H
+#define IPHTTPS_CERTCHECK_H
+
+#include <openssl/x509.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "common/errbuf.h"
+
+#define CERT_WARN_DAYS 30      /* warn from this many days before an expiry */
+
+struct cert_facts {
+	time_t not_after;
+	char subject[256];      /* RFC 2253, e.g. "CN=bob,O=Example" */
+	char serial[48];        /* hexadecimal */
+};
+
+/* Subject, serial and expiry of x. */
+void cert_facts_of(X509 *x, struct cert_facts *f);
+/* The first certificate of cert_file (a PEM chain, leaf first) and the
+ * private key of key_file: readable, parseable, matching, the key file not
+ * open to other users.  Fills f (may be NULL) with the leaf's facts. */
+int certcheck_pair(const char *cert_file, const char *key_file, struct cert_facts *f, char *err);
+/* Every certificate of a PEM file (a chain or a CA bundle): at least one;
+ * the one that expires first into f (may be NULL). */
+int certcheck_bundle(const char *file, struct cert_facts *f, char *err);
+/* Whole days from now until t, rounded down (negative once past). */
+long cert_days_left(time_t t, time_t now);
+/* "2027-03-01" */
+void cert_date(time_t t, char *out, size_t len);
+
+#endif
