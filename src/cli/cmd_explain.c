@@ -7,6 +7,7 @@
 #include "diag/report.h"
 #include "errors.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,42 +63,48 @@ static void print_list(const struct report_style *s)
 		     "Any other HTTP status N but 200 answering the POST (422: 0x801901a6).");
 }
 
+const struct option explain_options[] = {
+	{ "list", no_argument, NULL, 'l' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int cmd_explain(int argc, char **argv)
 {
 	struct report_style s;
 	const struct iph_error *e;
 	uint32_t code;
-	const char *arg = NULL;
+	const char *arg;
+	int ch, list = 0;
 
 	report_style_init(&s, stdout);
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "lh", explain_options, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
 			usage(stdout);
 			return 0;
-		}
-		if (strcmp(argv[i], "--list") == 0 || strcmp(argv[i], "-l") == 0) {
-			print_list(&s);
-			return 0;
-		}
-		if (strcmp(argv[i], "--") == 0 && i + 1 < argc && !arg) {
-			arg = argv[++i];
-			continue;
-		}
-		if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "iphttps explain: unknown option %s\n", argv[i]);
+		case 'l':
+			list = 1;
+			break;
+		default:
+			fprintf(stderr, "iphttps explain: unknown option %s\n", argv[optind - 1]);
 			usage(stderr);
 			return 2;
 		}
-		if (arg) {
-			fprintf(stderr, "iphttps explain: give one code\n");
-			return 2;
-		}
-		arg = argv[i];
 	}
-	if (!arg) {
+	if (list) {
+		print_list(&s);
+		return 0;
+	}
+	if (argc - optind != 1) {
+		if (argc - optind > 1)
+			fprintf(stderr, "iphttps explain: give one code\n");
 		usage(stderr);
 		return 2;
 	}
+	arg = argv[optind];
 	if (iph_error_parse(arg, &code) < 0) {
 		fprintf(stderr, "iphttps explain: '%s' is not an error code (hex like 0x80090326, or decimal)\n", arg);
 		return 2;

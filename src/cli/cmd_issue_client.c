@@ -38,13 +38,14 @@ static int name_ok(const char *name)
 	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
+const struct option issue_client_options[] = {
+	{ "state-dir", required_argument, NULL, 'd' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 int cmd_issue_client(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *dir = DEFAULT_STATE_DIR, *name;
 	char cert[PATH_MAX], key[PATH_MAX], err[ERRLEN], abs[PATH_MAX];
 	struct pki_paths p;
@@ -52,7 +53,7 @@ int cmd_issue_client(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:h", issue_client_options, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			dir = optarg;

@@ -118,30 +118,32 @@ static int option(int ch, const char *arg, struct cli *c)
 	return -1;
 }
 
-/* Parse the command line into c.  Returns -1 to go on, else an exit status. */
+const struct option probe_options[] = {
+	{ "ca", required_argument, NULL, 'a' },
+	{ "cert", required_argument, NULL, 'c' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "proxy", required_argument, NULL, 'x' },
+	{ "profile", required_argument, NULL, 'p' },
+	{ "expect-issuer", required_argument, NULL, 'e' },
+	{ "expect-chain", required_argument, NULL, 'E' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "no-link", no_argument, NULL, 'n' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Parse the command line into c (options anywhere among the operands).
+ * Returns -1 to go on, else an exit status. */
 static int parse_args(int argc, char **argv, struct cli *c)
 {
-	static const struct option lo[] = {
-		{ "ca", required_argument, NULL, 'a' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "proxy", required_argument, NULL, 'x' },
-		{ "profile", required_argument, NULL, 'p' },
-		{ "expect-issuer", required_argument, NULL, 'e' },
-		{ "expect-chain", required_argument, NULL, 'E' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "no-link", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int ch, rc;
 
 	memset(c, 0, sizeof(*c));
 	c->o.profile = PROBE_WINDOWS10;
 	c->o.timeout_ms = DEFAULT_TIMEOUT_S * 1000;
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+h", lo, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "h", probe_options, NULL)) != -1)
 		if ((rc = option(ch, optarg, c)) >= 0)
 			return rc;
 	if (argc - optind != 1) {

@@ -45,22 +45,24 @@ static void usage(FILE *f)
 		"capture, or no connection to the port in it.\n", SHOW_ALL_UP_TO);
 }
 
-/* Parse the command line into o.  Returns -1 to go on, else an exit status. */
+const struct option trace_options[] = {
+	{ "port", required_argument, NULL, 'p' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Parse the command line into o (options anywhere among the operands).
+ * Returns -1 to go on, else an exit status. */
 static int parse_args(int argc, char **argv, struct trace_opts *o)
 {
-	static const struct option lo[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->port = 443;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+p:jah", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:jah", trace_options, NULL)) != -1) {
 		char *end;
 		long v;
 

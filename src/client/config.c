@@ -18,7 +18,7 @@
 static const char *const null_modes[] = { "off", "on", NULL };
 
 #define O(f) offsetof(struct client_cfg, f)
-static const struct opt_def client_opts[] = {
+const struct opt_def client_opts[] = {
 	{ "config", 'c', OPT_CONFIG, 0, "FILE", "read options from FILE ([client] section)" },
 	{ "url", 0, OPT_LIST, O(urls), "URL", "entry point (also as arguments), repeatable" },
 	{ "ca", 0, OPT_STR, O(ca), "FILE", "CAs that may sign the server certificate (default: system store)" },

@@ -36,6 +36,9 @@ struct client_cfg {
 	struct opts_origin origin;
 };
 
+/* The options table (also the [client] keys). */
+extern const struct opt_def client_opts[];
+
 /* Parse the command line (with -c FILE) and the URL operands, apply the
  * defaults and check every value (URLs, proxies, the TUN name, the CA,
  * certificate and key files: readable, matching, not expired, warned about

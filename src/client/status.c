@@ -154,5 +154,8 @@ struct json_object *client_ctl(void *arg, const char *cmd)
 		client_enable(c);
 		return ok(c->state == CS_DISABLED ? "still disabled" : "enabled");
 	}
+	if (!strncmp(cmd, "clients", 7) || !strncmp(cmd, "disconnect", 10))
+		return ctl_error("client", "a client instance; '%s' is for a server",
+				 strncmp(cmd, "clients", 7) ? "disconnect" : "clients");
 	return NULL;
 }

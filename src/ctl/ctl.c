@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,7 +16,6 @@
 
 #include "common/log.h"
 
-#define CTL_MAX_REQ 256
 #define CTL_MAX_CONNS 16
 
 struct ctl_conn {
@@ -35,6 +36,21 @@ const char *ctl_run_dir(const char *opt)
 	if ((e = getenv("IPHTTPS_RUN_DIR")) && *e)
 		return e;
 	return CTL_DEFAULT_RUN_DIR;
+}
+
+struct json_object *ctl_error(const char *role, const char *fmt, ...)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	if (role)
+		json_object_object_add(o, "Role", json_object_new_string(role));
+	return o;
 }
 
 static int sock_path(char *out, size_t outlen, const char *run_dir, const char *name, char *err)
@@ -82,10 +98,8 @@ static void conn_answer(struct ctl_conn *c)
 	c->req[c->req_len] = 0;
 	c->req[strcspn(c->req, "\r\n")] = 0;
 	j = c->srv->fn(c->srv->arg, c->req);
-	if (!j) {
-		j = json_object_new_object();
-		json_object_object_add(j, "error", json_object_new_string("unknown command"));
-	}
+	if (!j)
+		j = ctl_error(NULL, "unknown command '%.64s'", c->req);
 	txt = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
 	c->resp = strdup(txt ? txt : "{}");
 	json_object_put(j);

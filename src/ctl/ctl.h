@@ -16,8 +16,10 @@
 #include "net/evloop.h"
 
 #define CTL_DEFAULT_RUN_DIR "/run/iphttps"
+#define CTL_MAX_REQ 1024        /* a request line, with its operand */
 
-/* Builds the answer to cmd (a new reference, or NULL for "unknown command"). */
+/* Builds the answer to cmd (a new reference, or NULL for "unknown command").
+ * A refusal is an object with "error" (and "Role", the instance's). */
 typedef struct json_object *(*ctl_handler_fn)(void *arg, const char *cmd);
 
 struct ctl_server {
@@ -35,6 +37,9 @@ const char *ctl_run_dir(const char *opt);
 int ctl_server_open(struct ctl_server *s, struct evloop *ev, const char *run_dir,
 		    const char *name, ctl_handler_fn fn, void *arg, char *err);
 void ctl_server_close(struct ctl_server *s);
+/* {"error": message, "Role": role}: a refusal a handler returns. */
+struct json_object *ctl_error(const char *role, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Requester side: send cmd to NAME's socket, parse the JSON answer (*out is a
  * new reference).  Waits at most timeout_ms. */

@@ -27,7 +27,7 @@ static const char *const null_modes[] = { "off", "allow", "prefer", NULL };
 static const char *const prefix_modes[] = { "shared", "per-client", NULL };
 
 #define O(f) offsetof(struct server_cfg, f)
-static const struct opt_def server_opts[] = {
+const struct opt_def server_opts[] = {
 	{ "config", 'c', OPT_CONFIG, 0, "FILE", "read options from FILE ([server] section)" },
 	{ "listen", 0, OPT_STR, O(listen), "ADDR:PORT", "where to accept clients (default [::]:443, IPv4 too)" },
 	{ "path", 0, OPT_LIST, O(paths), "PATH", "URL path accepted, repeatable (default /IPHTTPS and /IPTLS)" },

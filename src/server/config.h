@@ -61,6 +61,9 @@ struct server_cfg {
 
 enum prefix_mode { PREFIX_SHARED = 0, PREFIX_PER_CLIENT };
 
+/* The options table (also the [server] keys). */
+extern const struct opt_def server_opts[];
+
 /* Builds a fresh configuration from the same command line and file (for
  * SIGHUP); 0, or -1 with a message in err[ERRLEN]. The caller frees it with
  * server_cfg_free. */

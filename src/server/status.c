@@ -155,5 +155,7 @@ struct json_object *server_ctl(void *arg, const char *cmd)
 		return state_json(s);
 	if (!strcmp(cmd, "clients"))
 		return clients_json(s);
+	if (!strcmp(cmd, "reconnect") || !strcmp(cmd, "enable") || !strcmp(cmd, "disable"))
+		return ctl_error("server", "a server instance; '%s' is for a client", cmd);
 	return NULL;
 }
