@@ -22,6 +22,8 @@ int cmd_probe(int argc, char **argv);
 int cmd_issue_client(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_revoke_client(int argc, char **argv);
+int cmd_renew_server_cert(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 
 /* What an operand of a subcommand is, for completion. */
@@ -46,5 +48,7 @@ extern const struct option probe_options[];
 extern const struct option trace_options[];
 extern const struct option issue_client_options[];
 extern const struct option explain_options[];
+extern const struct option revoke_client_options[];
+extern const struct option renew_server_cert_options[];
 
 #endif

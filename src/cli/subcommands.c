@@ -28,6 +28,10 @@ const struct subcommand subcommands[] = {
 	  NULL, explain_options, OPERAND_TEXT, 0 },
 	{ "issue-client", cmd_issue_client, "issue-client NAME                   a client certificate from the generated CA",
 	  NULL, issue_client_options, OPERAND_TEXT, 0 },
+	{ "revoke-client", cmd_revoke_client, "revoke-client NAME                  revoke it (the generated CA's CRL)",
+	  NULL, revoke_client_options, OPERAND_TEXT, 0 },
+	{ "renew-server-cert", cmd_renew_server_cert, "renew-server-cert                   a new server certificate from the same CA",
+	  NULL, renew_server_cert_options, OPERAND_NONE, 0 },
 	{ "completion", cmd_completion, "completion bash                     the bash completion script",
 	  NULL, NULL, OPERAND_TEXT, 1 },
 };

@@ -36,6 +36,7 @@ const struct opt_def server_opts[] = {
 	{ "key", 0, OPT_STR, O(key), "FILE", "server private key, PEM (default: generated)" },
 	{ "auth", 0, OPT_ENUM, O(auth), "none|certificates", "client authentication (default certificates)", 0, 0, auth_modes },
 	{ "client-ca", 0, OPT_STR, O(client_ca), "FILE", "CAs accepted for client certificates (default: the generated CA)" },
+	{ "crl", 0, OPT_STR, O(crl), "FILE", "revoked client certificates (PEM CRLs), read again on reload (default: the generated CA's)" },
 	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|allow|prefer", "TLS suites without encryption (default prefer with --auth none, else off)", 0, 0, null_modes },
 	{ "prefix", 0, OPT_STR, O(prefix), "PREFIX/64", "the link's prefix (default: a random ULA /64, kept)" },
 	{ "prefix-mode", 0, OPT_ENUM, O(prefix_mode), "shared|per-client", "one /64 for the link, or one /64 per client from --prefix-pool (default shared)", 0, 0, prefix_modes },
@@ -288,6 +289,23 @@ static int check_pair(const struct server_cfg *c, const char *opt, const char *c
 	return check_expiry(c, opt, cert, &f, err);
 }
 
+/* A CRL: readable, signed by a client CA, not out of date; warned about
+ * within CERT_WARN_DAYS of its nextUpdate. */
+static int check_crl(const struct server_cfg *c, const char *opt, const char *file,
+		     const char *ca, char *err)
+{
+	struct crl_facts f;
+	char e[ERRLEN], date[16];
+
+	if (certcheck_crl(file, ca, NULL, &f, e) < 0)
+		return bad(c, opt, 0, err, "%s", e);
+	if (f.next_update && cert_days_left(f.next_update, time(NULL)) < CERT_WARN_DAYS) {
+		cert_date(f.next_update, date, sizeof(date));
+		log_warnx("%s: the CRL is to be renewed by %s (its nextUpdate)", file, date);
+	}
+	return 0;
+}
+
 /* What the embedded defaults will use from the state directory: the files
  * kept there must be sound; missing ones will be generated. */
 static int check_state_dir(const struct server_cfg *c, char *err)
@@ -307,8 +325,32 @@ static int check_state_dir(const struct server_cfg *c, char *err)
 	if (!c->cert && access(pp.server_cert, F_OK) == 0 &&
 	    check_pair(c, "state-dir", pp.server_cert, pp.server_key, err) < 0)
 		return -1;
+	if (c->auth == AUTH_CERTIFICATES && !c->client_ca && !c->crl && !c->reloading &&
+	    access(pp.crl, F_OK) == 0 && check_crl(c, "state-dir", pp.crl, pp.ca_cert, err) < 0)
+		return -1;
 	if (!c->prefix && pki_read_prefix(pp.prefix_file, &a, e) < 0)
 		return bad(c, "state-dir", 0, err, "%s", e);
+	return 0;
+}
+
+/* The TLS context the files and the suites policy make (built and
+ * thrown away): e.g. null suites need an RSA key. */
+static int check_tls(const struct server_cfg *c, char *err)
+{
+	struct tls_server_opts o = {
+		.cert_file = c->cert,
+		.key_file = c->key,
+		.client_ca_file = c->auth == AUTH_CERTIFICATES ? c->client_ca : NULL,
+		.null_enc = (enum null_enc_policy)c->null_enc,
+	};
+	SSL_CTX *ctx;
+	char e[ERRLEN];
+
+	if (c->transport == TRANSPORT_HTTP || !c->cert)
+		return 0;       /* no TLS here, or the generated RSA certificate */
+	if (!(ctx = tls_server_ctx(&o, e)))
+		return bad(c, c->null_enc != NULL_ENC_OFF ? "null-encryption" : "cert", 0, err, "%s", e);
+	SSL_CTX_free(ctx);
 	return 0;
 }
 
@@ -325,6 +367,12 @@ int server_cfg_check(struct server_cfg *c, char *err)
 		if (check_expiry(c, "client-ca", c->client_ca, &f, err) < 0)
 			return -1;
 	}
+	/* On reload an unreadable CRL keeps the one in use (crl.c): not a
+	 * reason to refuse the rest. */
+	if (c->crl && !c->reloading && check_crl(c, "crl", c->crl, c->client_ca, err) < 0)
+		return -1;
+	if (check_tls(c, err) < 0)
+		return -1;
 	return check_state_dir(c, err);
 }
 
@@ -356,8 +404,14 @@ static int embedded_defaults(struct server_cfg *c, struct pki_paths *pp, char *c
 		c->cert = strdup(pp->server_cert);
 		c->key = strdup(pp->server_key);
 	}
-	if (c->auth == AUTH_CERTIFICATES && !c->client_ca)
+	if (c->auth == AUTH_CERTIFICATES && !c->client_ca) {
 		c->client_ca = strdup(pp->ca_cert);
+		if (!c->crl) {
+			if (pki_ensure_crl(pp, &created, err) < 0)
+				return -1;
+			c->crl = strdup(pp->crl);
+		}
+	}
 	if (!c->prefix) {
 		created = 0;
 		if (pki_ensure_prefix(pp, &prefix, &created, err) < 0)
@@ -443,9 +497,10 @@ int server_cfg_materialize(struct server_cfg *cfg, struct server_boot *b, char *
 int server_cfg_reload(struct server_cfg *out, char *err)
 {
 	struct server_boot b;
+	int r = server_cfg_parse(out, saved_argc, saved_argv, err);
 
-	if (server_cfg_parse(out, saved_argc, saved_argv, err) != 0 ||
-	    server_cfg_check(out, err) < 0 || server_cfg_materialize(out, &b, err) < 0) {
+	out->reloading = 1;
+	if (r != 0 || server_cfg_check(out, err) < 0 || server_cfg_materialize(out, &b, err) < 0) {
 		opts_free(server_opts, out);
 		return -1;
 	}

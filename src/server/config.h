@@ -28,6 +28,7 @@ struct server_cfg {
 	char *cert, *key;
 	int auth;               /* enum auth_mode */
 	char *client_ca;
+	char *crl;              /* revoked client certificates (PEM CRLs) */
 	int null_enc;           /* off, allow, prefer (enum null_enc_policy) */
 	int null_enc_explicit;  /* given; else the default of the authentication mode */
 	char *prefix;
@@ -56,6 +57,7 @@ struct server_cfg {
 	int offload;
 	int verbose;
 	int check;              /* --check: validate and exit */
+	int reloading;          /* read again on SIGHUP (the CRL's errors are not fatal) */
 	struct opts_origin origin;
 };
 

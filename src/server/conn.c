@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "server/conn.h"
+#include "server/ident.h"
 #include "tls/tls.h"
 #include "server/link.h"
 #include "server/server.h"
@@ -270,6 +271,7 @@ static int do_handshake(struct conn *c)
 
 	if (r == 1) {
 		tls_describe(c->ssl, c->tls_desc, sizeof(c->tls_desc));
+		ident_take(c);
 		log_debug("client #%llu %s: TLS up: %s", (unsigned long long)c->id, c->peer_str,
 			  c->tls_desc);
 		start_request(c);
@@ -293,6 +295,9 @@ static int do_handshake(struct conn *c)
 		c->srv->st.tls_failed++;
 		snprintf(why, sizeof(why), "TLS handshake failed: ");
 		io_why(c, why + strlen(why), sizeof(why) - strlen(why));
+		if (SSL_get_verify_result(c->ssl) != X509_V_OK)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why), " (client certificate: %s)",
+				 X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
 		conn_close(c, why);
 		return -1;
 	}
@@ -431,8 +436,10 @@ static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
 		return -1;
 	}
 	handshake_leave(c);
-	log_info("client #%llu %s: %s %s accepted%s%s", (unsigned long long)c->id, c->peer_str,
-		 c->hp->method, c->hp->path, c->tls_desc[0] ? ", " : "", c->tls_desc);
+	log_info("client #%llu %s: %s %s accepted%s%s%s%s%s%s", (unsigned long long)c->id,
+		 c->peer_str, c->hp->method, c->hp->path, c->tls_desc[0] ? ", " : "", c->tls_desc,
+		 c->ident ? ", " : "", ident_subject(c), c->ident ? " serial " : "",
+		 c->ident ? c->ident->serial : "");
 	if (n < 0 || out_append(c, (const uint8_t *)resp, (size_t)n) < 0) {
 		conn_close(c, "cannot queue the response");
 		return -1;
@@ -550,12 +557,17 @@ void conn_close(struct conn *c, const char *why)
 	if (c->state == CONN_CLOSED)
 		return;
 	if (why) {
+		char up[32];
+		ident_duration((uint64_t)(time(NULL) - c->since), up, sizeof(up));
 		if (c->state == CONN_LINKUP)
-			log_info("client #%llu %s: closed: %s (rx %llu packets, tx %llu packets)",
-				 (unsigned long long)c->id, c->peer_str, why,
-				 (unsigned long long)c->rx_packets, (unsigned long long)c->tx_packets);
+			log_info("client #%llu %s%s%s: closed: %s after %s (rx %llu packets %llu bytes, "
+				 "tx %llu packets %llu bytes)", (unsigned long long)c->id, c->peer_str,
+				 c->ident ? " " : "", ident_subject(c), why, up,
+				 (unsigned long long)c->rx_packets, (unsigned long long)c->rx_bytes,
+				 (unsigned long long)c->tx_packets, (unsigned long long)c->tx_bytes);
 		else
-			log_info("client #%llu %s: closed: %s", (unsigned long long)c->id, c->peer_str, why);
+			log_info("client #%llu %s%s%s: closed: %s", (unsigned long long)c->id,
+				 c->peer_str, c->ident ? " " : "", ident_subject(c), why);
 	}
 	if (c->state == CONN_LINKUP)
 		link_conn_down(c);
@@ -595,6 +607,7 @@ void conn_close(struct conn *c, const char *why)
 void conn_free(struct conn *c)
 {
 	c->srv->freed_since_trim++;
+	ident_free(c);
 	free(c->addrs);
 	free(c->addr_used);
 	free(c);

@@ -20,6 +20,7 @@
 #include "net/tun.h"
 #include "server/bind.h"
 #include "server/conn.h"
+#include "server/crl.h"
 #include "tls/tls.h"
 #include "server/link.h"
 #include "server/server.h"
@@ -177,6 +178,29 @@ static int str_differs(const char *a, const char *b)
  * policy apply to new connections; routes and DNS to the next RAs; a change
  * of the authentication mode ends every connection (3.2.7.1).  What only a
  * restart can change (listen address, TUN, prefix) is named and kept. */
+/* After a reload that changed what the RA says: an RA to every client at
+ * once, not at the next --ra-interval. */
+static void ra_changed(struct server *s, const struct ra_params *old)
+{
+	struct ra_params o = *old, n_ra = s->ra;
+	uint8_t a[1500], b[1500];
+	int la, lb;
+	unsigned n = 0;
+
+	memset(&o.dst, 0, sizeof(o.dst));       /* the template's per-send field */
+	memset(&n_ra.dst, 0, sizeof(n_ra.dst));
+	la = nd_build_ra(a, sizeof(a), &o);
+	lb = nd_build_ra(b, sizeof(b), &n_ra);
+	if (la == lb && la > 0 && !memcmp(a, b, (size_t)la))
+		return;
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->state == CONN_LINKUP) {
+			link_send_ra(c, NULL);
+			n++;
+		}
+	log_info("reload: the Router Advertisement changed; sent to %u client%s", n, n == 1 ? "" : "s");
+}
+
 static void reload(struct server *s)
 {
 	struct server_cfg *n = calloc(1, sizeof(*n)), *old = s->cfg;
@@ -204,6 +228,7 @@ static void reload(struct server *s)
 	n->prefix_mode = old->prefix_mode;
 	s->cfg = n;
 	s->ssl_ctx = NULL;
+	crl_reload(s);  /* a CRL that cannot be read keeps the one in use */
 	if (setup_tls(s, err) < 0 || link_setup_ra(s, err) < 0) {
 		log_errx("reload: %s; keeping the running configuration", err);
 		notify_ready();
@@ -240,6 +265,9 @@ static void reload(struct server *s)
 	for (struct conn *c = s->conns; c; c = c->next)
 		if (c->hp)
 			memcpy(c->hp->paths, s->paths, sizeof(c->hp->paths));
+	crl_disconnect_revoked(s);
+	ra_changed(s, &old_ra);
+	certwatch_update(s);
 	server_cfg_free(old);
 	if (old != s->orig_cfg)
 		free(old);
@@ -437,6 +465,7 @@ static int setup_tls(struct server *s, char *err)
 		.cert_file = s->cfg->cert,
 		.key_file = s->cfg->key,
 		.client_ca_file = s->cfg->auth == AUTH_CERTIFICATES ? s->cfg->client_ca : NULL,
+		.crls = s->crls,
 		.null_enc = (enum null_enc_policy)s->cfg->null_enc,
 	};
 
@@ -466,7 +495,8 @@ static int setup(struct server *s)
 {
 	char err[ERRLEN];
 
-	if (setup_prefix(s, err) < 0 || setup_tls(s, err) < 0 || link_setup(s, err) < 0)
+	if (setup_prefix(s, err) < 0 || crl_load(s, err) < 0 || setup_tls(s, err) < 0 ||
+	    link_setup(s, err) < 0)
 		goto fail;
 	if (open_signals(s) < 0) {
 		snprintf(err, sizeof(err), "signalfd: %s", strerror(errno));
@@ -507,6 +537,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	raise_nofile();
 	if (setup(s) < 0)
 		goto out;
+	certwatch_update(s);
 	/* Set up: from here on only CAP_NET_ADMIN. */
 	if (priv_keep_net_admin(err) < 0)
 		log_warnx("%s; going on with the privileges we have", err);
@@ -533,6 +564,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 		now = ev_now_ms();
 		if (now >= next_tick) {
 			tick(s, now);
+			certwatch_tick(s, now);
 			update_status(s);
 			next_tick = now + 1000;
 		}
@@ -554,6 +586,7 @@ out:
 		close(s->sig_h.fd);
 	if (s->ssl_ctx)
 		SSL_CTX_free(s->ssl_ctx);
+	crl_free(s);
 	addrtab_free(&s->addrs);
 	addrtab_free(&s->prefixes);
 	addrtab_free(&s->remembered);

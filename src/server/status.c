@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "server/conn.h"
+#include "server/ident.h"
+#include "server/stats.h"
 #include "server/status.h"
 #include "server/types.h"
 
@@ -51,6 +54,35 @@ static void add_tls_policy(struct json_object *o, struct server *s)
 	add_str(o, "TLSPolicy", p);
 }
 
+/* ServerCertificate, CRL and the warnings about what expires soon. */
+static void certs_json(struct server *s, struct json_object *o)
+{
+	struct json_object *warn = json_object_new_array();
+	time_t now = time(NULL);
+	char buf[600], t[32];
+
+	for (unsigned i = 0; i < s->certwatch.n; i++) {
+		const struct cert_watched *w = &s->certwatch.w[i];
+		long days = cert_days_left(w->expires, now);
+		iso_time(w->expires, t, sizeof(t));
+		if (!strcmp(w->what, "server")) {
+			snprintf(buf, sizeof(buf), "%s, expires %s", w->subject, t);
+			add_str(o, "ServerCertificate", buf);
+		}
+		if (days < CERT_WARN_DAYS) {
+			snprintf(buf, sizeof(buf), "%s %s%s%s%s %s %s (in %ld days)", w->what, w->file,
+				 w->subject[0] ? " (" : "", w->subject, w->subject[0] ? ")" : "",
+				 !strcmp(w->what, "crl") ? "to be renewed by" : "expires", t, days);
+			json_object_array_add(warn, json_object_new_string(buf));
+		}
+	}
+	if (s->crls) {
+		snprintf(buf, sizeof(buf), "%s, %zu revoked", s->cfg->crl, s->crl_facts.n_revoked);
+		add_str(o, "CRL", buf);
+	}
+	json_object_object_add(o, "CertificateWarnings", warn);
+}
+
 static struct json_object *state_json(struct server *s)
 {
 	struct json_object *o = json_object_new_object(), *c = json_object_new_object();
@@ -81,33 +113,17 @@ static struct json_object *state_json(struct server *s)
 	add_u64(o, "MaxClients", (uint64_t)s->cfg->max_clients);
 	iso_time(s->started, t, sizeof(t));
 	add_str(o, "Since", t);
+	certs_json(s, o);
 	add_u64(o, "PID", (uint64_t)getpid());
-	add_u64(c, "Accepted", s->st.accepted);
-	add_u64(c, "RefusedFull", s->st.refused_full);
-	add_u64(c, "TLSFailed", s->st.tls_failed);
-	add_u64(c, "NullOnlyReset", s->st.null_only_reset);
-	add_u64(c, "HTTPRejected", s->st.http_rejected);
-	add_u64(c, "HeaderTimeouts", s->st.header_timeouts);
-	add_u64(c, "StreamErrors", s->st.stream_errors);
-	add_u64(c, "Closed", s->st.closed);
-	add_u64(c, "RxPackets", s->st.rx_packets);
-	add_u64(c, "TxPackets", s->st.tx_packets);
-	add_u64(c, "RxBytes", s->st.rx_bytes);
-	add_u64(c, "TxBytes", s->st.tx_bytes);
-	add_u64(c, "ToTun", s->st.to_tun);
-	add_u64(c, "FromTun", s->st.from_tun);
-	add_u64(c, "ClientToClient", s->st.client_to_client);
-	add_u64(c, "RASent", s->st.ra_sent);
-	add_u64(c, "NASent", s->st.na_sent);
-	add_u64(c, "AddressesEvicted", s->st.evicted);
+	for (const struct stat_def *d = server_stat_defs; d->key; d++)
+		add_u64(c, d->key, stat_value(&s->st, d->off));
 	json_object_object_add(o, "Counters", c);
-	{
+	for (const struct stat_array_def *d = server_stat_arrays; d->key; d++) {
 		struct json_object *r = json_object_new_object();
-		for (int i = 0; i < REFUSE__COUNT; i++)
-			add_u64(r, refuse_reason_names[i], s->st.refused[i]);
-		json_object_object_add(o, "Refused", r);
+		for (size_t i = 0; i < d->n; i++)
+			add_u64(r, d->labels[i], stat_value(&s->st, d->off + i * sizeof(uint64_t)));
+		json_object_object_add(o, d->key, r);
 	}
-	json_object_object_add(o, "Drops", drops_json(NULL, s->st.drops));
 	return o;
 }
 
@@ -132,6 +148,12 @@ static struct json_object *clients_json(struct server *s)
 			add_str(o, "Prefix", buf);
 		}
 		add_str(o, "TLS", c->tls_desc[0] ? c->tls_desc : (c->ssl ? "" : "none (plain HTTP)"));
+		if (c->ident) {
+			add_str(o, "Subject", c->ident->subject);
+			add_str(o, "Serial", c->ident->serial);
+			iso_time(c->ident->not_after, t, sizeof(t));
+			add_str(o, "CertificateExpires", t);
+		}
 		for (unsigned i = 0; i < c->n_addrs; i++)
 			json_object_array_add(a, json_object_new_string(
 				inet_ntop(AF_INET6, &c->addrs[i], buf, sizeof(buf))));
@@ -147,10 +169,42 @@ static struct json_object *clients_json(struct server *s)
 	return arr;
 }
 
+/* "disconnect TARGET": every connection whose Id, subject or CN is
+ * TARGET ends. */
+static struct json_object *disconnect(struct server *s, const char *target)
+{
+	struct json_object *o, *ids = json_object_new_array();
+	struct conn *c, *next;
+	char why[300];
+
+	snprintf(why, sizeof(why), "disconnected by the administrator (%.200s)", target);
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (!ident_matches(c, target))
+			continue;
+		json_object_array_add(ids, json_object_new_uint64(c->id));
+		s->st.disconnected++;
+		conn_close(c, why);
+	}
+	if (!json_object_array_length(ids)) {
+		json_object_put(ids);
+		return ctl_error("server", "no connected client with Id or certificate subject '%.200s' (see iphttps clients)",
+				 target);
+	}
+	o = json_object_new_object();
+	snprintf(why, sizeof(why), "disconnected %zu connection%s", json_object_array_length(ids),
+		 json_object_array_length(ids) == 1 ? "" : "s");
+	add_str(o, "Result", why);
+	json_object_object_add(o, "Disconnected", ids);
+	return o;
+}
+
 struct json_object *server_ctl(void *arg, const char *cmd)
 {
 	struct server *s = arg;
 
+	if (!strncmp(cmd, "disconnect ", 11))
+		return disconnect(s, cmd + 11);
 	if (!strcmp(cmd, "state"))
 		return state_json(s);
 	if (!strcmp(cmd, "clients"))

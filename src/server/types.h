@@ -15,6 +15,8 @@
 #include "net/evloop.h"
 #include "server/addrtab.h"
 #include "server/config.h"
+#include "server/certwatch.h"
+#include "tls/certcheck.h"
 #include "wire/http.h"
 #include "wire/ipv6_stream.h"
 #include "wire/nd.h"
@@ -61,6 +63,7 @@ enum conn_state {
 };
 
 struct server;
+struct conn_ident;
 
 struct conn {
 	struct ev_handler h;            /* first: the event loop hands us &h */
@@ -96,6 +99,7 @@ struct conn {
 	char tls_desc[64];
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	uint32_t drops[DROP__COUNT];
+	struct conn_ident *ident;       /* its certificate (ident.h), or NULL */
 };
 
 /* Why a connection was refused or ended before LinkUp, beyond TLS and
@@ -119,6 +123,9 @@ struct server_stats {
 	uint64_t ra_sent, na_sent;
 	uint64_t evicted;               /* bindings given up at a client's limit */
 	uint64_t drops[DROP__COUNT];
+	uint64_t client_certs_expiring; /* handshakes with a certificate expiring soon */
+	uint64_t disconnected;          /* by `iphttps disconnect` */
+	uint64_t revoked_at_reload;     /* connected clients a new CRL revoked */
 };
 
 struct listener {
@@ -175,6 +182,10 @@ struct server {
 	struct server_stats st;
 	uint8_t rbuf[65536 + 64];       /* shared read buffer (one thread) */
 	int stopping;
+	STACK_OF(X509_CRL) *crls;       /* --crl, read at start and reload (crl.h) */
+	struct crl_facts crl_facts;
+	time_t crl_read;
+	struct certwatch certwatch;     /* expiry of the certificates in use */
 };
 
 #endif

@@ -181,3 +181,132 @@ int certcheck_bundle(const char *file, struct cert_facts *f, char *err)
 	}
 	return 0;
 }
+
+/* The CA certificates of file (NULL when it cannot be read). */
+static STACK_OF(X509_INFO) *read_cas(const char *file)
+{
+	BIO *b = BIO_new_file(file, "r");
+	STACK_OF(X509_INFO) *all = b ? PEM_X509_INFO_read_bio(b, NULL, NULL, NULL) : NULL;
+
+	BIO_free(b);
+	ERR_clear_error();
+	return all;
+}
+
+/* 1 if a CA of cas issued and signed crl. */
+static int crl_signed_by(X509_CRL *crl, STACK_OF(X509_INFO) *cas)
+{
+	for (int i = 0; cas && i < sk_X509_INFO_num(cas); i++) {
+		X509 *ca = sk_X509_INFO_value(cas, i)->x509;
+		EVP_PKEY *k = ca ? X509_get0_pubkey(ca) : NULL;
+		if (k && !X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl)) &&
+		    X509_CRL_verify(crl, k) == 1)
+			return 1;
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+/* Check one CRL (its signature, its dates) and count it into f. */
+static int check_one_crl(const char *file, X509_CRL *crl, STACK_OF(X509_INFO) *cas,
+			 struct crl_facts *f, char *err)
+{
+	const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(crl);
+	struct tm tm;
+	char who[256] = "";
+	BIO *b = BIO_new(BIO_s_mem());
+	int n;
+
+	if (b && X509_NAME_print_ex(b, X509_CRL_get_issuer(crl), 0, XN_FLAG_RFC2253) >= 0 &&
+	    (n = BIO_read(b, who, sizeof(who) - 1)) > 0)
+		who[n] = 0;
+	BIO_free(b);
+	if (cas && !crl_signed_by(crl, cas)) {
+		snprintf(err, ERRLEN, "CRL file %s: the CRL of %s is not signed by a CA of the client CAs",
+			 file, who);
+		return -1;
+	}
+	if (nu && ASN1_TIME_to_tm(nu, &tm) == 1) {
+		time_t t = timegm(&tm);
+		char date[16];
+		if (t <= time(NULL)) {
+			cert_date(t, date, sizeof(date));
+			snprintf(err, ERRLEN, "CRL file %s: the CRL of %s is out of date since %s "
+				 "(its nextUpdate): publish a new one", file, who, date);
+			return -1;
+		}
+		if (!f->next_update || t < f->next_update)
+			f->next_update = t;
+	}
+	f->n_crls++;
+	f->n_revoked += (size_t)sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+	return 0;
+}
+
+int certcheck_crl(const char *file, const char *ca_file, STACK_OF(X509_CRL) **out,
+		  struct crl_facts *f, char *err)
+{
+	STACK_OF(X509_INFO) *all, *cas = NULL;
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	struct crl_facts local;
+	BIO *b;
+	int rc = -1;
+
+	if (!f)
+		f = &local;
+	memset(f, 0, sizeof(*f));
+	if (!crls || readable_file(file, "CRL file", err) < 0)
+		goto out_crls;
+	if (!(b = BIO_new_file(file, "r"))) {
+		ossl_fail("CRL file", file, "cannot be opened", err);
+		goto out_crls;
+	}
+	all = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (!all) {
+		ossl_fail("CRL file", file, "not PEM", err);
+		goto out_crls;
+	}
+	if (ca_file && !(cas = read_cas(ca_file))) {
+		snprintf(err, ERRLEN, "CRL file %s: cannot read the client CAs %s", file, ca_file);
+		goto out;
+	}
+	for (int i = 0; i < sk_X509_INFO_num(all); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(all, i);
+		if (!xi->crl)
+			continue;
+		if (check_one_crl(file, xi->crl, cas, f, err) < 0)
+			goto out;
+		X509_CRL_up_ref(xi->crl);
+		sk_X509_CRL_push(crls, xi->crl);
+	}
+	if (!f->n_crls) {
+		snprintf(err, ERRLEN, "CRL file %s: no PEM CRL in it", file);
+		goto out;
+	}
+	rc = 0;
+out:
+	sk_X509_INFO_pop_free(all, X509_INFO_free);
+	if (cas)
+		sk_X509_INFO_pop_free(cas, X509_INFO_free);
+	ERR_clear_error();
+out_crls:
+	if (rc == 0 && out)
+		*out = crls;
+	else
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return rc;
+}
+
+int certcheck_revoked(STACK_OF(X509_CRL) *crls, X509 *x)
+{
+	X509_REVOKED *rv;
+
+	for (int i = 0; crls && i < sk_X509_CRL_num(crls); i++) {
+		X509_CRL *crl = sk_X509_CRL_value(crls, i);
+		if (!X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) &&
+		    X509_CRL_get0_by_cert(crl, &rv, x) == 1)
+			return 1;
+	}
+	return 0;
+}

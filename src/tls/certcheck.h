@@ -30,6 +30,19 @@ int certcheck_pair(const char *cert_file, const char *key_file, struct cert_fact
 /* Every certificate of a PEM file (a chain or a CA bundle): at least one;
  * the one that expires first into f (may be NULL). */
 int certcheck_bundle(const char *file, struct cert_facts *f, char *err);
+/* What a CRL file holds (certcheck_crl). */
+struct crl_facts {
+	size_t n_crls, n_revoked;
+	time_t next_update;     /* the earliest nextUpdate, 0 if none has one */
+};
+/* The CRLs of a PEM file: at least one, each signed by a CA of ca_file
+ * (NULL: not checked), none past its nextUpdate (OpenSSL would then refuse
+ * every client).  With out, the CRLs are returned (the caller frees them
+ * with sk_X509_CRL_pop_free(*out, X509_CRL_free)). */
+int certcheck_crl(const char *file, const char *ca_file, STACK_OF(X509_CRL) **out,
+		  struct crl_facts *f, char *err);
+/* 1 if one of crls revokes x. */
+int certcheck_revoked(STACK_OF(X509_CRL) *crls, X509 *x);
 /* Whole days from now until t, rounded down (negative once past). */
 long cert_days_left(time_t t, time_t now);
 /* "2027-03-01" */

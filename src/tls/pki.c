@@ -71,6 +71,7 @@ void pki_paths_init(struct pki_paths *p, const char *state_dir)
 	snprintf(p->server_cert, sizeof(p->server_cert), "%s/server.pem", p->dir);
 	snprintf(p->server_key, sizeof(p->server_key), "%s/server.key", p->dir);
 	snprintf(p->prefix_file, sizeof(p->prefix_file), "%s/prefix", p->dir);
+	snprintf(p->crl, sizeof(p->crl), "%s/crl.pem", p->dir);
 }
 
 /* ---- files ---- */
@@ -672,4 +673,233 @@ int pki_ensure_prefix(const struct pki_paths *p, struct in6_addr *prefix, int *c
 		return -1;
 	*created = 1;
 	return 0;
+}
+
+/* ---- revocation ---- */
+
+/* The CRL kept in p->crl, or NULL when there is none (err set when it
+ * exists but cannot be read). */
+static X509_CRL *read_crl(const struct pki_paths *p, char *err)
+{
+	FILE *f = fopen(p->crl, "re");
+	X509_CRL *crl;
+
+	if (!f) {
+		if (errno != ENOENT)
+			fail(err, "cannot open %s: %s", p->crl, strerror(errno));
+		else
+			err[0] = 0;
+		return NULL;
+	}
+	crl = PEM_read_X509_CRL(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!crl)
+		fail_ossl(err, "cannot read a CRL from %s", p->crl);
+	return crl;
+}
+
+/* A new CRL from the authority: the entries of old (may be NULL) plus
+ * serial (may be NULL), CRL number one more than old's. Writes p->crl. */
+static int issue_crl(const struct pki_paths *p, X509 *ca, EVP_PKEY *cakey, X509_CRL *old,
+		     const ASN1_INTEGER *serial, char *err)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *now = ASN1_TIME_set(NULL, time(NULL));
+	ASN1_INTEGER *num = NULL, *oldnum = old ? X509_CRL_get_ext_d2i(old, NID_crl_number, NULL, NULL) : NULL;
+	BIO *b = BIO_new(BIO_s_mem());
+	long n = oldnum ? ASN1_INTEGER_get(oldnum) + 1 : 1;
+	int r = -1;
+
+	if (!crl || !now || !b || !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) ||
+	    !X509_CRL_set1_lastUpdate(crl, now) ||
+	    !X509_CRL_set1_nextUpdate(crl, X509_get0_notAfter(ca)))
+		goto bad;
+	for (int i = 0; old && i < sk_X509_REVOKED_num(X509_CRL_get_REVOKED(old)); i++) {
+		X509_REVOKED *rv = X509_REVOKED_dup(sk_X509_REVOKED_value(X509_CRL_get_REVOKED(old), i));
+		if (!rv || !X509_CRL_add0_revoked(crl, rv)) {
+			X509_REVOKED_free(rv);
+			goto bad;
+		}
+	}
+	if (serial) {
+		X509_REVOKED *rv = X509_REVOKED_new();
+		if (!rv || !X509_REVOKED_set_serialNumber(rv, (ASN1_INTEGER *)serial) ||
+		    !X509_REVOKED_set_revocationDate(rv, now) || !X509_CRL_add0_revoked(crl, rv)) {
+			X509_REVOKED_free(rv);
+			goto bad;
+		}
+	}
+	if (!(num = ASN1_INTEGER_new()) || !ASN1_INTEGER_set(num, n) ||
+	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) || !X509_CRL_sort(crl) ||
+	    !X509_CRL_sign(crl, cakey, EVP_sha256()) || !PEM_write_bio_X509_CRL(b, crl))
+		goto bad;
+	r = write_bio(p->crl, 0644, b, err);
+	goto out;
+bad:
+	fail_ossl(err, "cannot issue the CRL %s", p->crl);
+out:
+	ASN1_INTEGER_free(num);
+	ASN1_INTEGER_free(oldnum);
+	ASN1_TIME_free(now);
+	BIO_free(b);
+	X509_CRL_free(crl);
+	return r;
+}
+
+int pki_ensure_crl(const struct pki_paths *p, int *created, char *err)
+{
+	X509 *ca = NULL;
+	EVP_PKEY *cakey = NULL;
+	int r;
+
+	*created = 0;
+	if (exists(p->crl))
+		return 0;
+	if (load_pair(p->ca_cert, p->ca_key, &ca, &cakey, err) < 0)
+		return -1;
+	r = issue_crl(p, ca, cakey, NULL, NULL, err);
+	*created = r == 0;
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	return r;
+}
+
+int pki_revoke_client(const struct pki_paths *p, const char *name, char *serial_out,
+		      size_t serial_len, char *err)
+{
+	char cert[700], key[700], kept[720];
+	X509 *ca = NULL, *x = NULL;
+	EVP_PKEY *cakey = NULL;
+	X509_CRL *old = NULL;
+	FILE *f;
+	int r = -1;
+
+	if (pki_client_paths(p, name, cert, key, sizeof(cert)) < 0 && !exists(cert))
+		return fail(err, "no client certificate named %s in %s/clients", name, p->dir);
+	if (!(f = fopen(cert, "re")))
+		return fail(err, "cannot open %s: %s", cert, strerror(errno));
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!x)
+		return fail_ossl(err, "cannot read a certificate from %s", cert);
+	if (load_pair(p->ca_cert, p->ca_key, &ca, &cakey, err) < 0)
+		goto out;
+	if (X509_check_issued(ca, x) != X509_V_OK) {
+		fail(err, "%s was not issued by the authority %s", cert, p->ca_cert);
+		goto out;
+	}
+	old = read_crl(p, err);
+	if (!old && err[0])
+		goto out;
+	if (issue_crl(p, ca, cakey, old, X509_get0_serialNumber(x), err) < 0)
+		goto out;
+	if (serial_out) {
+		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+		char *hex = bn ? BN_bn2hex(bn) : NULL;
+		snprintf(serial_out, serial_len, "%s", hex ? hex : "?");
+		OPENSSL_free(hex);
+		BN_free(bn);
+	}
+	snprintf(kept, sizeof(kept), "%s.revoked", cert);
+	if (rename(cert, kept) < 0 || (unlink(key) < 0 && errno != ENOENT)) {
+		fail(err, "revoked, but cannot move %s aside: %s", cert, strerror(errno));
+		goto out;
+	}
+	r = 0;
+out:
+	X509_CRL_free(old);
+	X509_free(x);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	return r;
+}
+
+/* ---- renewal ---- */
+
+#define MAX_NAMES 32
+
+/* The DNS names and IP addresses of x's subjectAltName into names (strings
+ * in store, NAME_LEN each); returns how many. */
+#define NAME_LEN 256
+static size_t san_names(X509 *x, char store[][NAME_LEN], const char **names)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	size_t n = 0;
+
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && n < MAX_NAMES; i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const unsigned char *d;
+		int len;
+		if (g->type == GEN_DNS) {
+			d = ASN1_STRING_get0_data(g->d.dNSName);
+			len = ASN1_STRING_length(g->d.dNSName);
+			snprintf(store[n], NAME_LEN, "%.*s", len, (const char *)d);
+		} else if (g->type == GEN_IPADD) {
+			d = ASN1_STRING_get0_data(g->d.iPAddress);
+			len = ASN1_STRING_length(g->d.iPAddress);
+			if (!inet_ntop(len == 16 ? AF_INET6 : AF_INET, d, store[n], NAME_LEN))
+				continue;
+		} else {
+			continue;
+		}
+		names[n] = store[n];
+		n++;
+	}
+	GENERAL_NAMES_free(gens);
+	return n;
+}
+
+int pki_renew_server(const struct pki_paths *p, const char *const *names, size_t n_names,
+		     int new_key, time_t *not_after, char *err)
+{
+	char store[MAX_NAMES][NAME_LEN];
+	const char *old_names[MAX_NAMES];
+	X509 *ca = NULL, *old = NULL, *x = NULL;
+	EVP_PKEY *cakey = NULL, *key = NULL;
+	struct tm tm;
+	int r = -1;
+
+	if (load_pair(p->ca_cert, p->ca_key, &ca, &cakey, err) < 0)
+		return -1;
+	if (load_pair(p->server_cert, p->server_key, &old, &key, err) < 0)
+		goto out;
+	if (X509_check_issued(ca, old) != X509_V_OK) {
+		fail(err, "%s was not issued by the authority %s: renew it where it came from",
+		     p->server_cert, p->ca_cert);
+		goto out;
+	}
+	if (!n_names) {
+		n_names = san_names(old, store, old_names);
+		names = old_names;
+		if (!n_names) {
+			fail(err, "%s names nobody (no subjectAltName): give --hostname", p->server_cert);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n_names; i++)
+		if (!pki_name_ok(names[i])) {
+			fail(err, "\"%s\" is neither a DNS name nor an IP address", names[i]);
+			goto out;
+		}
+	if (new_key) {
+		EVP_PKEY_free(key);
+		if (!(key = gen_key(err)))
+			goto out;
+	}
+	if (!(x = make_leaf(LEAF_SERVER, key, names, n_names, ca, cakey, err)))
+		goto out;
+	if ((new_key && write_key(p->server_key, key, err) < 0) ||
+	    write_certs(p->server_cert, x, ca, err) < 0)
+		goto out;
+	if (not_after && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		*not_after = timegm(&tm);
+	r = 0;
+out:
+	X509_free(x);
+	X509_free(old);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(cakey);
+	return r;
 }

@@ -7,6 +7,8 @@
  *   server.pem server.key    server chain (leaf + CA) and key (RSA 2048, 2 years)
  *   clients/NAME.pem NAME.key  client certificates (leaf + CA), 2 years
  *   prefix                   the link prefix, one line "fdXX:XXXX:XXXX:XXXX::/64"
+ *   crl.pem                  the authority's revocation list (revoke-client)
+ *   clients/NAME.pem.revoked a revoked client's certificate, kept for the record
  * Existing files are reused, never regenerated (regenerating breaks every
  * client that trusted the old ones).  If server.pem exists but does not cover
  * a requested name, a warning is logged; it is not replaced.
@@ -19,6 +21,7 @@
 
 #include <netinet/in.h>
 #include <stddef.h>
+#include <time.h>
 
 
 struct pki_paths {
@@ -26,6 +29,7 @@ struct pki_paths {
 	char ca_cert[600], ca_key[600];
 	char server_cert[600], server_key[600];
 	char prefix_file[600];
+	char crl[600];
 };
 
 void pki_paths_init(struct pki_paths *p, const char *state_dir);
@@ -41,6 +45,22 @@ int pki_issue_client(const struct pki_paths *p, const char *name, char *cert_out
 /* Paths of an existing client certificate; 0 if it exists. */
 int pki_client_paths(const struct pki_paths *p, const char *name, char *cert_out,
 		     char *key_out, size_t outlen);
+/* The generated authority's CRL: kept if it exists, else an empty one is
+ * issued (valid until the authority expires). *created as for
+ * pki_ensure_server. */
+int pki_ensure_crl(const struct pki_paths *p, int *created, char *err);
+/* Revoke clients/NAME.pem: its serial into crl.pem (issued again, signed by
+ * the authority), its key removed and the certificate kept as
+ * NAME.pem.revoked (so that the NAME can be issued again).  The serial
+ * (hex) and subject go to serial_out/subject_out (may be NULL). */
+int pki_revoke_client(const struct pki_paths *p, const char *name, char *serial_out,
+		      size_t serial_len, char *err);
+/* A new server.pem from the same authority (clients keep trusting it):
+ * for names (n_names 0: the names of the certificate it replaces), with the
+ * same key unless new_key (a --pin on the public key then holds).  The new
+ * expiry goes to *not_after. */
+int pki_renew_server(const struct pki_paths *p, const char *const *names, size_t n_names,
+		     int new_key, time_t *not_after, char *err);
 /* 1 if name may go in a certificate as a DNS name or is an IP literal. */
 int pki_name_ok(const char *name);
 /* Read a kept prefix file: 0 read, 1 missing, -1 unreadable or malformed. */

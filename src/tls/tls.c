@@ -196,6 +196,18 @@ static int server_null_enc(SSL_CTX *ctx, const struct tls_server_opts *o, char *
 	return 0;
 }
 
+/* Check client certificates against crls too (the leaf: CRL_CHECK). */
+static int server_crls(SSL_CTX *ctx, STACK_OF(X509_CRL) *crls, char *err)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++)
+		if (!X509_STORE_add_crl(st, sk_X509_CRL_value(crls, i)))
+			return ossl_err(err, "cannot use a CRL");
+	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+	return 0;
+}
+
 /* Require client certificates chaining to the CAs in file. 0 or -1. */
 static int server_client_ca(SSL_CTX *ctx, const char *file, char *err)
 {
@@ -228,6 +240,7 @@ SSL_CTX *tls_server_ctx(const struct tls_server_opts *o, char *err)
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	if (load_cert_key(ctx, o->cert_file, o->key_file, err) < 0 ||
 	    (o->client_ca_file && server_client_ca(ctx, o->client_ca_file, err) < 0) ||
+	    (o->client_ca_file && o->crls && server_crls(ctx, o->crls, err) < 0) ||
 	    server_null_enc(ctx, o, err) < 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
