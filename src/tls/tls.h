@@ -19,8 +19,8 @@ struct tls_server_opts {
 	const char *cert_file;      /* PEM chain, leaf first */
 	const char *key_file;       /* PEM private key */
 	const char *client_ca_file; /* required client certificates chain to these; NULL = none asked */
-	STACK_OF(X509_CRL) *crls;   /* revoked client certificates (may be NULL) */
 	enum null_enc_policy null_enc;
+	STACK_OF(X509_CRL) *crls;   /* revoked client certificates (may be NULL) */
 };
 /* TLS 1.2 and 1.3; SSL_MODE_RELEASE_BUFFERS and partial/moving writes set.
  * Under NULL_ENC_OFF a ClientHello offering only the null suites is not
