@@ -193,11 +193,16 @@ void bind_tick(struct server *s, uint64_t now_ms)
 		addrtab_foreach(&s->reserved, expire_one, &e);
 }
 
-void bind_free_all(struct server *s)
+void bind_drop_reservations(struct server *s)
 {
 	struct expiry e = { &s->reserved, 0, 1 };
 
-	if (s->reserved.slots)
+	if (s->reserved.used)
 		addrtab_foreach(&s->reserved, expire_one, &e);
+}
+
+void bind_free_all(struct server *s)
+{
+	bind_drop_reservations(s);
 	addrtab_free(&s->reserved);
 }

@@ -29,6 +29,9 @@ void bind_identify(struct conn *c);
 void bind_release(struct conn *c);
 /* Once a second: reservations past their time go. */
 void bind_tick(struct server *s, uint64_t now_ms);
+/* Forget every reservation (the authentication mode changed: they belong
+ * to certificates that no longer identify anyone). */
+void bind_drop_reservations(struct server *s);
 void bind_free_all(struct server *s);
 
 #endif

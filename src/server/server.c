@@ -259,6 +259,7 @@ static void reload(struct server *s)
 			  n->auth == AUTH_NONE ? "none" : "certificates", s->n_conns);
 		while (s->conns)
 			conn_close(s->conns, "authentication mode changed");
+		bind_drop_reservations(s);
 	}
 	/* Requests parsed later compare against the new paths; the old
 	 * configuration's strings go with it. */
@@ -490,14 +491,18 @@ static void update_status(struct server *s)
 		      s->cfg->listen);
 }
 
-/* Everything the loop needs; 0, or -1 with the failure logged (an error). */
+/* Everything the loop needs; 0, or the exit status with the failure logged
+ * (an error): 2 for a configuration that cannot work, 1 for a step that
+ * failed on this host. */
 static int setup(struct server *s)
 {
 	char err[ERRLEN];
 
 	if (setup_prefix(s, err) < 0 || crl_load(s, err) < 0 || setup_tls(s, err) < 0 ||
-	    link_setup(s, err) < 0)
-		goto fail;
+	    link_setup(s, err) < 0) {
+		log_errx("%s", err);
+		return 2;
+	}
 	if (open_signals(s) < 0) {
 		snprintf(err, sizeof(err), "signalfd: %s", strerror(errno));
 		goto fail;
@@ -510,7 +515,7 @@ static int setup(struct server *s)
 	return 0;
 fail:
 	log_errx("%s", err);
-	return -1;
+	return 1;
 }
 
 int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
@@ -535,8 +540,9 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	    addrtab_init(&s->reserved, 64) < 0 || addrtab_init(&s->per_source, 64) < 0)
 		fatal("event loop");
 	raise_nofile();
-	if (setup(s) < 0)
+	if ((rc = setup(s)) != 0)
 		goto out;
+	rc = 1;
 	certwatch_update(s);
 	/* Set up: from here on only CAP_NET_ADMIN. */
 	if (priv_keep_net_admin(err) < 0)
