@@ -11,11 +11,11 @@ openssl curl iputils-ping procps psmisc tcpdump tshark haproxy squid nginx-light
 tayga unbound dnsmasq bind9-dnsutils nftables dbus systemd-resolved prometheus \
 dpkg-dev debhelper fakeroot lintian bash-completion python3-cryptography"
 BENCH="iperf3 ocserv openconnect linux-perf"
-want="" quiet=0
+want="" quiet=0 testing=0
 for a in "$@"; do
   case "$a" in
     --build) want="$want $BUILD" ;;
-    --test)  want="$want $TEST" ;;
+    --test)  want="$want $TEST"; testing=1 ;;
     --bench) want="$want $BENCH" ;;
     --quiet) quiet=1 ;;
     *) echo "deps.sh: unknown option $a" >&2; exit 2 ;;
@@ -27,7 +27,18 @@ for p in $want; do
   st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$st" = installed ] || missing="$missing $p"
 done
-[ -z "$missing" ] && { [ $quiet = 1 ] || echo "deps: all present"; exit 0; }
+# Debian's openresolv conflicts with systemd-resolved (installed above for
+# the tests): the resolvconf test runs it unpacked (dpkg -x), never installed.
+UNPACKED=/var/cache/iphttps-test
+unpack_openresolv() {
+  [ $testing = 1 ] || return 0
+  [ -x $UNPACKED/openresolv/sbin/resolvconf ] && return 0
+  if [ "$(id -u)" != 0 ]; then echo "deps: run as root to unpack openresolv for the tests" >&2; return 1; fi
+  t=$(mktemp -d) && (cd "$t" && { apt-get download -q openresolv >&2 || { apt-get update -q >&2 && apt-get download -q openresolv >&2; }; } &&
+    rm -rf $UNPACKED/openresolv && mkdir -p $UNPACKED && dpkg -x "$t"/openresolv_*.deb $UNPACKED/openresolv)
+  r=$?; rm -rf "$t"; return $r
+}
+[ -z "$missing" ] && { unpack_openresolv; [ $quiet = 1 ] || echo "deps: all present"; exit 0; }
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing Debian packages:$missing" >&2
   echo "deps: run as root: scripts/deps.sh $*   (or: apt-get install$missing)" >&2
@@ -63,6 +74,7 @@ if ! apt-get install -y -q --no-install-recommends $missing >&2; then
   apt-get update -q >&2
   apt-get install -y -q --no-install-recommends $missing >&2
 fi
+unpack_openresolv
 # Debian starts some of these even so when no init system honours policy-rc.d:
 # stop those the installation started, never one that ran before it.
 for svc in $daemons; do

@@ -49,6 +49,8 @@ void client_set_state(struct client *c, enum client_state st, const char *why)
 	if ((st == CS_LINKUP) != (c->state == CS_LINKUP)) {
 		if (tun_set_carrier(c->tun_h.fd, st == CS_LINKUP, e) < 0)
 			log_warnx("%s", e);
+		if (st != CS_LINKUP)
+			dns_link_down(c);
 		c->kernel_ready = 0;
 		c->router_known = 0;    /* a new link: its first RA names its router */
 		c->carrier_on_ms = ev_now_ms();
@@ -399,6 +401,7 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 				 c->proxies[i].port, c->proxies[i].has_auth ? " (with credentials)" : "");
 	}
 	c->tun_h.fd = c->sig_h.fd = c->done_h.fd = c->lc.fd = c->lw_h.fd = -1;
+	c->dns.bus_h.fd = c->dns.tmr_h.fd = -1;
 	c->ctl.h.fd = -1;
 	c->done_pipe[0] = c->done_pipe[1] = -1;
 	c->state = CS_ENABLED;
@@ -419,6 +422,7 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 		goto out;
 	}
 	c->ifindex = if_nametoindex(c->tun_name);
+	dns_init(c, cfg->dns);
 	c->lw_h.cb = on_linkwatch;
 	if ((c->lw_h.fd = linkwatch_open(err)) < 0 || ev_add(&c->ev, &c->lw_h, EPOLLIN) < 0) {
 		log_errx("%s", err);
@@ -463,6 +467,7 @@ out:
 		 * client struct and the TLS context stay for them. */
 		ctx = NULL;
 	}
+	dns_shutdown(c);
 	ctl_server_close(&c->ctl);
 	if (c->tun_h.fd >= 0)
 		close(c->tun_h.fd);

@@ -20,6 +20,7 @@
 #include "client/timer.h"
 #include "common/bufq.h"
 #include "client/config.h"
+#include "client/dns.h"
 #include "ctl/ctl.h"
 #include "net/evloop.h"
 #include "tls/tls.h"
@@ -92,6 +93,7 @@ struct client {
 	uint64_t carrier_on_ms;
 	unsigned n_held;
 	struct held_pkt { uint8_t *data; size_t len; } held[CLIENT_HOLD_PKTS];
+	struct dns dns;                 /* the advertised DNS applied (dns.h) */
 	/* status */
 	uint32_t last_code;
 	char last_error[768];

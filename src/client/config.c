@@ -16,6 +16,7 @@
 #include "tls/tls.h"
 
 static const char *const null_modes[] = { "off", "on", NULL };
+static const char *const dns_modes[] = { "split", "full", "off", NULL };
 
 #define O(f) offsetof(struct client_cfg, f)
 const struct opt_def client_opts[] = {
@@ -33,6 +34,7 @@ const struct opt_def client_opts[] = {
 	{ "reconnect-max", 0, OPT_INT, O(reconnect_max), "S", "longest wait between attempts (default 900)", 1, 86400 },
 	{ "timeout", 0, OPT_INT, O(timeout), "S", "limit for each step: TCP, TLS, HTTP (default 10)", 1, 600 },
 	{ "queue-limit", 0, OPT_INT, O(queue_limit), "BYTES", "bytes queued toward the server before drops (default 4194304)", 65536, 1 << 30 },
+	{ "dns", 0, OPT_ENUM, O(dns), "split|full|off", "apply the advertised DNS servers and domains: split sends only those domains through the tunnel (default), full every name, off nothing", 0, 0, dns_modes },
 	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TCP segmentation offload on the TUN (measured no faster yet: docs/performance.md)" },
 	{ "allow-http", 0, OPT_FLAG, O(allow_http), NULL, "accept http:// URLs (no TLS: only for tests and trusted paths)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },

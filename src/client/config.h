@@ -29,6 +29,7 @@ struct client_cfg {
 	long reconnect_initial, reconnect_max; /* seconds */
 	long timeout;                   /* seconds per connection step */
 	long queue_limit;
+	int dns;                        /* enum dns_mode (client/dns.h) */
 	int allow_http;
 	int offload;
 	int verbose;

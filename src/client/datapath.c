@@ -156,8 +156,10 @@ static void watch_ra(struct client *c, const uint8_t *pkt, size_t len)
 	const char *why;
 	char e[ERRLEN], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
-	if (ipv6_parse(pkt, len, &v, &why) < 0 || nd_parse_ra(&v, pkt, &ra, &why) < 0 ||
-	    !ra.has_prefix || ra.prefix_len != 64)
+	if (ipv6_parse(pkt, len, &v, &why) < 0 || nd_parse_ra(&v, pkt, &ra, &why) < 0)
+		return;
+	dns_ra(c, &ra);
+	if (!ra.has_prefix || ra.prefix_len != 64)
 		return;
 	if (c->have_link_prefix && memcmp(&c->link_prefix, &ra.prefix, 8)) {
 		log_info("the server advertises %s/64 instead of %s/64: removing the old prefix's addresses and route",

@@ -116,6 +116,7 @@ add_str(o, "URL", u->text);
 	if (tun_list_routes(c->tun_name, buf, sizeof(buf), err) < 0)
 		buf[0] = 0;
 	json_object_object_add(o, "Routes", lines(buf));
+	dns_status(c, o);
 	add_u64(o, "RxBytes", c->rx_bytes);
 	add_u64(o, "TxBytes", c->tx_bytes);
 	add_u64(o, "RxPackets", c->rx_packets);

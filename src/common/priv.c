@@ -9,15 +9,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int priv_keep_net_admin(char *err)
+int priv_keep(uint64_t extra, char *err)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[2];
-	const unsigned keep = CAP_NET_ADMIN;
+	const uint64_t keep = extra | 1ull << CAP_NET_ADMIN;
 
 	/* The bounding set first (needs CAP_SETPCAP, which we still hold). */
 	for (unsigned cap = 0; cap <= 63; cap++) {
-		if (cap == keep)
+		if (keep & (1ull << cap))
 			continue;
 		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
 		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
@@ -26,7 +26,9 @@ int priv_keep_net_admin(char *err)
 		}
 	}
 	memset(data, 0, sizeof(data));
-	data[0].effective = data[0].permitted = 1u << keep;
+	/* Inheritable too: a child may be given them as ambient (proc.h). */
+	data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)keep;
+	data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
 	if (syscall(SYS_capset, &hdr, data) < 0) {
 		snprintf(err, ERRLEN, "capset: %s", strerror(errno));
 		return -1;
@@ -81,4 +83,9 @@ int priv_check_daemon(unsigned port, char *err)
 		return -1;
 	}
 	return 0;
+}
+
+int priv_keep_net_admin(char *err)
+{
+	return priv_keep(0, err);
 }

@@ -7,9 +7,14 @@
 #ifndef IPHTTPS_PRIV_H
 #define IPHTTPS_PRIV_H
 
+#include <stdint.h>
+
 #include "common/errbuf.h"
 
 int priv_keep_net_admin(char *err);
+/* The same, keeping also the capabilities in extra (1 << CAP_x), e.g. for
+ * the programs a server restarts (common/proc.h passes them on). */
+int priv_keep(uint64_t extra, char *err);
 /* Before anything is set up: does this process hold what a daemon needs,
  * CAP_NET_ADMIN (the TUN device, its addresses and routes) and, to listen on
  * a port below the kernel's unprivileged start (port 0: none),

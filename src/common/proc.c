@@ -375,6 +375,8 @@ void proc_stop(struct proc *p)
 
 void proc_release(struct proc *p)
 {
+	if (!p->ev)
+		return;         /* never started: no descriptor of ours */
 	close_handler(p, &p->out_h);
 	close_handler(p, &p->pid_h);
 	close_handler(p, &p->tmr_h);

@@ -96,7 +96,8 @@ void proc_stop(struct proc *p);
  * reap; then the descriptors are closed. Safe on a proc never started. */
 void proc_stop_wait(struct proc *p, int timeout_ms);
 /* Close the descriptors of a proc that has no child any more (after
- * proc_stop_wait, or in PROC_EXITED/PROC_IDLE). */
+ * proc_stop_wait, or in PROC_EXITED/PROC_IDLE); nothing for a zeroed proc
+ * never started. */
 void proc_release(struct proc *p);
 /* One line for `state`: "running (pid 123, since ..., 2 restarts; last exit:
  * killed by signal 9 at ...)". */

@@ -756,6 +756,46 @@ int tun_route_add(const char *dev, const struct in6_addr *dst, unsigned plen,
 	return ret;
 }
 
+/* An IPv4 route dst/plen on dev (scope link) in the main table: another
+ * program's TUN, e.g. the NAT64 translator's pool.  An identical existing
+ * route counts as success.  Returns 0 or -1 (errno, err). */
+int tun_route4_add(const char *dev, const struct in_addr *dst, unsigned plen, char *err)
+{
+	char step[STEPLEN], a[INET_ADDRSTRLEN];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	unsigned idx;
+	int ret;
+
+	snprintf(step, sizeof(step), "RTM_NEWROUTE %s/%u on %s",
+		 inet_ntop(AF_INET, dst, a, sizeof(a)), plen, dev);
+	if (plen > 32) {
+		errno = EINVAL;
+		seterr(err, "%s: prefix length over 32", step);
+		return -1;
+	}
+	if (!(idx = dev_index(dev, step, err)) ||
+	    !(nlh = nl_new(RTM_NEWROUTE, NLM_F_CREATE, step, err)))
+		return -1;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = (unsigned char)plen;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, RTA_DST, sizeof(*dst), dst);
+	mnl_attr_put_u32(nlh, RTA_OIF, idx);
+	ret = nl_talk(nlh, (char *)nlh, step, NULL, NULL, err);
+	free(nlh);
+	if (ret < 0 && errno == EEXIST) {
+		ret = 0;
+		if (err)
+			err[0] = '\0';
+	}
+	return ret;
+}
+
 /* Delete the (first) route dst/plen on dev from the main table, whatever its
  * gateway, metric and protocol (ours or the kernel's).  Returns 0, or -1
  * (errno, err; ESRCH if none). */

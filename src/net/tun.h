@@ -45,6 +45,8 @@ int tun_forget_prefix(const char *dev, const struct in6_addr *prefix, char *err)
 int tun_route_add(const char *dev, const struct in6_addr *dst, unsigned plen,
 		  const struct in6_addr *gw /* NULL = on-link */, unsigned metric, char *err);
 int tun_route_del(const char *dev, const struct in6_addr *dst, unsigned plen, char *err);
+/* An IPv4 route dst/plen on dev (on-link), main table; existing is fine. */
+int tun_route4_add(const char *dev, const struct in_addr *dst, unsigned plen, char *err);
 /* List the global/unique-local/link-local addresses and routes of dev as
  * text lines ("fd00::1/64", "fd00:99::/48 via fe80::1") into out, separated by
  * '\n'.  Returns the number of entries, or -1. */

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "server/config.h"
+#include "server/intranet.h"
 #include "tls/certcheck.h"
 #include "tls/tls.h"
 #include "wire/http.h"
@@ -25,6 +26,7 @@ static const char *const transports[] = { "https", "http", NULL };
 static const char *const auth_modes[] = { "none", "certificates", NULL };
 static const char *const null_modes[] = { "off", "allow", "prefer", NULL };
 static const char *const prefix_modes[] = { "shared", "per-client", NULL };
+static const char *const translators[] = { "auto", "tayga", "jool", NULL };
 
 #define O(f) offsetof(struct server_cfg, f)
 const struct opt_def server_opts[] = {
@@ -44,6 +46,12 @@ const struct opt_def server_opts[] = {
 	{ "route", 0, OPT_LIST, O(routes), "PREFIX", "inside prefix advertised to clients, repeatable" },
 	{ "default-route", 0, OPT_FLAG, O(default_route), NULL, "advertise the server as default router" },
 	{ "dns", 0, OPT_LIST, O(dns), "ADDR", "DNS server advertised (RDNSS), repeatable" },
+	{ "nat64", 0, OPT_STR, O(nat64), "auto|PREFIX/96", "translate PREFIX to IPv4 toward the inside (TAYGA, or Jool where it loads); auto: a /96 of the server's ULA space" },
+	{ "nat64-pool4", 0, OPT_STR, O(nat64_pool4), "CIDR", "IPv4 pool of the translator, masqueraded (default: a free block of 100.64.0.0/10, printed)" },
+	{ "nat64-allow", 0, OPT_LIST, O(nat64_allow), "CIDR", "IPv4 destinations clients may reach through NAT64, repeatable (default 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)" },
+	{ "nat64-translator", 0, OPT_ENUM, O(nat64_translator), "auto|tayga|jool", "the translator (default auto: Jool where its module loads, else TAYGA)", 0, 0, translators },
+	{ "dns64", 0, OPT_LIST, O(dns64), "ADDR[@PORT]", "run a DNS64 resolver (unbound) forwarding to ADDR, advertised in RDNSS, repeatable (implies --nat64 auto)" },
+	{ "dns-search", 0, OPT_LIST, O(dns_search), "DOMAIN", "the intranet's domains, advertised in DNSSL, repeatable" },
 	{ "tun", 0, OPT_STR, O(tun), "NAME", "server TUN device and instance name (default iphttps0)" },
 	{ "state-dir", 0, OPT_STR, O(state_dir), "DIR", "generated certificates and prefix (default /var/lib/iphttps)" },
 	{ "run-dir", 0, OPT_STR, O(run_dir), "DIR", "control sockets (default /run/iphttps or $IPHTTPS_RUN_DIR)" },
@@ -371,7 +379,7 @@ int server_cfg_check(struct server_cfg *c, char *err)
 	 * reason to refuse the rest. */
 	if (c->crl && !c->reloading && check_crl(c, "crl", c->crl, c->client_ca, err) < 0)
 		return -1;
-	if (check_tls(c, err) < 0)
+	if (check_tls(c, err) < 0 || intranet_check(c, err) < 0)
 		return -1;
 	return check_state_dir(c, err);
 }

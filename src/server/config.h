@@ -52,6 +52,12 @@ struct server_cfg {
 	long queue_budget;      /* bytes queued toward all clients together */
 	long max_handshakes;    /* connections not yet LinkUp */
 	long max_per_source;    /* of those, from one address (IPv4) or /64 (IPv6) */
+	char *nat64;            /* "auto" or PREFIX/96: the intranet (server/intranet.h) */
+	char *nat64_pool4;      /* CIDR */
+	struct strlist nat64_allow;
+	int nat64_translator;   /* enum nat64_translator */
+	struct strlist dns64;   /* upstreams of the DNS64 resolver */
+	struct strlist dns_search;
 	int prefix_mode;        /* enum prefix_mode */
 	char *prefix_pool;      /* per-client mode: the pool, e.g. P/48 */
 	int offload;

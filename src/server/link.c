@@ -25,6 +25,7 @@
 #include "net/gso.h"
 #include "server/bind.h"
 #include "server/conn.h"
+#include "server/intranet.h"
 #include "server/link.h"
 #include "server/server.h"
 
@@ -104,7 +105,8 @@ static int in_pool(const struct server *s, const struct in6_addr *a)
 static int is_router_addr(const struct server *s, const struct in6_addr *a)
 {
 	return IN6_ARE_ADDR_EQUAL(a, &s->router_ll) ||
-	       (!per_client(s) && IN6_ARE_ADDR_EQUAL(a, &s->router_addr));
+	       (!per_client(s) && IN6_ARE_ADDR_EQUAL(a, &s->router_addr)) ||
+	       intranet_server_addr(s, a);
 }
 
 /* An address this client may use as its source. */
@@ -182,7 +184,7 @@ int link_setup_ra(struct server *s, char *err)
 		}
 		ra->n_dns++;
 	}
-	return 0;
+	return intranet_ra(s, ra, err);
 }
 
 /* The link is set up: the prefix pool, then the RA template. */

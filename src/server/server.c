@@ -21,6 +21,7 @@
 #include "server/bind.h"
 #include "server/conn.h"
 #include "server/crl.h"
+#include "server/intranet.h"
 #include "tls/tls.h"
 #include "server/link.h"
 #include "server/server.h"
@@ -499,7 +500,9 @@ static int setup(struct server *s)
 	char err[ERRLEN];
 
 	if (setup_prefix(s, err) < 0 || crl_load(s, err) < 0 || setup_tls(s, err) < 0 ||
-	    link_setup(s, err) < 0) {
+	    link_setup(s, err) < 0 ||
+	    /* the intranet's plan is checked before anything changes too */
+	    intranet_plan(s, err) < 0 || link_setup_ra(s, err) < 0) {
 		log_errx("%s", err);
 		return 2;
 	}
@@ -507,7 +510,7 @@ static int setup(struct server *s)
 		snprintf(err, sizeof(err), "signalfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (open_tun(s, err) < 0 ||
+	if (open_tun(s, err) < 0 || intranet_start(s, err) < 0 ||
 	    ctl_server_open(&s->ctl, &s->ev, ctl_run_dir(s->cfg->run_dir), s->tun_name, server_ctl, s,
 			    err) < 0 ||
 	    open_listener(s, err) < 0)
@@ -542,10 +545,10 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	raise_nofile();
 	if ((rc = setup(s)) != 0)
 		goto out;
-	rc = 1;
 	certwatch_update(s);
-	/* Set up: from here on only CAP_NET_ADMIN. */
-	if (priv_keep_net_admin(err) < 0)
+	/* Set up: from here on only CAP_NET_ADMIN (and what the intranet's
+	 * programs need to be restarted). */
+	if (priv_keep(intranet_caps(s), err) < 0)
 		log_warnx("%s; going on with the privileges we have", err);
 	log_info("listening on %s (%s, authentication %s), %u path(s), max %ld clients",
 		 cfg->listen, cfg->transport == TRANSPORT_HTTP ? "plain HTTP" : "TLS",
@@ -585,6 +588,7 @@ out:
 		close(s->lst.h.fd);
 	}
 	shutdown_all(s);
+	intranet_stop(s);
 	ctl_server_close(&s->ctl);
 	if (s->tun_h.fd >= 0)
 		close(s->tun_h.fd);

@@ -8,6 +8,7 @@
 
 #include "server/conn.h"
 #include "server/ident.h"
+#include "server/intranet.h"
 #include "server/stats.h"
 #include "server/status.h"
 #include "server/types.h"
@@ -117,6 +118,7 @@ static struct json_object *state_json(struct server *s)
 	add_u64(o, "PID", (uint64_t)getpid());
 	for (const struct stat_def *d = server_stat_defs; d->key; d++)
 		add_u64(c, d->key, stat_value(&s->st, d->off));
+	intranet_status(s, o);
 	json_object_object_add(o, "Counters", c);
 	for (const struct stat_array_def *d = server_stat_arrays; d->key; d++) {
 		struct json_object *r = json_object_new_object();

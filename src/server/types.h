@@ -179,6 +179,7 @@ struct server {
 	unsigned accept_paused;
 	uint64_t next_id;
 	time_t started;
+	struct intranet *in;            /* NAT64, DNS64, DNSSL (intranet.h); NULL without */
 	struct server_stats st;
 	uint8_t rbuf[65536 + 64];       /* shared read buffer (one thread) */
 	int stopping;

@@ -703,7 +703,7 @@ ra_dnssl(const uint8_t *o, size_t olen, struct ra_info *out)
 	if (out->n_domains == 0)
 		out->dnssl_lifetime = get32(o + 4);
 	for (i = 0; i < n && out->n_domains < ND_MAX_DOMAINS; i++)
-		memcpy(out->domains[out->n_domains++], names[i], ND_DOMAIN_MAX);
+		memcpy(out->domains[out->n_domains++], names[i], strlen(names[i]) + 1);
 }
 
 /* Takes the first PREF64 option with a known prefix length code. */
