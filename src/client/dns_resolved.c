@@ -71,7 +71,7 @@ static void arm(struct client *c)
 
 static void process(struct client *c)
 {
-	int r;
+	int r = 0;
 
 	while (c->dns.bus && (r = sd_bus_process(c->dns.bus, NULL)) > 0)
 		;

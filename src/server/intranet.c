@@ -142,7 +142,7 @@ static int host_overlap(const struct cidr4 *c, const char *skip_dev, char *what,
 		if ((hit = cidr4_overlap(c, &r))) {
 			char t[40];
 			cidr4_format(&r, t, sizeof(t));
-			snprintf(what, len, "the route %s on %s", t, ifn);
+			snprintf(what, len, "this host's route %s on %s", t, ifn);
 		}
 	}
 	if (f)
@@ -156,7 +156,7 @@ static int host_overlap(const struct cidr4 *c, const char *skip_dev, char *what,
 			continue;
 		r.a = ((struct sockaddr_in *)i->ifa_addr)->sin_addr;
 		if ((hit = cidr4_overlap(c, &r)))
-			snprintf(what, len, "the address %s of %s", inet_ntop(AF_INET, &r.a, t, sizeof(t)),
+			snprintf(what, len, "this host's address %s on %s", inet_ntop(AF_INET, &r.a, t, sizeof(t)),
 				 i->ifa_name);
 	}
 	freeifaddrs(ifa);

@@ -163,8 +163,8 @@ static size_t rules_pre(const struct intranet *in, char *out, size_t len)
 		"\tset deny6 { type ipv6_addr; flags interval; auto-merge; elements = { %s } }\n"
 		"\tchain pre {\n\t\ttype filter hook prerouting priority raw; policy accept;\n"
 		"\t\tip6 daddr %s ip6 saddr != %s counter drop comment \"NAT64: source not of the link\"\n"
-		"\t\tip6 daddr %s ip6 daddr @deny6 counter drop comment \"NAT64: this host or the pool\"\n"
-		"\t\tip6 daddr %s ip6 daddr != @allow6 counter drop comment \"NAT64: outside the inside network\"\n"
+		"\t\tip6 daddr %s ip6 daddr @deny6 counter reject with icmpv6 admin-prohibited comment \"NAT64: this host or the pool\"\n"
+		"\t\tip6 daddr %s ip6 daddr != @allow6 counter reject with icmpv6 admin-prohibited comment \"NAT64: outside the inside network\"\n"
 		"\t}\n", allow, deny, p, link, p, p);
 }
 

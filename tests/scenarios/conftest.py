@@ -247,6 +247,30 @@ class Client:
         assert not rep, "sanitizer report from the client:\n" + rep
 
 
+def _resolv_conf_now():
+    """This machine's /etc/resolv.conf (what it is, its bytes or target) and
+    any file a client keeps beside it."""
+    path = "/etc/resolv.conf"
+    kept = sorted(f for f in os.listdir("/etc") if f.startswith("resolv.conf.iphttps-"))
+    if os.path.islink(path):
+        return ("link", os.readlink(path), kept)
+    if not os.path.exists(path):
+        return ("none", None, kept)
+    with open(path, "rb") as f:
+        return ("file", f.read(), os.stat(path).st_mode, kept)
+
+
+@pytest.fixture(autouse=True)
+def host_resolv_conf_unchanged():
+    """This machine's /etc/resolv.conf must never change: a client applying
+    the advertised DNS rewrites a resolv.conf only inside a test's own mount
+    namespace (mountns.py).  Checked after every test."""
+    before = _resolv_conf_now()
+    yield
+    assert _resolv_conf_now() == before, \
+        "this machine's /etc/resolv.conf changed during the test"
+
+
 @pytest.fixture
 def iphttps_bin():
     """Absolute path of the iphttps binary under test."""

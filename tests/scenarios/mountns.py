@@ -27,6 +27,7 @@ class Machine:
 
     def __init__(self, topo, host, workdir, etc=None):
         self.topo, self.host = topo, host
+        self.procs = []
         self.dir = os.path.join(str(workdir), "machine-" + host)
         upper, work = os.path.join(self.dir, "u"), os.path.join(self.dir, "w")
         os.makedirs(upper)
@@ -85,7 +86,15 @@ class Machine:
                                  start_new_session=True)
         proc = netns.Proc(self.topo.ns(self.host), name, list(cmd), p, out, err)
         self.topo.procs.append(proc)
+        self.procs.append(proc)
         return proc
+
+    def close(self):
+        """Stop what was started here, then the namespace's holder (the
+        mounts go with the last process in the namespace)."""
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.holder.stop()
 
     def read(self, path):
         """The bytes of path as this machine sees it (None if absent)."""
