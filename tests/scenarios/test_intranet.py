@@ -571,7 +571,7 @@ def test_jool_asked_where_it_cannot_run(lab):
     if why is None:
         pytest.skip("Jool can run here: test_nat64_through_jool covers it")
     err = _server_fails(lab, ("--nat64", "auto", "--nat64-translator", "jool"))
-    assert "--nat64-translator jool: " + why in err, err
+    assert "--nat64-translator: jool: " + why in err, err
 
 
 def test_nat64_through_jool(lab, plain):
