@@ -545,6 +545,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	raise_nofile();
 	if ((rc = setup(s)) != 0)
 		goto out;
+	rc = 1;
 	certwatch_update(s);
 	/* Set up: from here on only CAP_NET_ADMIN (and what the intranet's
 	 * programs need to be restarted). */
