@@ -445,6 +445,40 @@ int intranet_plan(struct server *s, char *err)
 	return 0;
 }
 
+static int strlist_differs(const struct strlist *a, const struct strlist *b)
+{
+	if (a->n != b->n)
+		return 1;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]))
+			return 1;
+	return 0;
+}
+
+static int str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b));
+}
+
+int intranet_cfg_differs(const struct server_cfg *a, const struct server_cfg *b)
+{
+	return str_differs(a->nat64, b->nat64) || str_differs(a->nat64_pool4, b->nat64_pool4) ||
+	       strlist_differs(&a->nat64_allow, &b->nat64_allow) ||
+	       a->nat64_translator != b->nat64_translator || strlist_differs(&a->dns64, &b->dns64) ||
+	       (!a->nat64 && !a->dns64.n && !a->dns_search.n) != (!b->nat64 && !b->dns64.n && !b->dns_search.n);
+}
+
+void intranet_cfg_swap(struct server_cfg *a, struct server_cfg *b)
+{
+	struct server_cfg t = *a;
+
+	a->nat64 = b->nat64, b->nat64 = t.nat64;
+	a->nat64_pool4 = b->nat64_pool4, b->nat64_pool4 = t.nat64_pool4;
+	a->nat64_allow = b->nat64_allow, b->nat64_allow = t.nat64_allow;
+	a->nat64_translator = b->nat64_translator, b->nat64_translator = t.nat64_translator;
+	a->dns64 = b->dns64, b->dns64 = t.dns64;
+}
+
 int intranet_start(struct server *s, char *err)
 {
 	struct intranet *in = s->in;

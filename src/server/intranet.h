@@ -78,6 +78,11 @@ int intranet_plan(struct server *s, char *err);
 int intranet_start(struct server *s, char *err);
 /* Stop the children and undo what intranet_start did (bounded wait). */
 void intranet_stop(struct server *s);
+/* Reload: 1 when a and b differ in what only a restart changes (the
+ * translator, the pool, the resolver and its upstreams; --dns-search may
+ * change); intranet_cfg_swap exchanges those fields. */
+int intranet_cfg_differs(const struct server_cfg *a, const struct server_cfg *b);
+void intranet_cfg_swap(struct server_cfg *a, struct server_cfg *b);
 /* Add the RA's intranet options (route, RDNSS, DNSSL, PREF64) to ra. */
 int intranet_ra(const struct server *s, struct ra_params *ra, char *err);
 /* 1 when a is an address of the server on the link besides the router's

@@ -220,6 +220,9 @@ static void reload(struct server *s)
 	    str_differs(n->prefix, old->prefix) || n->transport != old->transport ||
 	    n->prefix_mode != old->prefix_mode || str_differs(n->prefix_pool, old->prefix_pool))
 		log_warnx("reload: listen, transport, tun and prefix changes need a restart; kept");
+	if (intranet_cfg_differs(n, old))
+		log_warnx("reload: --nat64 and --dns64 changes need a restart; kept");
+	intranet_cfg_swap(n, old);
 	/* Keep what cannot change while running. */
 	SWAP_FIELD(n, old, listen);
 	SWAP_FIELD(n, old, tun);
@@ -238,6 +241,7 @@ static void reload(struct server *s)
 		s->ssl_ctx = old_ctx;
 		s->ra = old_ra;
 		s->cfg = old;
+		intranet_cfg_swap(n, old);
 		SWAP_FIELD(n, old, listen);
 		SWAP_FIELD(n, old, tun);
 		SWAP_FIELD(n, old, prefix);

@@ -72,11 +72,18 @@ class Lab:
                                    "--bind", WEB_V4, "--directory", self.www], name="web")
         netns.wait_for(lambda: t.run("ins", ["curl", "-sf", "-m2", "http://%s/" % WEB_V4],
                                      check=False).returncode == 0, 20, 0.2, "the web server")
-        self.server = conftest.Server(t, self.binary, [
-            "--nat64", "auto", "--dns64", WEB_V4, "--dns-search", "corp.example"])
+        # The intranet options in a configuration file (read again on SIGHUP).
+        self.conf = os.path.join(self.dir, "server.conf")
+        self.write_conf(WEB_V4, ["corp.example"])
+        self.server = conftest.Server(t, self.binary, ["-c", self.conf])
         st = self.server.state()
         self.prefix = ipaddress.ip_network(st["NAT64Prefix"])
         self.dns64 = st["DNS64"].split()[2].rstrip(":")
+
+    def write_conf(self, upstream, domains):
+        with open(self.conf, "w") as f:
+            f.write("[server]\nnat64 = auto\ndns64 = %s\n" % upstream
+                    + "".join("dns-search = %s\n" % d for d in domains))
 
     def _dnsmasq(self, host, addr, name, lines):
         log = os.path.join(self.dir, name + "-queries.log")
@@ -466,6 +473,27 @@ def test_resolvconf_openresolv(lab, machine):
     c.stop()
     text = m.read("/etc/resolv.conf").decode()
     assert "nameserver 192.0.2.53" in text and lab.dns64 not in text, text
+
+
+# ---- reload ------------------------------------------------------------------
+
+def test_reload_changes_search_domains_only(lab, plain):
+    """SIGHUP: new --dns-search domains go out in an RA to every client at
+    once (the client's state follows); a changed --dns64 upstream needs a
+    restart: kept, and said so."""
+    lab.write_conf("10.20.0.9", ["corp.example", "eu.corp.example"])
+    try:
+        os.kill(lab.server.proc.pid, signal.SIGHUP)
+        plain.wait(lambda st: st["DNSDomains"] == ["corp.example", "eu.corp.example"],
+                   "the new domains at the client")
+        st = lab.server.state()
+        assert st["DNSSearch"] == ["corp.example", "eu.corp.example"]
+        assert st["DNS64Upstreams"] == [WEB_V4]
+        assert "reload: --nat64 and --dns64 changes need a restart; kept" in lab.server.proc.stderr()
+    finally:
+        lab.write_conf(WEB_V4, ["corp.example"])
+        os.kill(lab.server.proc.pid, signal.SIGHUP)
+    plain.wait(lambda st: st["DNSDomains"] == ["corp.example"], "the domains back at the client")
 
 
 # ---- restarts ----------------------------------------------------------------
