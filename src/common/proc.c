@@ -216,6 +216,13 @@ void proc_status_text(int st, char *out, size_t len)
 
 static int start_child(struct proc *p, char *err);
 
+/* sig to the child's process group (its session: setsid), else to it. */
+static void signal_child(struct proc *p, int sig)
+{
+	if (kill(-p->pid, sig) < 0)
+		kill(p->pid, sig);
+}
+
 /* The child exited with status st: log it, then restart, stop or end. */
 static void child_exited(struct proc *p, int st)
 {
@@ -276,7 +283,11 @@ static void on_timer(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	if (p->state == PROC_STOPPING && p->pid > 0) {
 		log_warnx("%s: still running %u ms after SIGTERM; SIGKILL", p->name,
 			  or_default(p->stop_timeout_ms, 5000));
-		kill(p->pid, SIGKILL);
+		signal_child(p, SIGKILL);
+	} else if (p->state == PROC_RUNNING && p->run_timeout_ms && p->pid > 0) {
+		log_warnx("%s: still running after %u ms; stopping it", p->name, p->run_timeout_ms);
+		p->timed_out = 1;
+		proc_stop(p);
 	} else if (p->state == PROC_WAITING) {
 		p->restarts++;
 		if (start_child(p, err) < 0) {
@@ -328,6 +339,9 @@ static int start_child(struct proc *p, char *err)
 	fcntl(p->pid_h.fd, F_SETFD, FD_CLOEXEC);
 	p->state = PROC_RUNNING;
 	p->starts++;
+	p->timed_out = 0;
+	if (p->run_timeout_ms)
+		set_timer(p, p->run_timeout_ms);
 	p->started_ms = ev_now_ms();
 	p->since = time(NULL);
 	p->last_line[0] = 0;
@@ -369,7 +383,7 @@ void proc_stop(struct proc *p)
 	if (p->state != PROC_RUNNING || p->pid <= 0)
 		return;
 	p->state = PROC_STOPPING;
-	kill(p->pid, SIGTERM);
+	signal_child(p, SIGTERM);
 	set_timer(p, or_default(p->stop_timeout_ms, 5000));
 }
 

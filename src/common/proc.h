@@ -16,7 +16,11 @@
  *   - with restart set, a child that exits is started again after a backoff
  *     that doubles from backoff_min_ms to backoff_max_ms and starts afresh
  *     once a child ran for PROC_STABLE_MS;
- *   - proc_stop() sends SIGTERM and SIGKILL after stop_timeout_ms.
+ *   - proc_stop() sends SIGTERM and SIGKILL after stop_timeout_ms, to the
+ *     child's whole process group (it leads its own session), so that what
+ *     a script started goes too;
+ *   - with run_timeout_ms (one-shot procs: scripts), a child still running
+ *     then is stopped that way and timed_out is set.
  * on_exit (optional) is called from the loop after each exit, with the
  * wait status; it may call proc_stop() or proc_start() (one-shot uses).
  *
@@ -38,7 +42,7 @@
 #include "net/evloop.h"
 
 #define PROC_MAX_ARGS 32
-#define PROC_MAX_ENV 16
+#define PROC_MAX_ENV 24
 #define PROC_LINE 256
 #define PROC_STABLE_MS 30000
 /* The environment's PATH when the daemon has none. */
@@ -64,6 +68,7 @@ struct proc {
 	int restart;                    /* restart with backoff when it exits */
 	uint64_t caps;                  /* 1 << CAP_x: ambient capabilities for the child */
 	unsigned backoff_min_ms, backoff_max_ms, stop_timeout_ms; /* 0: 1000, 60000, 5000 */
+	unsigned run_timeout_ms;        /* 0: none; else stopped when still running then */
 	proc_exit_fn on_exit;
 	void *arg;
 	/* Kept by proc.c; read them for the status. */
@@ -75,6 +80,7 @@ struct proc {
 	time_t since, last_exit;        /* wall clock of the last start and exit */
 	char last_line[PROC_LINE];      /* the last line it printed */
 	char last_exit_text[96];        /* "exited with status 1", "killed by signal 9" */
+	int timed_out;                  /* the last run was stopped at run_timeout_ms */
 	/* Internal. */
 	struct evloop *ev;
 	struct ev_handler pid_h, out_h, tmr_h;

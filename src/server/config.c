@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hook.h"
 #include "common/log.h"
 #include "server/config.h"
 #include "server/intranet.h"
@@ -70,6 +71,10 @@ const struct opt_def server_opts[] = {
 	{ "max-handshakes-per-source", 0, OPT_INT, O(max_per_source), "N", "of those, from one IPv4 address or IPv6 /64 (default 16)", 1, 1000000 },
 	{ "ra-interval", 0, OPT_INT, O(ra_interval), "SECONDS", "unsolicited RA to each client every (default 600)", 0, 86400 },
 	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TCP segmentation offload on the TUN (measured no faster yet: docs/performance.md)" },
+	{ "connect-script", 0, OPT_STR, O(connect_script), "FILE", "run at each client's LinkUp (IPHTTPS_* in its environment: man iphttps)" },
+	{ "disconnect-script", 0, OPT_STR, O(disconnect_script), "FILE", "run when a client's connection ends" },
+	{ "hook-timeout", 0, OPT_INT, O(hook_timeout), "SECONDS", "a script still running then is stopped (default 10)", 1, 3600 },
+	{ "hook-fatal", 0, OPT_FLAG, O(hook_fatal), NULL, "the connect script runs before the 200 and a failure refuses the client (403)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
 	{ "check", 0, OPT_FLAG, O(check), NULL, "validate the configuration and its files, change nothing, exit 0 or 2" },
 	{ NULL },
@@ -259,6 +264,8 @@ static int check_values(struct server_cfg *c, char *err)
 			   "concerns TLS; with --transport http the balancer in front chooses the suites");
 	if (server_parse_listen(c->listen, &ss, &sl, e) < 0)
 		return bad(c, "listen", 0, err, "%s", e);
+	if (c->hook_fatal && !c->connect_script)
+		return bad(c, "hook-fatal", 0, err, "needs --connect-script");
 	if (!header_text_ok(c->server_header))
 		return bad(c, "server-header", 0, err, "must be printable text on one line");
 	for (size_t i = 0; i < c->hostnames.n; i++)
@@ -381,6 +388,10 @@ int server_cfg_check(struct server_cfg *c, char *err)
 		return -1;
 	if (check_tls(c, err) < 0 || intranet_check(c, err) < 0)
 		return -1;
+	if (c->connect_script && hook_check_script(c->connect_script, e) < 0)
+		return bad(c, "connect-script", 0, err, "%s", e);
+	if (c->disconnect_script && hook_check_script(c->disconnect_script, e) < 0)
+		return bad(c, "disconnect-script", 0, err, "%s", e);
 	return check_state_dir(c, err);
 }
 
@@ -464,6 +475,7 @@ static void cfg_init(struct server_cfg *c)
 	c->max_addrs = 8;
 	c->queue_limit = 1 << 20;
 	c->ra_interval = 600;
+	c->hook_timeout = 10;
 	c->addr_idle = 60;
 	c->addr_hold = 300;
 	c->multicast_rate = 20;

@@ -63,7 +63,10 @@ struct server_cfg {
 	int offload;
 	int verbose;
 	int check;              /* --check: validate and exit */
-	int reloading;          /* read again on SIGHUP (the CRL's errors are not fatal) */
+	int reloading;
+	char *connect_script, *disconnect_script;
+	long hook_timeout;      /* seconds a script may run */
+	int hook_fatal;         /* a failed connect script refuses the client */          /* read again on SIGHUP (the CRL's errors are not fatal) */
 	struct opts_origin origin;
 };
 

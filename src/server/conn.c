@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "server/conn.h"
 #include "server/ident.h"
+#include "server/scripts.h"
 #include "tls/tls.h"
 #include "server/link.h"
 #include "server/server.h"
@@ -422,11 +423,37 @@ static int feed_stream(struct conn *c, const uint8_t *data, size_t len)
 	return -1;
 }
 
-/* The request is complete: answer 200 and go LinkUp. */
-static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
+/* Answer 200 and go LinkUp; rest: stream bytes that came with the request. */
+static int linkup_now(struct conn *c, const uint8_t *rest, size_t rest_len)
 {
 	char resp[512];
 	int n = http_build_ok(resp, sizeof(resp), c->srv->cfg->server_header, time(NULL));
+
+	if (n < 0 || out_append(c, (const uint8_t *)resp, (size_t)n) < 0) {
+		conn_close(c, "cannot queue the response");
+		return -1;
+	}
+	free(c->hp);
+	c->hp = NULL;
+	c->srv->freed_since_trim++;
+	c->state = CONN_LINKUP;
+	c->since = time(NULL);
+	c->was_up = 1;
+	if (link_conn_up(c) < 0) {
+		conn_close(c, "no /64 left in --prefix-pool");
+		return -1;
+	}
+	scripts_connect(c, 0);
+	if (rest_len)
+		return feed_stream(c, rest, rest_len);
+	return 0;
+}
+
+/* The request is complete: go LinkUp, or first ask the connect script
+ * (--hook-fatal). */
+static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
+{
+	int r;
 
 	if (c->srv->n_linkup >= (unsigned)c->srv->cfg->max_clients) {
 		/* 3.2.5.1: no room in the client table, disconnect. */
@@ -440,22 +467,40 @@ static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
 		 c->peer_str, c->hp->method, c->hp->path, c->tls_desc[0] ? ", " : "", c->tls_desc,
 		 c->ident ? ", " : "", ident_subject(c), c->ident ? " serial " : "",
 		 c->ident ? c->ident->serial : "");
-	if (n < 0 || out_append(c, (const uint8_t *)resp, (size_t)n) < 0) {
-		conn_close(c, "cannot queue the response");
+	r = scripts_connect(c, 1);
+	if (r < 0) {
+		conn_hook_done(c, 0);
 		return -1;
 	}
-	free(c->hp);
-	c->hp = NULL;
-	c->srv->freed_since_trim++;
-	c->state = CONN_LINKUP;
-	c->since = time(NULL);
-	if (link_conn_up(c) < 0) {
-		conn_close(c, "no /64 left in --prefix-pool");
+	if (r == 0)
+		return linkup_now(c, rest, rest_len);
+	/* Wait for the script; what the client sent meanwhile is kept. */
+	if (rest_len && !(c->held = malloc(rest_len))) {
+		conn_close(c, "out of memory");
 		return -1;
 	}
 	if (rest_len)
-		return feed_stream(c, rest, rest_len);
+		memcpy(c->held, rest, rest_len);
+	c->held_len = rest_len;
+	c->state = CONN_HOOK;
+	set_mask(c, EPOLLRDHUP);
 	return 0;
+}
+
+void conn_hook_done(struct conn *c, int ok)
+{
+	uint8_t *held = c->held;
+
+	if (!ok) {
+		c->srv->st.hook_refused++;
+		reject(c, 403, "the connect script refused it");
+		return;
+	}
+	c->held = NULL;
+	linkup_now(c, held, c->held_len);
+	free(held);
+	if (c->state == CONN_LINKUP)
+		set_mask(c, EPOLLIN);
 }
 
 static int on_request_bytes(struct conn *c, const uint8_t *data, size_t len)
@@ -530,6 +575,11 @@ void conn_event(struct evloop *ev, struct ev_handler *h, uint32_t events)
 		conn_close(c, (events & EPOLLERR) ? "socket error" : "hang-up");
 		return;
 	}
+	if (c->state == CONN_HOOK) {
+		if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			conn_close(c, "closed by peer while its connect script ran");
+		return;
+	}
 	if (c->state == CONN_TLS_HANDSHAKE) {
 		if (do_handshake(c) < 0 || c->state == CONN_TLS_HANDSHAKE)
 			return;
@@ -569,6 +619,7 @@ void conn_close(struct conn *c, const char *why)
 			log_info("client #%llu %s%s%s: closed: %s", (unsigned long long)c->id,
 				 c->peer_str, c->ident ? " " : "", ident_subject(c), why);
 	}
+	scripts_disconnect(c, why);
 	if (c->state == CONN_LINKUP)
 		link_conn_down(c);
 	handshake_leave(c);
@@ -586,6 +637,8 @@ void conn_close(struct conn *c, const char *why)
 	c->h.fd = -1;
 	free(c->hp);
 	c->hp = NULL;
+	free(c->held);
+	c->held = NULL;
 	v6df_free(&c->df);
 	s->queued -= bufq_pending(&c->out);
 	bufq_free(&c->out);
@@ -619,6 +672,11 @@ void conn_tick(struct conn *c, uint64_t now_ms)
 {
 	struct server *s = c->srv;
 
+	if (c->state == CONN_HOOK &&
+	    now_ms - c->start_ms >= (uint64_t)(s->cfg->header_timeout + s->cfg->hook_timeout) * 1000) {
+		conn_close(c, "its connect script did not answer in time");
+		return;
+	}
 	if (c->state == CONN_TLS_HANDSHAKE || c->state == CONN_HTTP_REQUEST) {
 		if (now_ms - c->start_ms >= (uint64_t)s->cfg->header_timeout * 1000) {
 			s->st.header_timeouts++;

@@ -18,6 +18,8 @@ void conn_flush(struct conn *c);
 /* Go on reading a connection that used its fair share last turn. */
 void conn_resume_read(struct conn *c);
 void conn_close(struct conn *c, const char *why);
+/* Its connect script (--hook-fatal) ended: ok goes LinkUp, else 403. */
+void conn_hook_done(struct conn *c, int ok);
 void conn_free(struct conn *c);
 void conn_tick(struct conn *c, uint64_t now_ms);
 

@@ -22,6 +22,7 @@
 #include "server/conn.h"
 #include "server/crl.h"
 #include "server/intranet.h"
+#include "server/scripts.h"
 #include "tls/tls.h"
 #include "server/link.h"
 #include "server/server.h"
@@ -274,6 +275,7 @@ static void reload(struct server *s)
 	crl_disconnect_revoked(s);
 	ra_changed(s, &old_ra);
 	certwatch_update(s);
+	s->hooks.timeout_ms = (unsigned)n->hook_timeout * 1000;
 	server_cfg_free(old);
 	if (old != s->orig_cfg)
 		free(old);
@@ -546,6 +548,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	if (ev_init(&s->ev) < 0 || addrtab_init(&s->addrs, 1024) < 0 ||
 	    addrtab_init(&s->reserved, 64) < 0 || addrtab_init(&s->per_source, 64) < 0)
 		fatal("event loop");
+	scripts_init(s);
 	raise_nofile();
 	if ((rc = setup(s)) != 0)
 		goto out;
@@ -594,6 +597,7 @@ out:
 	}
 	shutdown_all(s);
 	intranet_stop(s);
+	scripts_drain(s);
 	ctl_server_close(&s->ctl);
 	if (s->tun_h.fd >= 0)
 		close(s->tun_h.fd);

@@ -24,6 +24,12 @@ const struct stat_def server_stat_defs[] = {
 	{ "ClientCertsExpiring", S(client_certs_expiring), "client_certificates_expiring", "handshakes with a client certificate that expires within 30 days" },
 	{ "Disconnected", S(disconnected), "clients_disconnected", "connections ended by iphttps disconnect" },
 	{ "RevokedAtReload", S(revoked_at_reload), "clients_revoked_at_reload", "connected clients whose certificate a re-read CRL revoked" },
+	{ "ScriptsStarted", S(hooks.started), "scripts_started", "connect and disconnect scripts started" },
+	{ "ScriptsSucceeded", S(hooks.succeeded), "scripts_succeeded", "scripts that exited with status 0" },
+	{ "ScriptsFailed", S(hooks.failed), "scripts_failed", "scripts that failed, or could not be run" },
+	{ "ScriptsTimedOut", S(hooks.timed_out), "scripts_timed_out", "scripts stopped at --hook-timeout" },
+	{ "ScriptsDropped", S(hooks.dropped), "scripts_dropped", "scripts not run: too many waiting, or shutting down" },
+	{ "ScriptRefused", S(hook_refused), "connections_refused_by_script", "connections a failed connect script refused (--hook-fatal)" },
 	{ NULL },
 };
 

@@ -15,6 +15,7 @@
 
 static const char *const conn_state_names[] = {
 	[CONN_TLS_HANDSHAKE] = "TLSHandshake", [CONN_HTTP_REQUEST] = "HTTPRequest",
+	[CONN_HOOK] = "ConnectScript",
 	[CONN_LINKUP] = "LinkUp", [CONN_CLOSING] = "Closing", [CONN_CLOSED] = "Closed",
 };
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "common/bufq.h"
+#include "common/hook.h"
 #include "ctl/ctl.h"
 #include "net/evloop.h"
 #include "server/addrtab.h"
@@ -57,6 +58,7 @@ extern const char *const drop_reason_names[DROP__COUNT];
 enum conn_state {
 	CONN_TLS_HANDSHAKE = 0,
 	CONN_HTTP_REQUEST,
+	CONN_HOOK,              /* request done, its connect script decides (--hook-fatal) */
 	CONN_LINKUP,
 	CONN_CLOSING,           /* flushing a final response, then close */
 	CONN_CLOSED,            /* resources released; freed at the end of the loop turn */
@@ -100,6 +102,10 @@ struct conn {
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	uint32_t drops[DROP__COUNT];
 	struct conn_ident *ident;       /* its certificate (ident.h), or NULL */
+	struct hook_job *connect_job;   /* its connect script, while it runs (scripts.h) */
+	uint8_t connect_ran, connect_ok, was_up;
+	uint8_t *held;                  /* stream bytes that came while the script ran */
+	size_t held_len;
 };
 
 /* Why a connection was refused or ended before LinkUp, beyond TLS and
@@ -126,6 +132,8 @@ struct server_stats {
 	uint64_t client_certs_expiring; /* handshakes with a certificate expiring soon */
 	uint64_t disconnected;          /* by `iphttps disconnect` */
 	uint64_t revoked_at_reload;     /* connected clients a new CRL revoked */
+	struct hook_stats hooks;        /* connect and disconnect scripts */
+	uint64_t hook_refused;          /* connections a failed connect script refused */
 };
 
 struct listener {
@@ -187,6 +195,7 @@ struct server {
 	struct crl_facts crl_facts;
 	time_t crl_read;
 	struct certwatch certwatch;     /* expiry of the certificates in use */
+	struct hooks hooks;             /* connect and disconnect scripts (scripts.h) */
 };
 
 #endif

@@ -199,6 +199,47 @@ static void test_stop_sigkill_after_timeout(void **state)
 }
 
 /* stdin from the caller's descriptor. */
+/* A one-shot child still running at run_timeout_ms is stopped with what it
+ * started (its process group), and says it timed out. */
+static void test_run_timeout_stops_the_group(void **state)
+{
+	struct evloop ev;
+	struct proc p;
+	struct seen s = { 0 };
+	char err[ERRLEN];
+	long grandchild;
+	uint64_t t0 = ev_now_ms();
+
+	assert_int_equal(ev_init(&ev), 0);
+	sh(&p, "hanging-script", "sleep 30 & echo $!; wait");
+	p.run_timeout_ms = 300;
+	p.on_exit = count_exit;
+	p.arg = &s;
+	assert_int_equal(proc_start(&ev, &p, err), 0);
+	assert_true(run_until(&ev, &s.exits, 1, 5000));
+	assert_true(ev_now_ms() - t0 >= 300);
+	assert_int_equal(p.timed_out, 1);
+	assert_int_equal(p.state, PROC_IDLE);
+	assert_true(WIFSIGNALED(s.last_status));
+	grandchild = strtol(p.last_line, NULL, 10);
+	assert_true(grandchild > 1);
+	for (int i = 0; i < 100 && kill((pid_t)grandchild, 0) == 0; i++)
+		usleep(20000);  /* reaped by init once killed */
+	assert_int_equal(kill((pid_t)grandchild, 0), -1);
+	proc_release(&p);
+	/* A run that ends in time is not marked. */
+	sh(&p, "quick-script", "exit 0");
+	p.run_timeout_ms = 5000;
+	p.on_exit = count_exit;
+	p.arg = &s;
+	assert_int_equal(proc_start(&ev, &p, err), 0);
+	assert_true(run_until(&ev, &s.exits, 2, 5000));
+	assert_int_equal(p.timed_out, 0);
+	assert_true(WIFEXITED(s.last_status) && WEXITSTATUS(s.last_status) == 0);
+	proc_release(&p);
+	ev_free(&ev);
+}
+
 static void test_stdin_fd(void **state)
 {
 	struct evloop ev;
@@ -374,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_restart_with_backoff),
 		cmocka_unit_test(test_stop_sigterm),
 		cmocka_unit_test(test_stop_sigkill_after_timeout),
+		cmocka_unit_test(test_run_timeout_stops_the_group),
 		cmocka_unit_test(test_stdin_fd),
 		cmocka_unit_test(test_not_found_and_exec_failure),
 		cmocka_unit_test(test_run_sync),
