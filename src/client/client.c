@@ -71,7 +71,7 @@ static void *attempt_thread(void *arg)
 
 	if (!strcmp(a->c->urls[a->url_index].scheme, "http"))
 		o.ssl_ctx = NULL;
-	a->rc = iph_connect(&a->c->urls[a->url_index], &o, &a->lc, &a->res);
+	a->rc = attempt_run(a->c->cfg, &a->c->urls[a->url_index], &o, &a->seq, &a->lc, &a->res);
 	a->elapsed_ms = ev_now_ms() - a->started_ms;
 	if (write(a->c->done_pipe[1], &a, sizeof(a)) != sizeof(a))
 		log_warn("attempt: cannot report its end");
@@ -108,6 +108,7 @@ static void start_round(struct client *c)
 		}
 		a->c = c;
 		a->url_index = i;
+		a->seq = c->seq[i];
 		a->round = c->round;
 		a->started_ms = ev_now_ms();
 		log_info("connecting to %s", url_text(&c->urls[i], u, sizeof(u)));
@@ -216,6 +217,7 @@ static void on_attempt_done(struct evloop *ev, struct ev_handler *h, uint32_t ev
 	pthread_join(a->thread, NULL);
 	SSL_CTX_free(c->ssl_ctx);       /* the attempt's reference */
 	c->running--;
+	c->seq[a->url_index] = a->seq;
 	current = a->round == c->round && !c->stopping && c->state != CS_DISABLED;
 	if (current) {
 		struct entry_status *e = &c->entries[a->url_index];
@@ -272,9 +274,18 @@ void client_link_lost(struct client *c, uint32_t code, const char *why)
 	}
 }
 
+/* Windows' client starts over: null suites first again (IpTlsStartClient). */
+static void seq_reset(struct client *c)
+{
+	for (size_t i = 0; i < CLIENT_MAX_URLS; i++)
+		attempt_seq_init(&c->seq[i], c->cfg);
+}
+
 void client_reconnect_now(struct client *c)
 {
 	rt_reset(&c->rt);
+	if (!c->running)
+		seq_reset(c);
 	if (c->state == CS_DISABLED)
 		return;
 	if (c->state != CS_LINKUP)
@@ -301,6 +312,8 @@ void client_enable(struct client *c)
 	if (c->state != CS_DISABLED)
 		return;
 	rt_reset(&c->rt);
+	if (!c->running)
+		seq_reset(c);
 	client_set_state(c, CS_ENABLED, "enabled by request");
 	schedule(c, 0);
 }
@@ -406,6 +419,7 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 	c->done_pipe[0] = c->done_pipe[1] = -1;
 	c->state = CS_ENABLED;
 	inet_pton(AF_INET6, "fe80::1", &c->router_ll);
+	seq_reset(c);
 	rt_init(&c->rt, (uint64_t)cfg->reconnect_initial * 1000, (uint64_t)cfg->reconnect_max * 1000);
 	if (ev_init(&c->ev) < 0 || pipe2(c->done_pipe, O_CLOEXEC) < 0)
 		fatal("event loop");

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "client/attempt.h"
 #include "client/connect.h"
 #include "client/proxy.h"
 #include "client/timer.h"
@@ -43,6 +44,7 @@ struct attempt {
 	uint64_t round;
 	pthread_t thread;
 	uint64_t started_ms, elapsed_ms;
+	struct attempt_seq seq;         /* the entry point's, copied in and back */
 	struct link_conn lc;
 	struct connect_result res;
 	int rc;
@@ -79,6 +81,7 @@ struct client {
 	unsigned running;               /* attempts whose thread has not reported */
 	int round_won;
 	struct entry_status entries[CLIENT_MAX_URLS];
+	struct attempt_seq seq[CLIENT_MAX_URLS]; /* per entry point (attempt.h) */
 	char choice[256];               /* which entry point is in use and why */
 	struct in6_addr link_prefix;    /* the /64 the server advertises */
 	struct in6_addr router_ll;      /* the source of its RAs (fe80::1 until one came) */

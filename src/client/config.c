@@ -1,11 +1,13 @@
 /* The client's configuration (config.h): the options table, defaults and
  * checks. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,10 +26,10 @@ const struct opt_def client_opts[] = {
 	{ "url", 0, OPT_LIST, O(urls), "URL", "entry point (also as arguments), repeatable" },
 	{ "ca", 0, OPT_STR, O(ca), "FILE", "CAs that may sign the server certificate (default: system store)" },
 	{ "pin", 0, OPT_STR, O(pin), "sha256//BASE64", "accept only this server public key" },
-	{ "cert", 0, OPT_STR, O(cert), "FILE", "client certificate (PEM)" },
-	{ "key", 0, OPT_STR, O(key), "FILE", "client private key (PEM)" },
+	{ "cert", 0, OPT_LIST, O(certs), "FILE|DIR", "client certificate (PEM), repeatable: tried in turn as Windows does; a directory: its NAME.pem/NAME.crt with NAME.key" },
+	{ "key", 0, OPT_LIST, O(keys), "FILE", "private key (PEM) of the --cert FILE of the same rank" },
 	{ "proxy", 0, OPT_STR, O(proxy), "http://[USER:PASS@]HOST:PORT", "HTTP proxy for CONNECT (default: $https_proxy unless $no_proxy covers the host)" },
-	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|on", "offer the null suites (default off)", 0, 0, null_modes },
+	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|on", "on: first attempt with only the null suites, then encrypted ones on Windows' conditions (default off)", 0, 0, null_modes },
 	{ "tun", 0, OPT_STR, O(tun), "NAME", "client TUN device and instance name (default iphttps0)" },
 	{ "run-dir", 0, OPT_STR, O(run_dir), "DIR", "control sockets (default /run/iphttps or $IPHTTPS_RUN_DIR)" },
 	{ "reconnect-initial", 0, OPT_INT, O(reconnect_initial), "S", "first wait after a failure (default 30)", 1, 86400 },
@@ -70,7 +72,99 @@ static int check_expiry(const struct client_cfg *c, const char *opt, const char 
 	return 0;
 }
 
-static int check_files(const struct client_cfg *c, char *err)
+/* Appends the pair cert/key (of --cert item `item`) to c->creds, checked:
+ * readable, matching, not expired (certcheck_pair); one not for client
+ * authentication is kept with a warning, as Windows keeps it until a
+ * server asks (then 0x800b0110 drops it).  0, or -1 with err. */
+static int add_cred(struct client_cfg *c, size_t item, const char *cert, const char *key, char *err)
+{
+	struct tls_cred *cr;
+	struct cert_facts f;
+	const char *base = strrchr(cert, '/');
+	char e[ERRLEN];
+
+	if (c->n_creds >= CLIENT_MAX_CERTS)
+		return bad(c, "cert", item, err, "at most %d client certificates", CLIENT_MAX_CERTS);
+	cr = &c->creds[c->n_creds];
+	if ((size_t)snprintf(cr->cert_file, sizeof(cr->cert_file), "%s", cert) >= sizeof(cr->cert_file) ||
+	    (size_t)snprintf(cr->key_file, sizeof(cr->key_file), "%s", key) >= sizeof(cr->key_file))
+		return bad(c, "cert", item, err, "%s: path too long", cert);
+	snprintf(cr->label, sizeof(cr->label), "%s", base ? base + 1 : cert);
+	if (certcheck_pair(cert, key, &f, e) < 0)
+		return bad(c, "cert", item, err, "%s", e);
+	if (check_expiry(c, "cert", cert, &f, err) < 0)
+		return -1;
+	switch (tls_cred_check(cr, e)) {
+	case -1:
+		return bad(c, "cert", item, err, "%s", e);
+	case 1:
+		log_warnx("--cert %s: %s; it is dropped (0x800b0110) when a server asks for a certificate",
+			  cert, e);
+		break;
+	}
+	c->n_creds++;
+	return 0;
+}
+
+/* Every NAME.pem or NAME.crt of --cert item `item` (a directory) with a
+ * NAME.key, in name order, into c->creds.  0, or -1 with err (none there
+ * is an error too). */
+static int add_cred_dir(struct client_cfg *c, size_t item, const char *dir, char *err)
+{
+	struct dirent **ents;
+	size_t before = c->n_creds;
+	int n = scandir(dir, &ents, NULL, alphasort), rc = 0;
+
+	if (n < 0)
+		return bad(c, "cert", item, err, "%s: %s", dir, strerror(errno));
+	for (int i = 0; i < n; i++) {
+		char cert[1024], key[1024];
+		const char *name = ents[i]->d_name;
+		size_t len = strlen(name);
+
+		if (rc == 0 && len > 4 && (!strcmp(name + len - 4, ".pem") || !strcmp(name + len - 4, ".crt"))) {
+			snprintf(cert, sizeof(cert), "%s/%s", dir, name);
+			snprintf(key, sizeof(key), "%s/%.*s.key", dir, (int)(len - 4), name);
+			if (access(key, F_OK) == 0)
+				rc = add_cred(c, item, cert, key, err);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	if (rc == 0 && c->n_creds == before)
+		return bad(c, "cert", item, err, "%s: no certificate NAME.pem or NAME.crt with its NAME.key in this directory", dir);
+	return rc;
+}
+
+/* The client certificates of --cert/--key, checked, into c->creds.
+ * 0, or -1 with err naming the option (or FILE:LINE) and the file. */
+static int load_creds(struct client_cfg *c, char *err)
+{
+	size_t k = 0;
+	struct stat st;
+
+	for (size_t i = 0; i < c->certs.n; i++) {
+		const char *cert = c->certs.v[i];
+
+		if (stat(cert, &st) < 0)
+			return bad(c, "cert", i, err, "%s: %s", cert, strerror(errno));
+		if (S_ISDIR(st.st_mode)) {
+			if (add_cred_dir(c, i, cert, err) < 0)
+				return -1;
+			continue;
+		}
+		if (k >= c->keys.n)
+			return bad(c, "cert", i, err, "%s needs its --key (one --key for each --cert FILE, in the same order)", cert);
+		if (add_cred(c, i, cert, c->keys.v[k++], err) < 0)
+			return -1;
+	}
+	if (k < c->keys.n)
+		return bad(c, "key", k, err, "%s has no --cert FILE (one --key for each --cert FILE, in the same order)",
+			   c->keys.v[k]);
+	return 0;
+}
+
+static int check_files(struct client_cfg *c, char *err)
 {
 	struct cert_facts f;
 	char e[ERRLEN];
@@ -78,10 +172,7 @@ static int check_files(const struct client_cfg *c, char *err)
 	if (c->ca && (certcheck_bundle(c->ca, &f, e) < 0 ? bad(c, "ca", 0, err, "%s", e)
 				: check_expiry(c, "ca", c->ca, &f, err)) < 0)
 		return -1;
-	if (c->cert && (certcheck_pair(c->cert, c->key, &f, e) < 0 ? bad(c, "cert", 0, err, "%s", e)
-				  : check_expiry(c, "cert", c->cert, &f, err)) < 0)
-		return -1;
-	return 0;
+	return load_creds(c, err);
 }
 
 void client_cfg_usage(FILE *f)
@@ -150,8 +241,6 @@ int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_u
 		return bad(cfg, "tun", 0, err,
 			   "'%s' is not an interface name (1 to 15 characters, no '/', ':' or spaces)",
 			   cfg->tun);
-	if ((cfg->cert == NULL) != (cfg->key == NULL))
-		return bad(cfg, cfg->cert ? "cert" : "key", 0, err, "--cert and --key go together");
 	return check_files(cfg, err);
 }
 
@@ -160,9 +249,6 @@ SSL_CTX *client_cfg_tls_ctx(const struct client_cfg *cfg, char *err)
 	struct tls_client_opts to = { 0 };
 
 	to.ca_file = cfg->ca;
-	to.cert_file = cfg->cert;
-	to.key_file = cfg->key;
 	to.pin = cfg->pin;
-	to.null_enc = cfg->null_enc ? NULL_ENC_ON : NULL_ENC_OFF;
 	return tls_client_ctx(&to, err);
 }

@@ -17,11 +17,17 @@
 #include "common/opts.h"
 
 #define CLIENT_MAX_URLS 8
+#define CLIENT_MAX_CERTS 16
+
+#include "tls/tls.h"
 
 struct client_cfg {
 	char *config;
 	struct strlist urls;            /* positional, or url = ... keys */
-	char *ca, *pin, *cert, *key;
+	char *ca, *pin;
+	struct strlist certs, keys;     /* --cert FILE|DIR and --key FILE, repeatable */
+	struct tls_cred creds[CLIENT_MAX_CERTS]; /* the certificates tried in turn */
+	size_t n_creds;
 	char *proxy;                    /* --proxy URL, or NULL: https_proxy from the environment */
 	int null_enc;                   /* off, on */
 	char *tun;
@@ -42,14 +48,19 @@ extern const struct opt_def client_opts[];
 
 /* Parse the command line (with -c FILE) and the URL operands, apply the
  * defaults and check every value (URLs, proxies, the TUN name, the CA,
- * certificate and key files: readable, matching, not expired, warned about
- * within CERT_WARN_DAYS of their expiry); nothing on the host is touched.  The entry points go to urls[CLIENT_MAX_URLS], their
- * number to *n_urls. */
+ * every client certificate with its key: readable, matching, not expired,
+ * warned about within CERT_WARN_DAYS of their expiry); nothing on the host
+ * is touched.  The entry points go to urls[CLIENT_MAX_URLS], their number to
+ * *n_urls; the client certificates, in the order they are tried, to creds.
+ * A --cert FILE takes the --key of the same rank among the --key options;
+ * a --cert DIR takes every NAME.pem or NAME.crt of DIR that has a NAME.key,
+ * in name order. */
 int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_url *urls,
 		     size_t *n_urls, char *err);
 void client_cfg_usage(FILE *f);
-/* The TLS context the configuration asks for (CA, client certificate, pin,
- * suites); NULL with err. */
+/* The TLS context the configuration asks for (CA, pin); the client
+ * certificates and the null suites are set per attempt (client/attempt.c);
+ * NULL with err. */
 SSL_CTX *client_cfg_tls_ctx(const struct client_cfg *cfg, char *err);
 /* The proxy for URL host: --proxy, else https_proxy unless no_proxy covers
  * host.  1 with p filled in, 0 for none, -1 with err. */

@@ -163,15 +163,45 @@ static int tcp_connect(const struct iph_url *u, int timeout_ms, struct connect_r
 	return -1;
 }
 
+/* A TLS failure that concerns our client certificate gets the code Windows'
+ * client reports for it, on which it drops that certificate
+ * (WebSendRequestCompletion): the certificate could not be used (u->code),
+ * or the server's CertificateRequest ruled it out and OpenSSL sent none. */
+static void cred_verdict(const struct tls_cred_use *u, const struct tls_trace *t,
+			 struct connect_result *r)
+{
+	char then[sizeof(r->why)];
+
+	if (!u->cred || !r->step || strcmp(r->step, "tls"))
+		return;
+	if (u->code) {
+		r->code = u->code;
+		r->cred_fault = 1;
+		snprintf(r->why, sizeof(r->why), "%s", u->why);
+	} else if (u->offered && t->cert_request && t->cert_sent == 0) {
+		snprintf(then, sizeof(then), "%s", r->why);
+		r->code = IPH_E_UNKNOWN_CREDENTIALS;
+		r->cred_fault = 1;
+		snprintf(r->why, sizeof(r->why), "the server's CertificateRequest rules out the certificate %s "
+			 "(no signature algorithm in common with its key), so none was sent; then: %s",
+			 u->cred->label, then);
+	}
+}
+
 static int tls_connect(const struct iph_url *u, const struct connect_opts *o, struct link_conn *lc,
-		       struct connect_result *r, struct tls_trace *trace)
+		       struct connect_result *r, struct tls_trace *trace, struct tls_cred_use *cu)
 {
 	char err[ERRLEN];
 	uint64_t deadline = ev_now_ms() + (uint64_t)o->timeout_ms;
 
 	lc->ssl = tls_client_ssl(o->ssl_ctx, lc->fd, u->host, err);
-	if (!lc->ssl) {
-		fail(r, IPH_E_LOCAL, "tls", "%s", err);
+	if (!lc->ssl || tls_client_use_cred(lc->ssl, cu) < 0) {
+		fail(r, IPH_E_LOCAL, "tls", "%s", lc->ssl ? "out of memory" : err);
+		return -1;
+	}
+	if (o->null_only && tls_client_null_only(lc->ssl) < 0) {
+		fail(r, IPH_E_ALGORITHM_MISMATCH, "tls", "this OpenSSL cannot offer the null suites "
+		     "(TLS_RSA_WITH_NULL_SHA256, TLS_RSA_WITH_NULL_SHA) of the first attempt");
 		return -1;
 	}
 	tls_trace_attach(lc->ssl, trace);
@@ -335,6 +365,7 @@ static int read_response(const struct connect_opts *o, struct link_conn *lc, str
 	uint8_t buf[4096];
 	int interim = 0, rc = 1;
 
+	r->receiving = 1;
 	if (!p) {
 		fail(r, IPH_E_LOCAL, "http", "out of memory");
 		return -1;
@@ -380,10 +411,12 @@ int iph_connect(const struct iph_url *u, const struct connect_opts *o, struct li
 		struct connect_result *r)
 {
 	struct tls_trace trace;
+	struct tls_cred_use cu = { .cred = o->cred };
 	char req[1024];
 	char hostport[300];
 	int n;
 
+	memset(&trace, 0, sizeof(trace));
 	memset(r, 0, sizeof(*r));
 	memset(lc, 0, sizeof(*lc));
 	lc->fd = -1;
@@ -393,7 +426,7 @@ int iph_connect(const struct iph_url *u, const struct connect_opts *o, struct li
 		lc->fd = tcp_connect(u, o->timeout_ms, r);
 	if (lc->fd < 0)
 		return -1;
-	if (o->ssl_ctx && tls_connect(u, o, lc, r, &trace) < 0)
+	if (o->ssl_ctx && tls_connect(u, o, lc, r, &trace, &cu) < 0)
 		goto fail;
 	if (strcmp(u->port, !strcmp(u->scheme, "https") ? "443" : "80"))
 		snprintf(hostport, sizeof(hostport), strchr(u->host, ':') ? "[%s]:%s" : "%s:%s", u->host, u->port);
@@ -413,6 +446,7 @@ int iph_connect(const struct iph_url *u, const struct connect_opts *o, struct li
 	r->step = "linkup";
 	return 0;
 fail:
+	cred_verdict(&cu, &trace, r);
 	link_conn_close(lc);
 	return -1;
 }

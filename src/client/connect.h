@@ -32,10 +32,14 @@ int iph_url_parse(const char *s, struct iph_url *u, int allow_http, char *err);
 
 struct proxy_cfg;
 
+struct tls_cred;
+
 struct connect_opts {
 	SSL_CTX *ssl_ctx;       /* NULL for http:// */
 	int timeout_ms;         /* per step: TCP, TLS, HTTP response */
 	const struct proxy_cfg *proxy; /* NULL: direct */
+	const struct tls_cred *cred;   /* client certificate of this try, or NULL */
+	int null_only;          /* offer only the null suites (Windows' first attempt) */
 };
 
 struct connect_result {
@@ -48,6 +52,8 @@ struct connect_result {
 	int http_status;
 	char http_server[128];
 	char http_note[200];    /* a 200 that announced a body of its own, or "" */
+	int receiving;          /* the POST was sent: the failure came with or instead of its answer */
+	int cred_fault;         /* the code concerns our client certificate (tls.h tls_cred_use) */
 };
 
 /* An established link: the socket, the TLS session and the bytes of the

@@ -60,6 +60,21 @@ static const char *interface_status(struct client *c)
 	return e && c->last_code ? e->status : "Failed to connect to the IPHTTPS server; waiting to reconnect";
 }
 
+/* The attempt sequence of the entry point in use (attempt.h): the client
+ * certificate of its last try, the suites of the next, its retries. */
+static void add_attempt(struct json_object *o, struct client *c)
+{
+	const struct attempt_seq *s = &c->seq[c->cur];
+
+	add_str(o, "ClientCertificate", s->cert >= 0 ? c->cfg->creds[s->cert].label :
+		c->cfg->n_creds ? "none left" : "none");
+	add_u64(o, "ClientCertificates", c->cfg->n_creds);
+	add_str(o, "NullEncryption", !c->cfg->null_enc ? "off" : s->null_next ?
+		"on: the next attempt offers only the null suites (Windows' first attempt)" :
+		"on: the next attempt offers the encrypted suites (the null-only one failed)");
+	add_str(o, "Retries", s->retries);
+}
+
 static struct json_object *state_json(struct client *c)
 {
 	struct json_object *o = json_object_new_object();
@@ -110,6 +125,7 @@ add_str(o, "URL", u->text);
 	add_str(o, "Peer", c->state == CS_LINKUP ? c->peer : "");
 	add_str(o, "TLS", c->state == CS_LINKUP ? c->tls_desc : "");
 	add_str(o, "ServerCertificate", c->server_cert);
+	add_attempt(o, c);
 	if (tun_list_addrs(c->tun_name, buf, sizeof(buf), err) < 0)
 		buf[0] = 0;
 	json_object_object_add(o, "Addresses", lines(buf));

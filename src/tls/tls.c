@@ -1,6 +1,7 @@
 /* OpenSSL contexts for the server, the client and the probe: see tls.h. */
 #include "tls/tls.h"
 
+#include "errors.h"
 #include "tls/verify.h"
 
 #include <arpa/inet.h>
@@ -13,6 +14,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 /* TLS 1.2 suites: OpenSSL's default list (spelt out: the keyword DEFAULT is
@@ -248,6 +250,8 @@ SSL_CTX *tls_server_ctx(const struct tls_server_opts *o, char *err)
 	return ctx;
 }
 
+static int client_cert_cb(SSL *ssl, void *arg);
+
 SSL_CTX *tls_client_ctx(const struct tls_client_opts *o, char *err)
 {
 	SSL_CTX *ctx;
@@ -266,6 +270,7 @@ SSL_CTX *tls_client_ctx(const struct tls_client_opts *o, char *err)
 	}
 	if (o->cert_file && load_cert_key(ctx, o->cert_file, o->key_file, err) < 0)
 		goto fail;
+	SSL_CTX_set_cert_cb(ctx, client_cert_cb, NULL);
 	if (o->null_enc == NULL_ENC_ON && SSL_CTX_set_cipher_list(ctx, CIPHERS_NULL_LAST) != 1) {
 		ossl_err(err, "cannot set the cipher list %s", CIPHERS_NULL_LAST);
 		goto fail;
@@ -279,6 +284,153 @@ SSL_CTX *tls_client_ctx(const struct tls_client_opts *o, char *err)
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+/* ---- client certificates tried in turn ---- */
+
+static pthread_once_t cred_once = PTHREAD_ONCE_INIT;
+static int cred_idx = -1;       /* SSL ex_data: struct tls_cred_use * */
+
+static void cred_idx_init(void)
+{
+	cred_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* Reads cred's certificate chain and key: 0 with *x, *pk and *chain (the
+ * caller frees them), or -1 with why. */
+static int cred_load(const struct tls_cred *cred, X509 **x, EVP_PKEY **pk,
+		     STACK_OF(X509) **chain, char *why, size_t len)
+{
+	BIO *b = BIO_new_file(cred->cert_file, "r");
+	X509 *ca;
+
+	*x = NULL;
+	*pk = NULL;
+	*chain = sk_X509_new_null();
+	if (!b || !*chain || !(*x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+		snprintf(why, len, "cannot read the certificate %s", cred->cert_file);
+		goto fail;
+	}
+	while ((ca = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+		sk_X509_push(*chain, ca);
+	BIO_free(b);
+	ERR_clear_error();
+	if (!(b = BIO_new_file(cred->key_file, "r")) ||
+	    !(*pk = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL))) {
+		snprintf(why, len, "cannot read the private key %s of %s", cred->key_file, cred->label);
+		goto fail;
+	}
+	BIO_free(b);
+	if (X509_check_private_key(*x, *pk) != 1) {
+		snprintf(why, len, "the key %s does not match the certificate %s", cred->key_file,
+			 cred->cert_file);
+		b = NULL;
+		goto fail;
+	}
+	ERR_clear_error();
+	return 0;
+fail:
+	BIO_free(b);
+	X509_free(*x);
+	EVP_PKEY_free(*pk);
+	sk_X509_pop_free(*chain, X509_free);
+	*x = NULL;
+	*pk = NULL;
+	*chain = NULL;
+	ERR_clear_error();
+	return -1;
+}
+
+/* 0 when x may authenticate a client (extendedKeyUsage, when present,
+ * holds clientAuth; keyUsage, when present, digitalSignature), else -1
+ * with why. */
+static int cred_usage(X509 *x, const struct tls_cred *cred, char *why, size_t len)
+{
+	uint32_t fl = X509_get_extension_flags(x);
+
+	if ((fl & EXFLAG_XKUSAGE) && !(X509_get_extended_key_usage(x) & XKU_SSL_CLIENT)) {
+		snprintf(why, len, "the certificate %s is not for client authentication (its extendedKeyUsage lacks clientAuth)",
+			 cred->label);
+		return -1;
+	}
+	if ((fl & EXFLAG_KUSAGE) && !(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE)) {
+		snprintf(why, len, "the certificate %s cannot sign (its keyUsage lacks digitalSignature)",
+			 cred->label);
+		return -1;
+	}
+	return 0;
+}
+
+int tls_cred_check(const struct tls_cred *cred, char *err)
+{
+	X509 *x;
+	EVP_PKEY *pk;
+	STACK_OF(X509) *chain;
+	int rc;
+
+	if (cred_load(cred, &x, &pk, &chain, err, ERRLEN) < 0)
+		return -1;
+	rc = cred_usage(x, cred, err, ERRLEN) < 0 ? 1 : 0;
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	sk_X509_pop_free(chain, X509_free);
+	return rc;
+}
+
+/* Certificate callback of client contexts: the server asked for a
+ * certificate; hand it the one of this attempt, read and checked now.
+ * Returns 1 (go on, with or without a certificate), 0 to end the handshake
+ * when the certificate cannot be used (u->code says why). */
+static int client_cert_cb(SSL *ssl, void *arg)
+{
+	struct tls_cred_use *u;
+	X509 *x;
+	EVP_PKEY *pk;
+	STACK_OF(X509) *chain;
+	int ok;
+
+	pthread_once(&cred_once, cred_idx_init);
+	if (!(u = SSL_get_ex_data(ssl, cred_idx)))
+		return 1;
+	u->asked = 1;
+	if (!u->cred)
+		return 1;
+	if (cred_load(u->cred, &x, &pk, &chain, u->why, sizeof(u->why)) < 0) {
+		u->code = IPH_E_NO_CREDENTIALS;
+		return 0;
+	}
+	if (cred_usage(x, u->cred, u->why, sizeof(u->why)) < 0) {
+		u->code = IPH_E_WRONG_USAGE;
+		ok = 0;
+	} else {
+		ok = SSL_use_cert_and_key(ssl, x, pk, chain, 1) == 1;
+		u->offered = ok;
+		if (!ok) {
+			u->code = IPH_E_UNKNOWN_CREDENTIALS;
+			snprintf(u->why, sizeof(u->why), "OpenSSL does not take the certificate %s",
+				 u->cred->label);
+		}
+	}
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	sk_X509_pop_free(chain, X509_free);
+	return ok;
+}
+
+int tls_client_use_cred(SSL *ssl, struct tls_cred_use *u)
+{
+	pthread_once(&cred_once, cred_idx_init);
+	return SSL_set_ex_data(ssl, cred_idx, u) == 1 ? 0 : -1;
+}
+
+int tls_client_null_only(SSL *ssl)
+{
+	if (SSL_set_max_proto_version(ssl, TLS1_2_VERSION) != 1 ||
+	    SSL_set_cipher_list(ssl, CIPHERS_NULL ":@SECLEVEL=0") != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
 }
 
 SSL *tls_client_ssl(SSL_CTX *ctx, int fd, const char *host, char *err)

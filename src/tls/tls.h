@@ -40,6 +40,36 @@ struct tls_client_opts {
 	int no_verify;              /* probe only: complete the handshake whatever the chain */
 };
 SSL_CTX *tls_client_ctx(const struct tls_client_opts *o, char *err);
+
+/* A client certificate of the client's list, tried in turn
+ * (client/attempt.c).  Its files are read each time a server asks for a
+ * certificate, so that a renewed certificate is picked up. */
+struct tls_cred {
+	char cert_file[512], key_file[512];
+	char label[256];        /* "client1.pem (CN=client1)" for logs and state */
+};
+/* What happened to the credential of one handshake. */
+struct tls_cred_use {
+	const struct tls_cred *cred;    /* NULL: no client certificate */
+	int asked;                      /* the server asked for a certificate */
+	int offered;                    /* cred was loaded and handed to OpenSSL */
+	uint32_t code;                  /* errors.h: IPH_E_NO_CREDENTIALS, IPH_E_WRONG_USAGE, or 0 */
+	char why[400];
+};
+/* Load and check cred now (at start-up): 0; -1 with err when the files do
+ * not load or the key does not match; 1 with err when the certificate is
+ * not for client authentication (a Windows client keeps such a
+ * certificate and drops it when a server asks for one: 0x800b0110). */
+int tls_cred_check(const struct tls_cred *cred, char *err);
+/* Make ssl (of a tls_client_ctx) use u->cred when the server asks for a
+ * certificate: the files are read and checked then, and u records the
+ * outcome (u must outlive the handshake).  0, or -1 (no memory). */
+int tls_client_use_cred(SSL *ssl, struct tls_cred_use *u);
+/* Make ssl offer only the null suites (TLS_RSA_WITH_NULL_SHA256,
+ * TLS_RSA_WITH_NULL_SHA), TLS 1.2 at most: Windows' first attempt.
+ * 0, or -1 when OpenSSL has none of them (the caller reports
+ * IPH_E_ALGORITHM_MISMATCH, as Schannel would). */
+int tls_client_null_only(SSL *ssl);
 /* A client SSL on fd with SNI and host-name check set (host may be an IP literal). */
 SSL *tls_client_ssl(SSL_CTX *ctx, int fd, const char *host, char *err);
 

@@ -396,20 +396,47 @@ static void add_names(char *why, size_t whylen, SSL *ssl)
 	GENERAL_NAMES_free(gens);
 }
 
+/* 1 when the server presented intermediates and the last one is not
+ * self-signed: the chain stops at a CA certificate whose issuer nobody
+ * presented (a partial chain: Windows' CERT_E_CHAINING); its subject and
+ * issuer go to sub/iss. */
+static int partial_chain(SSL *ssl, char *sub, char *iss, size_t len)
+{
+	STACK_OF(X509) *ch = SSL_get_peer_cert_chain(ssl);
+	X509 *last;
+	int n = ch ? sk_X509_num(ch) : 0;
+
+	if (n < 2)
+		return 0;
+	last = sk_X509_value(ch, n - 1);
+	if (X509_check_issued(last, last) == X509_V_OK)
+		return 0;
+	tls_name_str(X509_get_subject_name(last), sub, len);
+	tls_name_str(X509_get_issuer_name(last), iss, len);
+	return 1;
+}
+
 /* Map a failed certificate verification (v != X509_V_OK) to a code. */
 static uint32_t classify_verify(SSL *ssl, long v, char *why, size_t whylen)
 {
 	const char *vs = X509_verify_cert_error_string(v);
 	X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
 	const char *host;
-	char *ip;
+	char *ip, sub[256], iss[256];
 	uint32_t code;
 
 	switch (v) {
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+		if (partial_chain(ssl, sub, iss, sizeof(sub))) {
+			add(why, whylen, "the certificate chain cannot be built to a root: the server presents a chain that stops at \"%s\", whose issuer \"%s\" it does not send and we do not have: %s (%ld)",
+			    sub, iss, vs, v);
+			add_cert(why, whylen, ssl);
+			return IPH_E_CHAINING;
+		}
+		/* fall through */
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
 		add(why, whylen, "the server certificate does not chain to a root we trust: %s (%ld)", vs, v);
 		add_cert(why, whylen, ssl);
@@ -453,6 +480,11 @@ static uint32_t classify_verify(SSL *ssl, long v, char *why, size_t whylen)
 			return IPH_E_PIN_MISMATCH;
 		}
 		break;
+	case X509_V_ERR_INVALID_PURPOSE:
+		add(why, whylen, "the server certificate is not for server authentication (its extendedKeyUsage lacks serverAuth): %s (%ld)",
+		    vs, v);
+		add_cert(why, whylen, ssl);
+		return IPH_E_WRONG_USAGE;
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
 		add(why, whylen, "the certificate revocation list cannot be had: %s (%ld)", vs, v);
 		add_cert(why, whylen, ssl);
@@ -573,6 +605,16 @@ static uint32_t classify_local(SSL *ssl, const struct tls_trace *t, const struct
 		add_stage(why, whylen, ssl, t);
 		add(why, whylen, ": something other than a TLS server answers on the port");
 		return IPH_E_ILLEGAL_MESSAGE;
+	case SSL_R_NO_CIPHERS_AVAILABLE:
+	case SSL_R_WRONG_CIPHER_RETURNED:
+		/* Schannel's SEC_E_ALGORITHM_MISMATCH, on which Windows' client
+		 * retries its null-cipher first attempt with its default
+		 * suites (WebSendRequestCompletion) */
+		add(why, whylen, "no cipher suite in common (%s)", q->text);
+		add_stage(why, whylen, ssl, t);
+		add(why, whylen, q->reason == SSL_R_WRONG_CIPHER_RETURNED ?
+		    ": the server chose a suite we did not offer" : ": we have no suite to offer");
+		return IPH_E_ALGORITHM_MISMATCH;
 	case SSL_R_UNSUPPORTED_PROTOCOL:
 	case SSL_R_NO_PROTOCOLS_AVAILABLE:
 		add(why, whylen, "no TLS version in common (%s)", q->text);
