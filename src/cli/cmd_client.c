@@ -17,7 +17,11 @@ static void print_check(const struct client_cfg *c, const struct iph_url *urls, 
 		printf("  entry point %s\n", urls[i].text);
 	printf("  server certificates from %s%s\n", c->ca ? c->ca : "the system trust store",
 	       c->pin ? ", public key pinned" : "");
-	printf("  client certificate %s\n", c->cert ? c->cert : "none");
+	if (!c->n_creds)
+		printf("  client certificate none\n");
+	for (size_t i = 0; i < c->n_creds; i++)
+		printf("  client certificate %s%s (key %s)\n", c->creds[i].cert_file,
+		       c->n_creds > 1 ? (i ? ", then" : ", tried first") : "", c->creds[i].key_file);
 	printf("  TUN %s\n", c->tun);
 	if (priv_check_daemon(0, err) < 0)
 		printf("note: to run, the client %s\n", err);
