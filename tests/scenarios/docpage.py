@@ -767,3 +767,21 @@ class Session:
             if self.emu:
                 self.emu.close()
         return "\n".join(reports)
+
+
+def pages_fixture(tmp_path_factory, tag, machines, pages, **kw):
+    """The body of a test module's fixture: skip without root, run pages
+    (paths, or (path, section)) in order on one Session, yield it, close it
+    and fail on sanitizer reports. kw: Session's topology and clients."""
+    import pytest   # only the fixtures need it
+    if not netns.is_root():
+        pytest.skip("needs root (network namespaces)")
+    s = Session(tmp_path_factory.mktemp(tag), machines, **kw)
+    reports = ""
+    try:
+        for p in pages:
+            s.page(*(p if isinstance(p, tuple) else (p,)))
+        yield s
+    finally:
+        reports = s.close()
+    assert not reports, "sanitizer reports:\n" + reports

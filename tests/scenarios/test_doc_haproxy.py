@@ -35,19 +35,10 @@ N1, N2 = cluster.NODES
 
 @pytest.fixture(scope="module")
 def cl(tmp_path_factory):
-    if not netns.is_root():
-        pytest.skip("needs root (network namespaces)")
-    s = docpage.Session(tmp_path_factory.mktemp("haproxy"), MACHINES,
-                        topology=cluster.ClusterTopology,
-                        clients=CLIENT_HOSTS)
-    reports = ""
-    try:
-        s.page("docs/deploy-haproxy.md")
-        s.page("docs/deploy-cluster.md")
-        yield s
-    finally:
-        reports = s.close()
-    assert not reports, "sanitizer reports:\n" + reports
+    yield from docpage.pages_fixture(
+        tmp_path_factory, "haproxy", MACHINES,
+        ["docs/deploy-haproxy.md", "docs/deploy-cluster.md"],
+        topology=cluster.ClusterTopology, clients=CLIENT_HOSTS)
 
 
 def _json(m, cmd):

@@ -11,23 +11,14 @@ import json
 import pytest
 
 import docpage
-import netns
 
 MACHINES = {"server": "srv", "client": "cli", "inside": "ins"}
 
 
 @pytest.fixture(scope="module")
 def readme(tmp_path_factory):
-    if not netns.is_root():
-        pytest.skip("needs root (network namespaces)")
-    s = docpage.Session(tmp_path_factory.mktemp("readme"), MACHINES)
-    reports = ""
-    try:
-        s.page("README.md", "## Use")
-        yield s
-    finally:
-        reports = s.close()
-    assert not reports, "sanitizer reports:\n" + reports
+    yield from docpage.pages_fixture(
+        tmp_path_factory, "readme", MACHINES, [("README.md", "## Use")])
 
 
 def _prefix(s):

@@ -12,23 +12,14 @@ import json
 import pytest
 
 import docpage
-import netns
 
 MACHINES = {"server": "srv", "client": "cli", "inside": "ins"}
 
 
 @pytest.fixture(scope="module")
 def single(tmp_path_factory):
-    if not netns.is_root():
-        pytest.skip("needs root (network namespaces)")
-    s = docpage.Session(tmp_path_factory.mktemp("single"), MACHINES)
-    reports = ""
-    try:
-        s.page("docs/deploy-single.md")
-        yield s
-    finally:
-        reports = s.close()
-    assert not reports, "sanitizer reports:\n" + reports
+    yield from docpage.pages_fixture(
+        tmp_path_factory, "single", MACHINES, ["docs/deploy-single.md"])
 
 
 def _global(m, prefix):
