@@ -351,15 +351,9 @@ static int open_tun(struct client *c, char *err)
 	int fd;
 
 	snprintf(c->tun_name, sizeof(c->tun_name), "%s", c->cfg->tun);
-	/* --offload: TCP segmentation left to us when the kernel allows it. */
-	fd = -1;
-	if (c->cfg->offload) {
-		if ((fd = tun_open_offload(c->tun_name, err)) >= 0)
-			c->offload = 1;
-		else
-			log_warnx("--offload: %s; reading the TUN packet by packet", err);
-	}
-	if (fd < 0 && (fd = tun_open(c->tun_name, err)) < 0)
+	/* --offload: TCP segmentation and coalescing when the kernel allows it. */
+	if ((fd = tunio_open(&c->tun, c->tun_name, c->cfg->offload, 1280, client_tun_write_failed, c,
+			     err)) < 0)
 		return -1;
 	c->tun_h.fd = fd;
 	c->tun_h.cb = client_on_tun;
@@ -466,6 +460,7 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 		if (ev_run_once(&c->ev, timeout) < 0 && errno != EINTR)
 			fatal("epoll_wait");
 		c->ev.stop = 0;
+		tunio_flush(&c->tun);   /* what this turn wrote, in super-packets */
 		if (c->next_attempt_ms && !c->running && ev_now_ms() >= c->next_attempt_ms)
 			start_round(c);
 		if (c->state == CS_LINKUP && !c->kernel_ready &&
@@ -484,7 +479,7 @@ out:
 	dns_shutdown(c);
 	ctl_server_close(&c->ctl);
 	if (c->tun_h.fd >= 0)
-		close(c->tun_h.fd);
+		tunio_close(&c->tun);
 	if (c->sig_h.fd >= 0)
 		close(c->sig_h.fd);
 	linkwatch_close(c->lw_h.fd);

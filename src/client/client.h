@@ -24,6 +24,7 @@
 #include "client/dns.h"
 #include "ctl/ctl.h"
 #include "net/evloop.h"
+#include "net/tunio.h"
 #include "tls/tls.h"
 #include "wire/ipv6_stream.h"
 
@@ -68,7 +69,8 @@ struct client {
 	int has_proxy[CLIENT_MAX_URLS];
 	enum client_state state;
 	char tun_name[16];
-	struct ev_handler tun_h, sock_h, done_h, sig_h;
+	struct ev_handler tun_h, sock_h, done_h, sig_h; /* tun_h.fd is tun.fd */
+	struct tunio tun;               /* the TUN's reads and writes (net/tunio.h) */
 	int done_pipe[2];
 	struct ctl_server ctl;
 	struct link_conn lc;            /* the link while LinkUp */
@@ -92,7 +94,6 @@ struct client {
 	struct ev_handler lw_h;
 	unsigned ifindex;
 	int kernel_ready;
-	int offload;                    /* TUN with IFF_VNET_HDR and TSO (net/gso.h) */
 	uint64_t carrier_on_ms;
 	unsigned n_held;
 	struct held_pkt { uint8_t *data; size_t len; } held[CLIENT_HOLD_PKTS];
@@ -127,6 +128,8 @@ void client_flush(struct client *c);
  * waited; drop_held frees it instead. */
 void client_release_held(struct client *c);
 void client_drop_held(struct client *c);
+/* A write to the TUN failed (tunio_fail_fn): counted, logged now and then. */
+void client_tun_write_failed(void *arg, void *owner, unsigned npkts);
 /* Unsolicited NA to the router for each global address on the TUN. */
 void client_announce_addresses(struct client *c);
 /* Stream bytes from the server; -1 if the link was lost. */

@@ -12,7 +12,6 @@
 #include "client/client.h"
 #include "common/log.h"
 #include "errors.h"
-#include "net/gso.h"
 #include "net/tun.h"
 #include "wire/nd.h"
 
@@ -127,19 +126,11 @@ void client_on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	struct client *c = CONTAINER(h, struct client, tun_h);
 
 	for (int i = 0; i < TUN_BATCH; i++) {
-		ssize_t n = read(h->fd, c->rbuf, sizeof(c->rbuf));
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("tun %s: read", c->tun_name);
+		int r = tunio_read(&c->tun, from_tun, c);
+		if (r < 0)
+			log_warn("tun %s: read", c->tun_name);
+		if (r <= 0)
 			break;
-		}
-		if (c->offload) {
-			/* One read may be a TCP super-packet: cut it. */
-			if (gso_split(c->rbuf, (size_t)n, from_tun, c) < 0)
-				c->drops++;
-			continue;
-		}
-		from_tun(c, c->rbuf, (size_t)n);
 	}
 	if (c->state == CS_LINKUP && !(c->sock_mask & EPOLLOUT))
 		client_flush(c);
@@ -286,14 +277,20 @@ void client_announce_addresses(struct client *c)
 
 static void to_tun(struct client *c, const uint8_t *pkt, size_t len)
 {
-	long w = c->offload ? tun_write_vnet(c->tun_h.fd, pkt, len) : (long)write(c->tun_h.fd, pkt, len);
+	tunio_write(&c->tun, pkt, len, NULL);
+}
 
-	if (w != (long)len) {
-		c->drops++;
-		c->tun_write_errors++;
-		if ((c->tun_write_errors & (c->tun_write_errors - 1)) == 0) /* 1, 2, 4, 8... */
-			log_warn("tun %s: write of %zu bytes", c->tun_name, len);
-	}
+void client_tun_write_failed(void *arg, void *owner, unsigned npkts)
+{
+	struct client *c = arg;
+	uint64_t before = c->tun_write_errors;
+
+	c->drops += npkts;
+	c->tun_write_errors += npkts;
+	/* Logged at the 1st, 2nd, 4th, 8th... */
+	if (!before || 63 - __builtin_clzll(before) != 63 - __builtin_clzll(c->tun_write_errors))
+		log_warn("tun %s: write (%llu packets lost so far)", c->tun_name,
+			 (unsigned long long)c->tun_write_errors);
 }
 
 int client_feed(struct client *c, const uint8_t *data, size_t len)

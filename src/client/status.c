@@ -142,6 +142,7 @@ add_str(o, "URL", u->text);
 	add_u64(o, "Attempts", c->attempts);
 	add_u64(o, "Failures", c->failures);
 	add_u64(o, "LinkLosses", c->link_losses);
+	json_object_object_add(o, "Tun", ctl_tun_json(&c->tun));
 	add_u64(o, "PID", (uint64_t)getpid());
 	return o;
 }

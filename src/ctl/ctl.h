@@ -14,6 +14,7 @@
 
 #include "common/opts.h"
 #include "net/evloop.h"
+#include "net/tunio.h"
 
 #define CTL_DEFAULT_RUN_DIR "/run/iphttps"
 #define CTL_MAX_REQ 1024        /* a request line, with its operand */
@@ -45,6 +46,9 @@ struct json_object *ctl_error(const char *role, const char *fmt, ...)
  * new reference).  Waits at most timeout_ms. */
 int ctl_request(const char *run_dir, const char *name, const char *cmd, int timeout_ms,
 		struct json_object **out, char *err);
+/* The TUN's data path counters (offload, reads, super-packets cut and
+ * refused, writes, super-packets written), the "Tun" record of `state`. */
+struct json_object *ctl_tun_json(const struct tunio *t);
 /* Names of the instances with a socket in run_dir (live or stale), sorted. */
 int ctl_list(const char *run_dir, struct strlist *names);
 

@@ -102,34 +102,72 @@ static int complete_csum(uint8_t *pkt, size_t len, size_t start, size_t offset)
 	return 0;
 }
 
-int gso_split(uint8_t *buf, size_t len, gso_emit_fn emit, void *arg)
+/* Check a super-packet's header against what TUN_F_TSO6 lets the kernel
+ * send: GSO TCPV6 (no ECN flavour), the checksum left to us at the TCP
+ * checksum field, an IPv6 payload length that matches the read.  Returns
+ * the IPv6+TCP header length, or a GSO_ERR_*. */
+static int check_super(const struct virtio_net_hdr *h, const uint8_t *pkt, size_t plen)
+{
+	size_t tcp_hlen;
+
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_TCPV6)
+		return GSO_ERR_TYPE;
+	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || h->csum_start != 40 || h->csum_offset != 16 ||
+	    !h->gso_size || h->hdr_len > plen)
+		return GSO_ERR_HEADER;
+	if (plen < 60 || (pkt[0] >> 4) != 6 || pkt[6] != IPPROTO_TCP ||
+	    40 + ((size_t)pkt[4] << 8 | pkt[5]) != plen)
+		return GSO_ERR_LENGTH;
+	tcp_hlen = (size_t)(pkt[40 + 12] >> 4) * 4;
+	if (tcp_hlen < 20 || 40 + tcp_hlen > plen)
+		return GSO_ERR_LENGTH;
+	return (int)(40 + tcp_hlen);
+}
+
+const char *gso_strerror(int rc)
+{
+	switch (rc) {
+	case GSO_ERR_TYPE:
+		return "a GSO type other than TCPV6";
+	case GSO_ERR_HEADER:
+		return "a virtio-net header that does not fit the packet";
+	case GSO_ERR_LENGTH:
+		return "lengths that do not add up";
+	case GSO_ERR_EMIT:
+		return "stopped by the receiver";
+	default:
+		return "ok";
+	}
+}
+
+int gso_split(uint8_t *buf, size_t len, size_t mtu, gso_emit_fn emit, void *arg)
 {
 	struct virtio_net_hdr h;
 	uint8_t *pkt = buf + VNET_HDR_LEN, seg[40 + 60 + 65535];
 	size_t plen, hlen, tcp_hlen, payload, mss, off;
 	uint32_t seq;
-	int n = 0;
+	int n = 0, rc;
 
 	if (len < VNET_HDR_LEN + 40)
-		return -1;
+		return GSO_ERR_LENGTH;
 	memcpy(&h, buf, sizeof(h));
 	plen = len - VNET_HDR_LEN;
-	if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_NONE) {
+	if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE) {
 		if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
 		    complete_csum(pkt, plen, h.csum_start, h.csum_offset) < 0)
-			return -1;
-		return emit(arg, pkt, plen) ? -1 : 1;
+			return GSO_ERR_HEADER;
+		return emit(arg, pkt, plen) ? GSO_ERR_EMIT : 1;
 	}
-	/* Only TCP over IPv6 is offered (TUN_F_TSO6), right after the
-	 * fixed header. */
-	if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_TCPV6 ||
-	    (pkt[0] >> 4) != 6 || pkt[6] != IPPROTO_TCP || plen < 60)
-		return -1;
-	tcp_hlen = (size_t)(pkt[40 + 12] >> 4) * 4;
-	hlen = 40 + tcp_hlen;
+	if ((rc = check_super(&h, pkt, plen)) < 0)
+		return rc;
+	hlen = (size_t)rc;
+	tcp_hlen = hlen - 40;
+	/* Cut to the link's size even if the kernel's MSS is larger. */
 	mss = h.gso_size;
-	if (tcp_hlen < 20 || hlen > plen || !mss)
-		return -1;
+	if (mtu <= hlen)
+		return GSO_ERR_LENGTH;
+	if (mss > mtu - hlen)
+		mss = mtu - hlen;
 	payload = plen - hlen;
 	seq = (uint32_t)pkt[44] << 24 | (uint32_t)pkt[45] << 16 | (uint32_t)pkt[46] << 8 | pkt[47];
 	for (off = 0; off < payload || (payload == 0 && off == 0); off += mss) {
@@ -152,7 +190,7 @@ int gso_split(uint8_t *buf, size_t len, gso_emit_fn emit, void *arg)
 		seg[40 + 13] = flags;
 		tcp6_checksum(seg, hlen + chunk);
 		if (emit(arg, seg, hlen + chunk))
-			return -1;
+			return GSO_ERR_EMIT;
 		n++;
 		if (payload == 0)
 			break;

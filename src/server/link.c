@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "net/gso.h"
 #include "server/bind.h"
 #include "server/conn.h"
 #include "server/intranet.h"
@@ -542,20 +541,12 @@ static void from_client_multicast(struct conn *c, const uint8_t *pkt, size_t len
 
 static void to_tun(struct server *s, struct conn *c, const uint8_t *pkt, size_t len)
 {
-	long w;
-
 	if (s->tun_sink) {
 		s->tun_sink(s, pkt, len);
 		s->st.to_tun++;
 		return;
 	}
-	w = s->offload ? tun_write_vnet(s->tun_h.fd, pkt, len) : (long)write(s->tun_h.fd, pkt, len);
-	if (w != (long)len) {
-		if (c->drops[DROP_TUN] == 0)
-			log_warn("tun %s: write of %zu bytes", s->tun_name, len);
-		link_drop(c, DROP_TUN);
-		return;
-	}
+	tunio_write(&s->tun, pkt, len, c);
 	s->st.to_tun++;
 }
 

@@ -16,7 +16,6 @@
 #include "common/log.h"
 #include "common/priv.h"
 #include "common/sdnotify.h"
-#include "net/gso.h"
 #include "net/tun.h"
 #include "server/bind.h"
 #include "server/conn.h"
@@ -145,19 +144,24 @@ static void on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	struct server *s = (struct server *)((char *)h - offsetof(struct server, tun_h));
 
 	for (int i = 0; i < TUN_BATCH; i++) {
-		ssize_t n = read(h->fd, s->rbuf, sizeof(s->rbuf));
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("tun %s: read", s->tun_name);
+		int r = tunio_read(&s->tun, tun_packet, s);
+		if (r < 0)
+			log_warn("tun %s: read", s->tun_name);
+		if (r <= 0)
 			return;
-		}
-		if (s->offload) {
-			if (gso_split(s->rbuf, (size_t)n, tun_packet, s) < 0)
-				s->st.drops[DROP_MALFORMED]++;
-		} else {
-			link_from_tun(s, s->rbuf, (size_t)n);
-		}
 	}
+}
+
+/* A write to the TUN failed: counted for the client that sent the packets. */
+static void tun_write_failed(void *arg, void *owner, unsigned npkts)
+{
+	struct server *s = arg;
+	struct conn *c = owner;
+
+	while (npkts--)
+		link_drop(c, DROP_TUN);
+	if (s->st.drops[DROP_TUN] <= 1)
+		log_warn("tun %s: write (client #%llu)", s->tun_name, (unsigned long long)c->id);
 }
 
 static int setup_tls(struct server *s, char *err);
@@ -336,14 +340,7 @@ static int open_tun(struct server *s, char *err)
 	int fd;
 
 	snprintf(s->tun_name, sizeof(s->tun_name), "%s", s->cfg->tun);
-	fd = -1;
-	if (s->cfg->offload) {
-		if ((fd = tun_open_offload(s->tun_name, e)) >= 0)
-			s->offload = 1;
-		else
-			log_warnx("--offload: %s; reading the TUN packet by packet", e);
-	}
-	if (fd < 0 && (fd = tun_open(s->tun_name, e)) < 0)
+	if ((fd = tunio_open(&s->tun, s->tun_name, s->cfg->offload, 1280, tun_write_failed, s, e)) < 0)
 		goto fail;
 	s->tun_h.fd = fd;
 	s->tun_h.cb = on_tun;
@@ -391,6 +388,8 @@ static void raise_nofile(void)
 /* End of a loop turn: flush what was queued, free what was closed. */
 static void end_of_turn(struct server *s)
 {
+	/* The TUN first: its queued packets name connections freed below. */
+	tunio_flush(&s->tun);
 	while (s->dirty) {
 		struct conn *c = s->dirty;
 		s->dirty = c->dirty_next;
@@ -600,7 +599,7 @@ out:
 	scripts_drain(s);
 	ctl_server_close(&s->ctl);
 	if (s->tun_h.fd >= 0)
-		close(s->tun_h.fd);
+		tunio_close(&s->tun);
 	if (s->sig_h.fd >= 0)
 		close(s->sig_h.fd);
 	if (s->ssl_ctx)

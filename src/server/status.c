@@ -127,6 +127,7 @@ static struct json_object *state_json(struct server *s)
 			add_u64(r, d->labels[i], stat_value(&s->st, d->off + i * sizeof(uint64_t)));
 		json_object_object_add(o, d->key, r);
 	}
+	json_object_object_add(o, "Tun", ctl_tun_json(&s->tun));
 	return o;
 }
 

@@ -14,6 +14,7 @@
 #include "common/hook.h"
 #include "ctl/ctl.h"
 #include "net/evloop.h"
+#include "net/tunio.h"
 #include "server/addrtab.h"
 #include "server/config.h"
 #include "server/certwatch.h"
@@ -151,7 +152,8 @@ struct server {
 	int null_enc;                   /* the null-suite policy in force (enum null_enc_policy) */
 	const char *paths[HTTP_MAX_PATHS];
 	struct listener lst;
-	struct ev_handler tun_h;
+	struct ev_handler tun_h;        /* tun_h.fd is tun.fd */
+	struct tunio tun;               /* the TUN's reads and writes (net/tunio.h) */
 	char tun_name[16];
 	struct ev_handler sig_h;
 	struct ctl_server ctl;
@@ -182,7 +184,6 @@ struct server {
 	struct conn *graveyard;         /* closed, to free at the end of this turn */
 	unsigned n_conns, n_linkup;
 	unsigned freed_since_trim;      /* request parsers and connections freed */
-	int offload;                    /* TUN with IFF_VNET_HDR and TSO (net/gso.h) */
 	uint64_t accept_resume_ms;      /* accepts paused (out of descriptors) until */
 	unsigned accept_paused;
 	uint64_t next_id;

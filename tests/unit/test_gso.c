@@ -85,7 +85,7 @@ static void test_split(void **state)
 	size_t off = 0;
 
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(gso_split(buf, len, collect, &g), 5);
+	assert_int_equal(gso_split(buf, len, 1280, collect, &g), 5);
 	for (int i = 0; i < g.n; i++) {
 		const uint8_t *s = g.pkt[i];
 		size_t pl = (size_t)(s[4] << 8 | s[5]);
@@ -119,7 +119,7 @@ static void test_plain_and_partial_checksum(void **state)
 
 	/* No header flags: passed through as is. */
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(gso_split(buf, len, collect, &g), 1);
+	assert_int_equal(gso_split(buf, len, 1280, collect, &g), 1);
 	assert_int_equal(g.len[0], 160);
 	assert_memory_equal(g.pkt[0], p, 160);
 	/* CHECKSUM_PARTIAL: the field holds the pseudo-header sum. */
@@ -135,30 +135,95 @@ static void test_plain_and_partial_checksum(void **state)
 	h.csum_offset = 16;
 	memcpy(buf, &h, sizeof(h));
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(gso_split(buf, len, collect, &g), 1);
+	assert_int_equal(gso_split(buf, len, 1280, collect, &g), 1);
 	assert_int_equal(ref_csum(g.pkt[0], g.len[0]), 0xffff);
 }
 
-static void test_malformed(void **state)
+/* Refused whole, nothing emitted, with the reason: a GSO type we did not
+ * ask for, a header that does not fit the packet, lengths that do not add
+ * up. */
+static void test_refused(void **state)
 {
 	static uint8_t buf[GSO_MAX_READ];
 	static struct got g;
-	struct virtio_net_hdr h = { 0 };
-	size_t len = build_tcp(buf, 3000, 1220, 0x10, 1);
+	struct virtio_net_hdr h;
+	size_t len;
 
-	assert_int_equal(gso_split(buf, 20, collect, &g), -1);          /* shorter than a header */
-	buf[VNET_HDR_LEN + 6] = 17;                                       /* GSO TCP but UDP inside */
-	assert_int_equal(gso_split(buf, len, collect, &g), -1);
-	len = build_tcp(buf, 3000, 0, 0x10, 1);                           /* gso_size 0 */
-	assert_int_equal(gso_split(buf, len, collect, &g), -1);
+#define REFUSED(expr, code) do { memset(&g, 0, sizeof(g)); \
+		assert_int_equal((expr), (code)); assert_int_equal(g.n, 0); } while (0)
+	REFUSED(gso_split(buf, 20, 1280, collect, &g), GSO_ERR_LENGTH);  /* shorter than a header */
+	/* Types: ECN flavour (TUN_F_TSO_ECN was not asked for), TCPV4, UDP. */
+	static const uint8_t types[] = { VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN,
+					 VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_UDP, 5 };
+	for (size_t i = 0; i < sizeof(types); i++) {
+		len = build_tcp(buf, 3000, 1220, 0x10, 1);
+		buf[1] = types[i];
+		REFUSED(gso_split(buf, len, 1280, collect, &g), GSO_ERR_TYPE);
+	}
+	/* Headers: no NEEDS_CSUM, checksum elsewhere than TCP's field, no
+	 * GSO size, hdr_len past the packet; a plain packet whose partial
+	 * checksum lies beyond it. */
 	len = build_tcp(buf, 3000, 1220, 0x10, 1);
-	buf[VNET_HDR_LEN + 52] = 0xf0;                                    /* TCP header past the end */
-	assert_int_equal(gso_split(buf, VNET_HDR_LEN + 70, collect, &g), -1);
+	buf[0] = 0;
+	REFUSED(gso_split(buf, len, 1280, collect, &g), GSO_ERR_HEADER);
+	len = build_tcp(buf, 3000, 1220, 0x10, 1);
+	memcpy(&h, buf, sizeof(h));
+	h.csum_offset = 6;                                               /* UDP's field */
+	memcpy(buf, &h, sizeof(h));
+	REFUSED(gso_split(buf, len, 1280, collect, &g), GSO_ERR_HEADER);
+	len = build_tcp(buf, 3000, 0, 0x10, 1);                           /* gso_size 0 */
+	REFUSED(gso_split(buf, len, 1280, collect, &g), GSO_ERR_HEADER);
+	len = build_tcp(buf, 3000, 1220, 0x10, 1);
+	memcpy(&h, buf, sizeof(h));
+	h.hdr_len = 4000;
+	memcpy(buf, &h, sizeof(h));
+	REFUSED(gso_split(buf, len, 1280, collect, &g), GSO_ERR_HEADER);
 	len = build_tcp(buf, 10, 0, 0x10, 0);
+	memset(&h, 0, sizeof(h));
 	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	h.csum_start = 200;                                               /* beyond the packet */
 	memcpy(buf, &h, sizeof(h));
-	assert_int_equal(gso_split(buf, len, collect, &g), -1);
+	REFUSED(gso_split(buf, len, 1280, collect, &g), GSO_ERR_HEADER);
+	/* Lengths: UDP inside a TCP super-packet, IPv6 payload length not the
+	 * read's, the TCP header past the end, a read cut short. */
+	len = build_tcp(buf, 3000, 1220, 0x10, 1);
+	buf[VNET_HDR_LEN + 6] = 17;
+	REFUSED(gso_split(buf, len, 1280, collect, &g), GSO_ERR_LENGTH);
+	len = build_tcp(buf, 3000, 1220, 0x10, 1);
+	buf[VNET_HDR_LEN + 5] ^= 4;
+	REFUSED(gso_split(buf, len, 1280, collect, &g), GSO_ERR_LENGTH);
+	len = build_tcp(buf, 3000, 1220, 0x10, 1);
+	buf[VNET_HDR_LEN + 52] = 0xf0;                                    /* 60-byte TCP header */
+	buf[VNET_HDR_LEN + 4] = 0;
+	buf[VNET_HDR_LEN + 5] = 30;
+	REFUSED(gso_split(buf, VNET_HDR_LEN + 70, 1280, collect, &g), GSO_ERR_LENGTH);
+	len = build_tcp(buf, 3000, 1220, 0x10, 1);
+	REFUSED(gso_split(buf, len - 100, 1280, collect, &g), GSO_ERR_LENGTH);
+	/* A link too small for even the headers. */
+	len = build_tcp(buf, 3000, 1220, 0x10, 1);
+	REFUSED(gso_split(buf, len, 60, collect, &g), GSO_ERR_LENGTH);
+#undef REFUSED
+	assert_string_equal(gso_strerror(GSO_ERR_TYPE), "a GSO type other than TCPV6");
+}
+
+/* A GSO size larger than the link takes: cut to the link's size. */
+static void test_cut_to_link(void **state)
+{
+	static uint8_t buf[GSO_MAX_READ];
+	static struct got g;
+	size_t len = build_tcp(buf, 4000, 1400, 0x18, 1), off = 0;
+
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(gso_split(buf, len, 1280, collect, &g), 4);     /* 1220 * 3 + 340 */
+	for (int i = 0; i < g.n; i++) {
+		assert_true(g.len[i] <= 1280);
+		assert_int_equal(ref_csum(g.pkt[i], g.len[i]), 0xffff);
+		for (size_t k = 0; k < g.len[i] - 60; k++)
+			assert_int_equal(g.pkt[i][60 + k], (uint8_t)((off + k) * 7 + 3));
+		off += g.len[i] - 60;
+	}
+	assert_int_equal(off, 4000);
+	assert_int_equal(g.len[0], 1280);
 }
 
 int main(void)
@@ -166,7 +231,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_plain_and_partial_checksum),
-		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_cut_to_link),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
