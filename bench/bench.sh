@@ -21,7 +21,7 @@
 #   BENCH_RUNS   runs per measurement, the median is shown (default 1)
 #   BENCH_ONLY   space-separated subset of: bare iphttps ocserv
 #   BENCH_IPHTTPS_ARGS  more options for both iphttps server and client
-#                (e.g. --offload, to compare)
+#                (e.g. --no-offload, to compare)
 set -euo pipefail
 
 BIN=${IPHTTPS_BIN:-./iphttps}

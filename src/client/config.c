@@ -37,7 +37,7 @@ const struct opt_def client_opts[] = {
 	{ "timeout", 0, OPT_INT, O(timeout), "S", "limit for each step: TCP, TLS, HTTP (default 10)", 1, 600 },
 	{ "queue-limit", 0, OPT_INT, O(queue_limit), "BYTES", "bytes queued toward the server before drops (default 4194304)", 65536, 1 << 30 },
 	{ "dns", 0, OPT_ENUM, O(dns), "split|full|off", "apply the advertised DNS servers and domains: split sends only those domains through the tunnel (default), full every name, off nothing", 0, 0, dns_modes },
-	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TCP segmentation offload on the TUN (measured no faster yet: docs/performance.md)" },
+	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TUN offloads: TCP super-packets cut on reads, joined on writes (on by default; --no-offload: packet by packet)" },
 	{ "allow-http", 0, OPT_FLAG, O(allow_http), NULL, "accept http:// URLs (no TLS: only for tests and trusted paths)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
 	{ "check", 0, OPT_FLAG, O(check), NULL, "validate the configuration and its files, change nothing, exit 0 or 2" },
@@ -205,6 +205,7 @@ int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_u
 	cfg->reconnect_max = 900;
 	cfg->timeout = 10;
 	cfg->queue_limit = 4 << 20;
+	cfg->offload = 1;
 	*n_urls = 0;
 	r = opts_parse(client_opts, cfg, "client", argc, argv, &pos, &cfg->origin, err);
 	for (size_t i = 0; r == 0 && i < pos.n; i++)

@@ -338,6 +338,14 @@ int opts_parse(const struct opt_def *defs, void *cfg, const char *section,
 			d = find_long(defs, a + 2, len);
 			if (eq)
 				val = eq + 1;
+			if (!d && !eq && len > 3 && !strncmp(a + 2, "no-", 3)) {
+				/* --no-FLAG turns off a flag that is on by default */
+				const struct opt_def *f = find_long(defs, a + 5, len - 3);
+				if (f && f->type == OPT_FLAG) {
+					*(int *)((char *)cfg + f->off) = 0;
+					continue;
+				}
+			}
 		} else if (!a[2]) {
 			d = find_short(defs, a[1]);
 		}

@@ -38,7 +38,8 @@ enum opt_type {
 	OPT_STR,       /* char * (strdup'ed) */
 	OPT_LIST,      /* struct strlist, repeatable */
 	OPT_INT,       /* long within [min, max] */
-	OPT_FLAG,      /* int 0/1; on the command line takes no value; in files true/false/yes/no/1/0 */
+	OPT_FLAG,      /* int 0/1; on the command line takes no value, --no-NAME sets 0;
+	                  in files true/false/yes/no/1/0 */
 	OPT_ENUM,      /* int index into choices */
 	OPT_CONFIG,    /* -c FILE: handled by opts_parse */
 };

@@ -70,7 +70,7 @@ const struct opt_def server_opts[] = {
 	{ "max-handshakes", 0, OPT_INT, O(max_handshakes), "N", "connections still in TLS/HTTP at once; beyond, the oldest goes (default 1000)", 1, 1000000 },
 	{ "max-handshakes-per-source", 0, OPT_INT, O(max_per_source), "N", "of those, from one IPv4 address or IPv6 /64 (default 16)", 1, 1000000 },
 	{ "ra-interval", 0, OPT_INT, O(ra_interval), "SECONDS", "unsolicited RA to each client every (default 600)", 0, 86400 },
-	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TCP segmentation offload on the TUN (measured no faster yet: docs/performance.md)" },
+	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TUN offloads: TCP super-packets cut on reads, joined on writes (on by default; --no-offload: packet by packet)" },
 	{ "connect-script", 0, OPT_STR, O(connect_script), "FILE", "run at each client's LinkUp (IPHTTPS_* in its environment: man iphttps)" },
 	{ "disconnect-script", 0, OPT_STR, O(disconnect_script), "FILE", "run when a client's connection ends" },
 	{ "hook-timeout", 0, OPT_INT, O(hook_timeout), "SECONDS", "a script still running then is stopped (default 10)", 1, 3600 },
@@ -482,6 +482,7 @@ static void cfg_init(struct server_cfg *c)
 	c->queue_budget = 256L << 20;
 	c->max_handshakes = 1000;
 	c->max_per_source = 16;
+	c->offload = 1;
 }
 
 void server_cfg_usage(FILE *f)

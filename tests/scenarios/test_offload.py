@@ -34,10 +34,11 @@ def tcp_csum_errors(topo, host):
 
 
 def test_offload_both_ways(topo, start_server, start_client):
-    # --max-packet 1280: a packet larger than the link MTU from the client
-    # would be a stream error and end the connection.
-    server = start_server("--offload", "--max-packet", "1280")
-    client = start_client(server, extra_args=("--offload",))
+    # The offload is on by default.  --max-packet 1280: a packet larger
+    # than the link MTU from the client would be a stream error and end
+    # the connection.
+    server = start_server("--max-packet", "1280")
+    client = start_client(server)
     client.wait_linkup()
     addr = client.wait_address()
     for host, dst_host, dst, port, seed in (("cli", "ins", netns.INSIDE_HOST, 5101, 3),
@@ -73,3 +74,19 @@ def test_offload_both_ways(topo, start_server, start_client):
                    "the inside host to count the wrong checksums")
     assert tcp_csum_errors(topo, "ins") - before == 10
     assert server.state()["Tun"]["BadChecksums"] - bad_before == 10
+
+
+def test_no_offload(topo, start_server, start_client):
+    """--no-offload: both TUNs packet by packet, data still whole."""
+    server = start_server("--no-offload")
+    client = start_client(server, extra_args=("--no-offload",))
+    client.wait_linkup()
+    addr = client.wait_address()
+    for host, dst_host, dst, port, seed in (("cli", "ins", netns.INSIDE_HOST, 5103, 5),
+                                            ("ins", "cli", addr, 5104, 6)):
+        sent, got = transfer(topo, host, dst_host, dst, port, 8, seed)
+        assert sent["sha256"] == got["sha256"] and got["bytes"] == 8 * 1024 * 1024
+    for t in (client.state()["Tun"], server.state()["Tun"]):
+        assert t["Offload"] == "off", t
+        assert t["SuperPacketsIn"] == t["SuperPacketsOut"] == 0, t
+        assert t["ReadPackets"] == t["Reads"] and t["WritePackets"] == t["Writes"], t

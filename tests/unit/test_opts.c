@@ -65,6 +65,27 @@ static void test_argv(void **state)
 	opts_free(defs, &c);
 }
 
+/* --no-FLAG turns a flag off (a flag on by default); not for other
+ * options, nor with a value. */
+static void test_no_flag(void **state)
+{
+	struct cfg c = { .flag = 1 };
+	char err[ERRLEN];
+	char *off[] = { "x", "--no-flag", NULL };
+	char *last_wins[] = { "x", "--no-flag", "--flag", NULL };
+	char *not_flag[] = { "x", "--no-name", NULL };
+	char *with_value[] = { "x", "--no-flag=1", NULL };
+
+	assert_int_equal(opts_parse(defs, &c, "s", 2, off, NULL, err), 0);
+	assert_int_equal(c.flag, 0);
+	assert_int_equal(opts_parse(defs, &c, "s", 3, last_wins, NULL, err), 0);
+	assert_int_equal(c.flag, 1);
+	assert_int_equal(opts_parse(defs, &c, "s", 2, not_flag, NULL, err), -1);
+	assert_non_null(strstr(err, "unknown option '--no-name'"));
+	assert_int_equal(opts_parse(defs, &c, "s", 2, with_value, NULL, err), -1);
+	opts_free(defs, &c);
+}
+
 static void test_argv_errors(void **state)
 {
 	struct cfg c = { 0 };
@@ -179,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_origin),
 		cmocka_unit_test(test_long_line_keeps_count),
 		cmocka_unit_test(test_argv_errors),
+		cmocka_unit_test(test_no_flag),
 		cmocka_unit_test(test_file_and_override),
 		cmocka_unit_test(test_file_errors_name_the_line),
 		cmocka_unit_test(test_missing_file),
