@@ -141,7 +141,7 @@ int cmd_server(int argc, char **argv)
 	if (cfg.auth == AUTH_NONE)
 		log_warnx("--auth none: anyone who reaches %s joins the link; only do this when what flows inside is protected otherwise (DirectAccess: IPsec)",
 			  cfg.listen);
-	if (server_cfg_materialize(&cfg, &boot, err) < 0) {
+	if (server_check_nofile(err) < 0 || server_cfg_materialize(&cfg, &boot, err) < 0) {
 		log_errx("%s", err);
 		server_cfg_free(&cfg);
 		return 1;

@@ -455,7 +455,7 @@ static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
 {
 	int r;
 
-	if (c->srv->n_linkup >= (unsigned)c->srv->cfg->max_clients) {
+	if (c->srv->n_linkup >= (unsigned long)c->srv->max_clients) {
 		/* 3.2.5.1: no room in the client table, disconnect. */
 		c->srv->st.refused_full++;
 		c->srv->st.refused[REFUSE_MAX_CLIENTS]++;

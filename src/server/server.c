@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -75,12 +76,12 @@ static int admit(struct server *s, const struct sockaddr_storage *peer)
 	uintptr_t v = (uintptr_t)addrtab_get(&s->per_source, &k);
 	char a[INET6_ADDRSTRLEN];
 
-	if (s->n_linkup >= (unsigned)s->cfg->max_clients) {
+	if (s->n_linkup >= (unsigned long)s->max_clients) {
 		s->st.refused_full++;
 		s->st.refused[REFUSE_MAX_CLIENTS]++;
 		if (s->st.refused_full == 1 || s->st.refused_full % 1000 == 0)
 			log_warnx("--max-clients %ld reached: refusing connections (%llu so far)",
-				  s->cfg->max_clients, (unsigned long long)s->st.refused_full);
+				  s->max_clients, (unsigned long long)s->st.refused_full);
 		return 0;
 	}
 	if ((v & ~CONN_SOURCE_LOGGED) >= (uintptr_t)s->cfg->max_per_source) {
@@ -92,10 +93,10 @@ static int admit(struct server *s, const struct sockaddr_storage *peer)
 		}
 		return 0;
 	}
-	if (s->n_handshakes >= (unsigned)s->cfg->max_handshakes && s->hs_old) {
+	if (s->n_handshakes >= (unsigned long)s->max_handshakes && s->hs_old) {
 		if (s->st.refused[REFUSE_HANDSHAKE_EVICTED]++ % 1000 == 0)
 			log_warnx("--max-handshakes %ld reached: closing the oldest handshake for each new connection (%llu so far)",
-				  s->cfg->max_handshakes, (unsigned long long)s->st.refused[REFUSE_HANDSHAKE_EVICTED]);
+				  s->max_handshakes, (unsigned long long)s->st.refused[REFUSE_HANDSHAKE_EVICTED]);
 		conn_close(s->hs_old, NULL);
 	}
 	return 1;
@@ -165,6 +166,7 @@ static void tun_write_failed(void *arg, void *owner, unsigned npkts)
 }
 
 static int setup_tls(struct server *s, char *err);
+static int clamp_max_clients(struct server *s, char *err);
 
 /* The TLS policy in force, at start-up and after a reload. */
 static void log_tls_policy(struct server *s)
@@ -257,6 +259,8 @@ static void reload(struct server *s)
 	}
 	if (old_ctx)
 		SSL_CTX_free(old_ctx); /* connections hold their own reference */
+	if (clamp_max_clients(s, err) < 0)
+		log_warnx("reload: %s; refusing new clients", err);
 	for (size_t i = 0; i < n->paths.n && i < HTTP_MAX_PATHS - 1; i++)
 		s->paths[i] = n->paths.v[i];
 	s->paths[n->paths.n < HTTP_MAX_PATHS - 1 ? n->paths.n : HTTP_MAX_PATHS - 1] = NULL;
@@ -375,7 +379,7 @@ static int open_signals(struct server *s)
 	return ev_add_signals(&s->ev, &s->sig_h);
 }
 
-static void raise_nofile(void)
+static long nofile_limit(void)
 {
 	struct rlimit rl;
 
@@ -383,6 +387,54 @@ static void raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)LONG_MAX)
+		return 0;
+	return (long)rl.rlim_cur;
+}
+
+int server_check_nofile(char *err)
+{
+	long n = nofile_limit();
+
+	if (n && n - SERVER_FD_RESERVE < 2) {    /* a client and a handshake */
+		snprintf(err, ERRLEN, "the descriptor limit (RLIMIT_NOFILE) is %ld: no room for clients "
+			 "once %d are kept for the TUN, listener and control socket; raise it (LimitNOFILE=)",
+			 n, SERVER_FD_RESERVE);
+		return -1;
+	}
+	return 0;
+}
+
+/* --max-clients and --max-handshakes within what RLIMIT_NOFILE allows, with
+ * SERVER_FD_RESERVE kept for the rest: LinkUp clients and handshakes
+ * together never take the last descriptors, so a client beyond is refused
+ * cleanly (accepted, closed, counted) and the control socket keeps
+ * working.  Handshakes get at most half of the room.  Sets s->max_clients
+ * and s->max_handshakes; returns -1 (err set) when there is no room. */
+static int clamp_max_clients(struct server *s, char *err)
+{
+	long room;
+
+	s->max_clients = s->cfg->max_clients;
+	s->max_handshakes = s->cfg->max_handshakes;
+	if (!(s->nofile = nofile_limit()))
+		return 0;
+	if (server_check_nofile(err) < 0) {
+		s->max_clients = 0;
+		return -1;
+	}
+	room = s->nofile - SERVER_FD_RESERVE;
+	if (s->max_clients + s->max_handshakes <= room)
+		return 0;
+	if (s->max_handshakes > room / 2)
+		s->max_handshakes = room / 2 > 0 ? room / 2 : 1;
+	if (s->max_clients > room - s->max_handshakes)
+		s->max_clients = room - s->max_handshakes > 0 ? room - s->max_handshakes : 1;
+	log_warnx("--max-clients %ld and --max-handshakes %ld lowered to %ld and %ld: the descriptor limit "
+		  "(RLIMIT_NOFILE) is %ld and %d are kept for the TUN, listener and control socket; "
+		  "clients beyond are refused", s->cfg->max_clients, s->cfg->max_handshakes, s->max_clients,
+		  s->max_handshakes, s->nofile, SERVER_FD_RESERVE);
+	return 0;
 }
 
 /* End of a loop turn: flush what was queued, free what was closed. */
@@ -548,7 +600,10 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	    addrtab_init(&s->reserved, 64) < 0 || addrtab_init(&s->per_source, 64) < 0)
 		fatal("event loop");
 	scripts_init(s);
-	raise_nofile();
+	if (clamp_max_clients(s, err) < 0) {
+		log_errx("%s", err);
+		goto out;
+	}
 	if ((rc = setup(s)) != 0)
 		goto out;
 	rc = 1;
@@ -560,7 +615,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	log_info("listening on %s (%s, authentication %s), %u path(s), max %ld clients",
 		 cfg->listen, cfg->transport == TRANSPORT_HTTP ? "plain HTTP" : "TLS",
 		 cfg->auth == AUTH_NONE ? "none" : "certificates", (unsigned)cfg->paths.n,
-		 cfg->max_clients);
+		 s->max_clients);
 	log_tls_policy(s);
 	if (on_ready)
 		on_ready(ready_arg);

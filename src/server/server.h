@@ -19,6 +19,10 @@
  * first client is served. */
 int server_main(struct server_cfg *cfg, server_reload_fn reload, void (*on_ready)(void *arg),
 		void *ready_arg);
+/* Before anything is set up: raise the descriptor limit's soft value to
+ * its hard one; -1 (err set) when it leaves no room for a client once
+ * SERVER_FD_RESERVE are kept. */
+int server_check_nofile(char *err);
 void server_mark_dirty(struct conn *c);
 /* c used its share of reading this turn; it goes on next turn. */
 void server_mark_resume(struct conn *c);

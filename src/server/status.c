@@ -112,7 +112,9 @@ static struct json_object *state_json(struct server *s)
 	add_u64(o, "Connections", s->n_conns);
 	add_u64(o, "Handshakes", s->n_handshakes);
 	add_u64(o, "QueuedBytes", s->queued);
-	add_u64(o, "MaxClients", (uint64_t)s->cfg->max_clients);
+	add_u64(o, "MaxClients", (uint64_t)s->max_clients);
+	add_u64(o, "MaxHandshakes", (uint64_t)s->max_handshakes);
+	add_u64(o, "DescriptorLimit", (uint64_t)s->nofile);
 	iso_time(s->started, t, sizeof(t));
 	add_str(o, "Since", t);
 	certs_json(s, o);

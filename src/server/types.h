@@ -65,6 +65,15 @@ enum conn_state {
 	CONN_CLOSED,            /* resources released; freed at the end of the loop turn */
 };
 
+/* Descriptors kept for all but client connections: standard streams,
+ * epoll, signalfd, TUN, listener, journald, certificate watch, metrics
+ * (~16); the control socket and its 16 requests; 16 running scripts with
+ * a pidfd and a pipe each and the spawned daemons (~40); a connection
+ * being refused, files read on reload (~8); the rest for what comes.
+ * --max-clients and --max-handshakes together are lowered to
+ * RLIMIT_NOFILE minus this. */
+#define SERVER_FD_RESERVE 128
+
 struct server;
 struct conn_ident;
 
@@ -183,6 +192,8 @@ struct server {
 	struct conn *resume;            /* used their read share: go on next turn */
 	struct conn *graveyard;         /* closed, to free at the end of this turn */
 	unsigned n_conns, n_linkup;
+	long max_clients, max_handshakes; /* within the descriptor limit */
+	long nofile;                    /* RLIMIT_NOFILE in force (0: unlimited) */
 	unsigned freed_since_trim;      /* request parsers and connections freed */
 	uint64_t accept_resume_ms;      /* accepts paused (out of descriptors) until */
 	unsigned accept_paused;
