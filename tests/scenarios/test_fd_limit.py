@@ -18,13 +18,13 @@ PY = "/usr/bin/python3"
 RESERVE = 128         # SERVER_FD_RESERVE in src/server/types.h
 
 
-def start(topo, iphttps_bin, nofile, tun):
+def start(topo, iphttps_bin, nofile, tun, *extra):
     base = tempfile.mkdtemp(prefix="iph-fd-", dir="/tmp")
     state, run = base + "/state", base + "/run"
     os.makedirs(run)
     srv = topo.popen("srv", ["prlimit", "--nofile=%d:%d" % (nofile, nofile), iphttps_bin, "server",
                              "--state-dir", state, "--run-dir", run, "--hostname", netns.SERVER_NAME,
-                             "--tun", tun], name="server-" + tun)
+                             "--tun", tun] + list(extra), name="server-" + tun)
     netns.wait_for(lambda: "To connect a client:" in srv.stdout(), 30, 0.1, "the server")
     return base, srv
 
@@ -103,7 +103,8 @@ def test_no_room_for_clients_is_refused_at_start(topo, iphttps_bin):
 
 
 def test_out_of_descriptors_pauses_accepts(topo, iphttps_bin, probe):
-    base, srv = start(topo, iphttps_bin, 200, "iphfd0")
+    # All from one source, at once.
+    base, srv = start(topo, iphttps_bin, 200, "iphfd0", "--max-handshakes-per-source", "100")
     pid = state(topo, iphttps_bin, base, "iphfd0")["PID"]
     # Lowered under the running server to 48 descriptors in all: a few
     # dozen connections exhaust them before --max-clients (136) is reached.
