@@ -343,6 +343,8 @@ int opts_parse(const struct opt_def *defs, void *cfg, const char *section,
 				const struct opt_def *f = find_long(defs, a + 5, len - 3);
 				if (f && f->type == OPT_FLAG) {
 					*(int *)((char *)cfg + f->off) = 0;
+					if (origin && f - defs < OPTS_MAX_DEFS)
+						origin->line[f - defs] = 0;
 					continue;
 				}
 			}

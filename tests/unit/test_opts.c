@@ -76,13 +76,13 @@ static void test_no_flag(void **state)
 	char *not_flag[] = { "x", "--no-name", NULL };
 	char *with_value[] = { "x", "--no-flag=1", NULL };
 
-	assert_int_equal(opts_parse(defs, &c, "s", 2, off, NULL, err), 0);
+	assert_int_equal(opts_parse(defs, &c, "s", 2, off, NULL, NULL, err), 0);
 	assert_int_equal(c.flag, 0);
-	assert_int_equal(opts_parse(defs, &c, "s", 3, last_wins, NULL, err), 0);
+	assert_int_equal(opts_parse(defs, &c, "s", 3, last_wins, NULL, NULL, err), 0);
 	assert_int_equal(c.flag, 1);
-	assert_int_equal(opts_parse(defs, &c, "s", 2, not_flag, NULL, err), -1);
+	assert_int_equal(opts_parse(defs, &c, "s", 2, not_flag, NULL, NULL, err), -1);
 	assert_non_null(strstr(err, "unknown option '--no-name'"));
-	assert_int_equal(opts_parse(defs, &c, "s", 2, with_value, NULL, err), -1);
+	assert_int_equal(opts_parse(defs, &c, "s", 2, with_value, NULL, NULL, err), -1);
 	opts_free(defs, &c);
 }
 
