@@ -87,7 +87,7 @@ static void print_options(const struct subcommand *sub)
 	printf("\t\topts='");
 	if (sub->defs)
 		for (const struct opt_def *d = sub->defs; d->name; d++)
-			printf("--%s ", d->name);
+			printf(d->type == OPT_FLAG ? "--%s --no-%s " : "--%s ", d->name, d->name);
 	if (sub->lopts)
 		for (const struct option *o = sub->lopts; o->name; o++)
 			if (strcmp(o->name, "help"))
