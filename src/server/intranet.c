@@ -2,6 +2,8 @@
 #include "server/intranet.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <ifaddrs.h>
 #include <json-c/json.h>
@@ -485,6 +487,12 @@ int intranet_start(struct server *s, char *err)
 
 	if (!in)
 		return 0;
+	/* The run directory holds the generated configurations (the control
+	 * socket, made later, goes there too). */
+	if (mkdir(in->dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, ERRLEN, "mkdir %s: %s", in->dir, strerror(errno));
+		return -1;
+	}
 	if ((in->nat64 && nat64_start(s, err) < 0) || (in->dns64 && dns64_start(s, err) < 0)) {
 		dns64_stop(s);
 		nat64_stop(s);
@@ -596,7 +604,8 @@ void intranet_status(const struct server *s, struct json_object *o)
 	if (in->nat64)
 		nat64_status(in, o);
 	if (in->dns64) {
-		n = snprintf(buf, sizeof(buf), "unbound on %s: ", inet_ntop(AF_INET6, &in->dns64_addr, a, sizeof(a)));
+		n = snprintf(buf, sizeof(buf), "unbound on [%s]:%d: ", inet_ntop(AF_INET6, &in->dns64_addr, a, sizeof(a)),
+			     DNS64_PORT);
 		proc_describe(&in->unbound, buf + n, sizeof(buf) - (size_t)n);
 		json_object_object_add(o, "DNS64", json_object_new_string(buf));
 		json_object_object_add(o, "DNS64Upstreams", strlist_json(&s->cfg->dns64));

@@ -78,7 +78,7 @@ class Lab:
         self.server = conftest.Server(t, self.binary, ["-c", self.conf])
         st = self.server.state()
         self.prefix = ipaddress.ip_network(st["NAT64Prefix"])
-        self.dns64 = st["DNS64"].split()[2].rstrip(":")
+        self.dns64 = re.match(r"unbound on \[([0-9a-f:]+)\]:53: ", st["DNS64"]).group(1)
 
     def write_conf(self, upstream, domains):
         with open(self.conf, "w") as f:
@@ -208,7 +208,7 @@ def test_server_runs_translator_and_resolver(lab):
     assert not lab.prefix.overlaps(ipaddress.ip_network("64:ff9b::/96"))
     assert ipaddress.ip_network(st["NAT64Pool4"]).subnet_of(ipaddress.ip_network("100.64.0.0/10"))
     assert st["NAT64Translator"].startswith("tayga: running (pid "), st["NAT64Translator"]
-    assert re.match(r"unbound on [0-9a-f:]+::53: running \(pid \d+", st["DNS64"]), st["DNS64"]
+    assert re.match(r"unbound on \[[0-9a-f:]+::53\]:53: running \(pid \d+", st["DNS64"]), st["DNS64"]
     assert ipaddress.ip_address(lab.dns64) in ipaddress.ip_network(st["Prefix"])
     assert st["DNS64Upstreams"] == [WEB_V4]
     assert st["DNSSearch"] == ["corp.example"]
