@@ -26,6 +26,7 @@
 static const char *const transports[] = { "https", "http", NULL };
 static const char *const auth_modes[] = { "none", "certificates", NULL };
 static const char *const null_modes[] = { "off", "allow", "prefer", NULL };
+static const char *const tls_mins[] = { "1.0", "1.1", "1.2", NULL };
 static const char *const prefix_modes[] = { "shared", "per-client", NULL };
 static const char *const translators[] = { "auto", "tayga", "jool", NULL };
 
@@ -41,6 +42,7 @@ const struct opt_def server_opts[] = {
 	{ "client-ca", 0, OPT_STR, O(client_ca), "FILE", "CAs accepted for client certificates (default: the generated CA)" },
 	{ "crl", 0, OPT_STR, O(crl), "FILE", "revoked client certificates (PEM CRLs), read again on reload (default: the generated CA's)" },
 	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|allow|prefer", "TLS suites without encryption (default prefer with --auth none, else off)", 0, 0, null_modes },
+	{ "tls-min", 0, OPT_ENUM, O(tls_min), "1.0|1.1|1.2", "lowest TLS version (default 1.2); 1.0 for stock Windows 7 clients: legacy, warned about", 0, 0, tls_mins },
 	{ "prefix", 0, OPT_STR, O(prefix), "PREFIX/64", "the link's prefix (default: a random ULA /64, kept)" },
 	{ "prefix-mode", 0, OPT_ENUM, O(prefix_mode), "shared|per-client", "one /64 for the link, or one /64 per client from --prefix-pool (default shared)", 0, 0, prefix_modes },
 	{ "prefix-pool", 0, OPT_STR, O(prefix_pool), "PREFIX/LEN", "per-client mode: the /64s handed out (e.g. a /48)" },
@@ -259,6 +261,8 @@ static int check_values(struct server_cfg *c, char *err)
 	if ((c->prefix_mode == PREFIX_PER_CLIENT) != (c->prefix_pool != NULL))
 		return bad(c, c->prefix_pool ? "prefix-pool" : "prefix-mode", 0, err,
 			   "--prefix-mode per-client and --prefix-pool go together");
+	if (c->tls_min != TLS_MIN_1_2 && c->transport == TRANSPORT_HTTP)
+		return bad(c, "tls-min", 0, err, "concerns TLS; with --transport http the balancer in front chooses the versions");
 	if (c->null_enc_explicit && c->null_enc != NULL_ENC_OFF && c->transport == TRANSPORT_HTTP)
 		return bad(c, "null-encryption", 0, err,
 			   "concerns TLS; with --transport http the balancer in front chooses the suites");
@@ -357,13 +361,19 @@ static int check_tls(const struct server_cfg *c, char *err)
 		.key_file = c->key,
 		.client_ca_file = c->auth == AUTH_CERTIFICATES ? c->client_ca : NULL,
 		.null_enc = (enum null_enc_policy)c->null_enc,
+		.min_version = server_cfg_tls_version(c),
 	};
 	SSL_CTX *ctx;
 	char e[ERRLEN];
 
 	if (c->transport == TRANSPORT_HTTP || !c->cert)
 		return 0;       /* no TLS here, or the generated RSA certificate */
-	if (!(ctx = tls_server_ctx(&o, e)))
+	ctx = tls_server_ctx(&o, e);
+	if (!ctx && !c->null_enc_explicit && o.null_enc != NULL_ENC_OFF) {
+		o.null_enc = NULL_ENC_OFF;      /* the default gives way (server.c says so) */
+		ctx = tls_server_ctx(&o, e);
+	}
+	if (!ctx)
 		return bad(c, c->null_enc != NULL_ENC_OFF ? "null-encryption" : "cert", 0, err, "%s", e);
 	SSL_CTX_free(ctx);
 	return 0;
@@ -469,6 +479,7 @@ static void cfg_init(struct server_cfg *c)
 	memset(c, 0, sizeof(*c));
 	c->auth = AUTH_CERTIFICATES;
 	c->null_enc = -1;               /* not given: null_enc_default() */
+	c->tls_min = TLS_MIN_1_2;
 	c->max_clients = 10000;
 	c->header_timeout = 10;
 	c->max_packet = 2048;
@@ -528,19 +539,30 @@ int server_cfg_reload(struct server_cfg *out, char *err)
 	return 0;
 }
 
+int server_cfg_tls_version(const struct server_cfg *c)
+{
+	return c->tls_min == TLS_MIN_1_0 ? TLS1_VERSION : c->tls_min == TLS_MIN_1_1 ? TLS1_1_VERSION :
+	       TLS1_2_VERSION;
+}
+
 void server_cfg_tls_policy(const struct server_cfg *c, int null_enc, char *out, size_t len)
 {
 	const char *why = null_enc != c->null_enc ? " (--null-encryption was not given and the server key is not RSA)" :
 			  c->null_enc_explicit ? "" :
 			  c->auth == AUTH_NONE ? " (the default with --auth none)" : " (the default with --auth certificates)";
+	const char *versions = c->tls_min == TLS_MIN_1_0 ?
+		"TLS 1.0 to 1.3 (--tls-min 1.0: TLS 1.0 and 1.1 for stock Windows 7 clients, legacy versions with weaker handshake hashes, SHA-1 and MD5+SHA-1)" :
+		c->tls_min == TLS_MIN_1_1 ?
+		"TLS 1.1 to 1.3 (--tls-min 1.1: TLS 1.1 for Windows 7 clients, a legacy version with weaker handshake hashes, SHA-1 and MD5+SHA-1)" :
+		"TLS 1.2 and 1.3";
 
 	if (c->transport == TRANSPORT_HTTP) {
 		snprintf(out, len, "plain HTTP: the TLS-terminating balancer in front chooses versions and suites");
 	} else if (null_enc == NULL_ENC_PREFER) {
-		snprintf(out, len, "null suites (TLS_RSA_WITH_NULL_SHA256, TLS_RSA_WITH_NULL_SHA, TLS 1.2) whenever the client offers them, as a DirectAccess server gives them to Windows 8/10/11 clients; encrypted suites to the others%s", why);
+		snprintf(out, len, "%s; null suites (TLS_RSA_WITH_NULL_SHA256, TLS_RSA_WITH_NULL_SHA, TLS 1.2) whenever the client offers them, as a DirectAccess server gives them to Windows 8/10/11 clients; encrypted suites to the others%s", versions, why);
 	} else if (null_enc == NULL_ENC_ALLOW) {
-		snprintf(out, len, "an encrypted suite whenever the client offers one; the null suites only to a client that offers nothing else, such as the first attempt of a Windows 8/10/11 client%s", why);
+		snprintf(out, len, "%s; an encrypted suite whenever the client offers one; the null suites only to a client that offers nothing else, such as the first attempt of a Windows 8/10/11 client%s", versions, why);
 	} else {
-		snprintf(out, len, "encrypted suites only; a ClientHello with only the null suites (the first attempt of a Windows 8/10/11 client) is reset without an alert, so that the client retries at once with encrypted suites%s", why);
+		snprintf(out, len, "%s; encrypted suites only; a ClientHello with only the null suites (the first attempt of a Windows 8/10/11 client) is reset without an alert, so that the client retries at once with encrypted suites%s", versions, why);
 	}
 }

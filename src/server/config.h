@@ -18,6 +18,7 @@
 #include "tls/pki.h"
 
 enum transport { TRANSPORT_HTTPS = 0, TRANSPORT_HTTP };
+enum tls_min { TLS_MIN_1_0 = 0, TLS_MIN_1_1, TLS_MIN_1_2 };
 enum auth_mode { AUTH_NONE = 0, AUTH_CERTIFICATES };
 
 struct server_cfg {
@@ -31,6 +32,7 @@ struct server_cfg {
 	char *crl;              /* revoked client certificates (PEM CRLs) */
 	int null_enc;           /* off, allow, prefer (enum null_enc_policy) */
 	int null_enc_explicit;  /* given; else the default of the authentication mode */
+	int tls_min;            /* enum tls_min: --tls-min */
 	char *prefix;
 	struct strlist routes;
 	int default_route;
@@ -110,5 +112,7 @@ void server_cfg_free(struct server_cfg *cfg);
  * suites a client gets and why; null_enc is the policy in force (it differs
  * from cfg's when the default could not apply). */
 void server_cfg_tls_policy(const struct server_cfg *c, int null_enc, char *out, size_t len);
+/* The lowest TLS version of --tls-min (TLS1_VERSION...TLS1_2_VERSION). */
+int server_cfg_tls_version(const struct server_cfg *c);
 
 #endif

@@ -175,6 +175,10 @@ static void log_tls_policy(struct server *s)
 
 	server_cfg_tls_policy(s->cfg, s->null_enc, p, sizeof(p));
 	log_info("TLS: %s", p);
+	if (s->cfg->tls_min != TLS_MIN_1_2 && s->cfg->transport == TRANSPORT_HTTPS)
+		log_warnx("--tls-min %s: this server accepts TLS %s, legacy versions with weaker handshake hashes, for stock Windows 7 clients; prefer enabling TLS 1.2 on them (docs/windows.md)",
+			  s->cfg->tls_min == TLS_MIN_1_0 ? "1.0" : "1.1",
+			  s->cfg->tls_min == TLS_MIN_1_0 ? "1.0 and 1.1" : "1.1");
 }
 
 static int str_differs(const char *a, const char *b)
@@ -526,6 +530,7 @@ static int setup_tls(struct server *s, char *err)
 		.client_ca_file = s->cfg->auth == AUTH_CERTIFICATES ? s->cfg->client_ca : NULL,
 		.crls = s->crls,
 		.null_enc = (enum null_enc_policy)s->cfg->null_enc,
+		.min_version = server_cfg_tls_version(s->cfg),
 	};
 
 	s->null_enc = s->cfg->null_enc;

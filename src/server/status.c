@@ -54,6 +54,9 @@ static void add_tls_policy(struct json_object *o, struct server *s)
 		(unsigned)s->null_enc < 3 ? names[s->null_enc] : "?");
 	server_cfg_tls_policy(s->cfg, s->null_enc, p, sizeof(p));
 	add_str(o, "TLSPolicy", p);
+	add_str(o, "TLSMin", s->cfg->transport == TRANSPORT_HTTP ? "-" :
+		s->cfg->tls_min == TLS_MIN_1_0 ? "1.0 (legacy, for Windows 7 clients)" :
+		s->cfg->tls_min == TLS_MIN_1_1 ? "1.1 (legacy, for Windows 7 clients)" : "1.2");
 }
 
 /* ServerCertificate, CRL and the warnings about what expires soon. */

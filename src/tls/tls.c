@@ -224,6 +224,50 @@ static int server_client_ca(SSL_CTX *ctx, const char *file, char *err)
 	return 0;
 }
 
+typedef int (*security_fn)(const SSL *s, const SSL_CTX *ctx, int op, int bits, int nid,
+			   void *other, void *ex);
+static security_fn openssl_security;   /* OpenSSL's own check, which legacy_security defers to */
+
+/* Security callback of a server context with --tls-min below 1.2 (ex: its
+ * lowest version): OpenSSL's own checks, except that the legacy versions
+ * pass, and on a TLS 1.0/1.1 connection only, the SHA-1 and MD5+SHA-1
+ * signatures of its handshake (OpenSSL 3 refuses them at security level 1
+ * and above, and TLS 1.0/1.1 have no other).  TLS 1.2 connections keep every
+ * check. */
+static int legacy_security(const SSL *s, const SSL_CTX *ctx, int op, int bits, int nid,
+			   void *other, void *ex)
+{
+	int min = (int)(intptr_t)ex;
+
+	if (op == SSL_SECOP_VERSION && nid >= min && nid <= TLS1_1_VERSION)
+		return 1;
+	if (s && SSL_version(s) >= min && SSL_version(s) < TLS1_2_VERSION &&
+	    (op & SSL_SECOP_OTHER_TYPE) == SSL_SECOP_OTHER_SIGALG &&
+	    (nid == NID_sha1 || nid == NID_md5_sha1))
+		return 1;
+	return openssl_security(s, ctx, op, bits, nid, other, ex);
+}
+
+/* TLS versions from o->min_version (0: 1.2).  0, or -1 with err. */
+static int server_versions(SSL_CTX *ctx, const struct tls_server_opts *o, char *err)
+{
+	int min = o->min_version ? o->min_version : TLS1_2_VERSION;
+
+	if (min != TLS1_VERSION && min != TLS1_1_VERSION && min != TLS1_2_VERSION) {
+		snprintf(err, ERRLEN, "--tls-min: 1.0, 1.1 or 1.2");
+		return -1;
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, min) != 1)
+		return ossl_err(err, "cannot set the lowest TLS version");
+	if (min < TLS1_2_VERSION) {
+		if (!openssl_security)
+			openssl_security = SSL_CTX_get_security_callback(ctx);
+		SSL_CTX_set_security_callback(ctx, legacy_security);
+		SSL_CTX_set0_security_ex_data(ctx, (void *)(intptr_t)min);
+	}
+	return 0;
+}
+
 SSL_CTX *tls_server_ctx(const struct tls_server_opts *o, char *err)
 {
 	static const unsigned char sid_ctx[] = "iphttps";
@@ -240,7 +284,8 @@ SSL_CTX *tls_server_ctx(const struct tls_server_opts *o, char *err)
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
-	if (load_cert_key(ctx, o->cert_file, o->key_file, err) < 0 ||
+	if (server_versions(ctx, o, err) < 0 ||
+	    load_cert_key(ctx, o->cert_file, o->key_file, err) < 0 ||
 	    (o->client_ca_file && server_client_ca(ctx, o->client_ca_file, err) < 0) ||
 	    (o->client_ca_file && o->crls && server_crls(ctx, o->crls, err) < 0) ||
 	    server_null_enc(ctx, o, err) < 0) {

@@ -21,8 +21,13 @@ struct tls_server_opts {
 	const char *client_ca_file; /* required client certificates chain to these; NULL = none asked */
 	enum null_enc_policy null_enc;
 	STACK_OF(X509_CRL) *crls;   /* revoked client certificates (may be NULL) */
+	int min_version;            /* TLS1_VERSION, TLS1_1_VERSION or 0: TLS 1.2 (--tls-min) */
 };
-/* TLS 1.2 and 1.3; SSL_MODE_RELEASE_BUFFERS and partial/moving writes set.
+/* TLS 1.2 and 1.3 (from min_version with --tls-min: TLS 1.0 and 1.1 with
+ * the SHA-1 and MD5+SHA-1 handshake signatures they need, allowed in this
+ * context only and only on connections of those versions: a security
+ * callback over OpenSSL's own checks); SSL_MODE_RELEASE_BUFFERS and
+ * partial/moving writes set.
  * Under NULL_ENC_OFF a ClientHello offering only the null suites is not
  * answered: SSL_accept fails with SSL_ERROR_WANT_CLIENT_HELLO_CB and
  * tls_server_refused_null_only() says so; the caller then resets the

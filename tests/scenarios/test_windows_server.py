@@ -61,7 +61,7 @@ def test_mode_none_defaults_as_a_directaccess_server(topo, start_server):
     st = server.state()
     assert st["NullEncryption"] == "prefer", st
     assert "the default with --auth none" in st["TLSPolicy"], st
-    assert "TLS: null suites" in server.proc.stderr(), server.proc.stderr()[-2000:]
+    assert "; null suites (TLS_RSA_WITH_NULL_SHA256" in server.proc.stderr(), server.proc.stderr()[-2000:]
 
 
 def test_mode_certificates_resets_a_null_only_hello(topo, server):
@@ -94,3 +94,32 @@ def test_explicit_off_in_mode_none(topo, start_server):
     assert h.cipher == "ECDHE-RSA-AES256-GCM-SHA384", h
     st = server.state()
     assert st["NullEncryption"] == "off" and "reset" in st["TLSPolicy"], st
+
+
+def test_windows7_tls10_refused_by_default(topo, server):
+    """A stock Windows 7 client speaks TLS 1.0 only (TLS 1.1/1.2 must be
+    enabled on it by hand: ../shared/WINDOWS-EVIDENCE.md): the default
+    server, TLS 1.2 at least, refuses it with protocol_version."""
+    creds = ("-cert", server.cert, "-key", server.key, "-CAfile", server.ca)
+    h = windows.s_client(topo, windows.WIN7_TLS10, *creds, version="-tls1")
+    assert h.cipher is None, h
+    assert "protocol version" in h.out, h
+    assert server.state()["TLSMin"] == "1.2"
+
+
+def test_windows7_tls10_with_tls_min(topo, start_server):
+    """--tls-min 1.0: the Windows 7 ClientHello (TLS 1.0, its suites) gets
+    an ECDHE suite with a SHA-1 handshake signature and the 200; said at
+    start-up and in state."""
+    server = start_server("--tls-min", "1.0")
+    creds = ("-cert", server.cert, "-key", server.key, "-CAfile", server.ca)
+    h = windows.s_client(topo, windows.WIN7_TLS10, *creds, version="-tls1")
+    assert (h.protocol, h.cipher) == ("TLSv1.0", "ECDHE-RSA-AES256-SHA"), h
+    assert h.got_200, h
+    # the TLS 1.2 clients of the same server are as before
+    h = windows.s_client(topo, windows.SCHANNEL_TLS12, *creds)
+    assert (h.protocol, h.cipher) == ("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384"), h
+    st = server.state()
+    assert st["TLSMin"].startswith("1.0 (legacy"), st
+    assert "TLS 1.0 to 1.3" in st["TLSPolicy"], st
+    assert "--tls-min 1.0: this server accepts TLS 1.0 and 1.1" in server.proc.stderr()

@@ -666,6 +666,60 @@ static void test_null_off_refuses_null_only_client(void **state)
 	SSL_CTX_free(c);
 }
 
+/* --tls-min 1.0 for stock Windows 7 clients (TLS 1.0 only unless enabled
+ * by hand: ../shared/WINDOWS-EVIDENCE.md): a TLS 1.0 client gets through,
+ * with the SHA-1/MD5+SHA-1 handshake signature OpenSSL 3 otherwise
+ * refuses; the default refuses it; and a TLS 1.2 client that offers only
+ * SHA-1 signatures is still refused by the legacy context: the allowance
+ * stays with TLS 1.0/1.1 connections of that context. */
+static void test_tls_min_legacy(void **state)
+{
+	struct tls_server_opts so = srv_opts(NULL, NULL_ENC_OFF);
+	struct tls_client_opts co = { .ca_file = A.ca_cert };
+	char err[ERRLEN];
+	SSL_CTX *legacy, *dflt, *c10, *c12;
+	struct hs h;
+
+	so.min_version = TLS1_VERSION;
+	legacy = tls_server_ctx(&so, err);
+	so.min_version = 0;
+	dflt = tls_server_ctx(&so, err);
+	c10 = tls_client_ctx(&co, err);
+	c12 = tls_client_ctx(&co, err);
+	assert_non_null(legacy);
+	assert_non_null(dflt);
+	assert_non_null(c10);
+	assert_non_null(c12);
+	/* the client side of a Windows 7 stand-in: TLS 1.0, ECDHE (signed) */
+	SSL_CTX_set_min_proto_version(c10, TLS1_VERSION);
+	SSL_CTX_set_max_proto_version(c10, TLS1_VERSION);
+	assert_int_equal(SSL_CTX_set_cipher_list(c10, "ECDHE-RSA-AES256-SHA:AES128-SHA:@SECLEVEL=0"), 1);
+	hs_init(&h, legacy, c10, "server.test", 0);
+	hs_run(&h);
+	assert_true(h.ok);
+	assert_string_equal(SSL_get_version(h.c), "TLSv1");
+	assert_string_equal(SSL_CIPHER_get_name(SSL_get_current_cipher(h.c)), "ECDHE-RSA-AES256-SHA");
+	hs_free(&h);
+	hs_init(&h, dflt, c10, "server.test", 0);
+	hs_run(&h);
+	assert_false(h.ok);
+	assert_non_null(strstr(h.why, "protocol_version"));
+	hs_free(&h);
+	/* TLS 1.2 with SHA-1 signatures only: still refused by the legacy context */
+	SSL_CTX_set_min_proto_version(c12, TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(c12, TLS1_2_VERSION);
+	assert_int_equal(SSL_CTX_set1_sigalgs_list(c12, "RSA+SHA1"), 1);
+	assert_int_equal(SSL_CTX_set_cipher_list(c12, "ECDHE-RSA-AES256-SHA:@SECLEVEL=0"), 1);
+	hs_init(&h, legacy, c12, "server.test", 0);
+	hs_run(&h);
+	assert_false(h.ok);
+	hs_free(&h);
+	SSL_CTX_free(legacy);
+	SSL_CTX_free(dflt);
+	SSL_CTX_free(c10);
+	SSL_CTX_free(c12);
+}
+
 static void test_null_needs_rsa(void **state)
 {
 	struct tls_server_opts so = { ec_cert, ec_key, NULL, NULL_ENC_PREFER };
@@ -933,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_null_allow),
 		cmocka_unit_test(test_null_off_refuses_null_only_client),
 		cmocka_unit_test(test_null_needs_rsa),
+		cmocka_unit_test(test_tls_min_legacy),
 		cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_bad_pin_refused),
 		cmocka_unit_test(test_ctx_errors),
