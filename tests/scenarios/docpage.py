@@ -28,9 +28,10 @@ The convention (docs/design.md, "Executable documentation"):
   <!-- test: copy server:/var/lib/iphttps/ca.pem client:. -->
   <!-- test: stop server -->
                             what the administrator does by hand: copy files
-                            between machines ({host} in a source path: the
-                            name of each destination machine), press Ctrl-C
-                            on a daemon
+                            between machines, keeping the permission bits
+                            as scp does ({host} in a source path: the name
+                            of each destination machine), press Ctrl-C on a
+                            daemon
 
   | host | addresses |      the machines of the page; the test checks that
   | `server` | 203.0.113.2 |  each emulated one has the addresses listed
@@ -449,17 +450,24 @@ class Machine:
 
     def read(self, path):
         """Bytes of a file of this machine (relative paths: from /root)."""
-        rc, _ = self.run("test -f %s" % _q(path), timeout=10)
+        return self.read_with_mode(path)[0]
+
+    def read_with_mode(self, path):
+        """(bytes, permission bits) of a file of this machine."""
+        rc, mode = self.run("stat -c %%a %s" % _q(path), timeout=10)
         if rc != 0:
             raise PageError("machine %s has no file %s" % (self.name, path))
         p = subprocess.run(self.argv("cat %s" % _q(path)), env=self.env,
                            capture_output=True, timeout=30)
-        return p.stdout
+        return p.stdout, int(mode.strip(), 8)
 
-    def write(self, path, data):
-        """Write bytes to a file of this machine (as `cat > path`)."""
-        p = subprocess.run(self.argv("cat > %s" % _q(path)), input=data,
-                           env=self.env, capture_output=True, timeout=30)
+    def write(self, path, data, mode=0o644):
+        """Write bytes to a file of this machine, with mode (as scp makes a
+        new file: the source's permission bits)."""
+        p = subprocess.run(self.argv("umask 077; cat > %s && chmod %o %s"
+                                     % (_q(path), mode, _q(path))),
+                           input=data, env=self.env, capture_output=True,
+                           timeout=30)
         if p.returncode != 0:
             raise PageError("cannot write %s on %s: %s"
                             % (path, self.name, p.stderr.decode()))
@@ -660,9 +668,11 @@ class Run:
                 if shost == "repo":
                     with open(os.path.join(REPO, spath), "rb") as f:
                         data = f.read()
+                    mode = os.stat(os.path.join(REPO, spath)).st_mode & 0o777
                 else:
-                    data = self.emu.one(shost).read(spath)
-                m.write(os.path.join(ddir, os.path.basename(spath)), data)
+                    data, mode = self.emu.one(shost).read_with_mode(spath)
+                m.write(os.path.join(ddir, os.path.basename(spath)), data,
+                        mode)
 
     def stop(self, host, sig=signal.SIGINT):
         """Ctrl-C (SIGINT) to the daemons of host; wait for their exit."""

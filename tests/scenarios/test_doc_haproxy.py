@@ -208,7 +208,7 @@ def test_e_null_suites_at_the_balancer(cl):
     _give_ca(cl, m)
     bal = cl.emu.one("balancer")
     for f in ("laptop1.pem", "laptop1.key"):
-        m.write(f, bal.read(f))
+        m.write(f, *bal.read_with_mode(f))
     proc = m.start("iphttps client https://iphttps.test/IPHTTPS "
                    "--null-encryption on --ca ca.pem --cert laptop1.pem "
                    "--key laptop1.key", "null-client")

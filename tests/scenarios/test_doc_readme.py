@@ -48,9 +48,9 @@ def test_inside_host_reaches_the_client(readme):
     assert rc == 0, out
 
 
-def test_server_lists_the_client(readme):
-    rc, out = readme.emu.one("server").run("iphttps clients --json")
+def test_server_lists_the_client_by_its_certificate(readme):
+    rc, out = readme.emu.one("server").run("iphttps clients --json iphttps0")
     recs = json.loads(out)
-    recs = recs[0] if recs and isinstance(recs[0], list) else recs
     assert len(recs) == 1 and recs[0]["State"] == "LinkUp", out
     assert recs[0]["Peer"].startswith("198.51.100.2:"), out
+    assert recs[0]["Subject"] == "CN=client1", out
