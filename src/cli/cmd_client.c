@@ -57,7 +57,8 @@ int cmd_client(int argc, char **argv)
 		log_errx("%s", err);
 		rc = 1;
 	} else {
-		rc = client_main(&cfg, urls, n, ctx);
+		rc = client_main(&cfg, urls, n, ctx);   /* takes ctx */
+		ctx = NULL;
 	}
 	SSL_CTX_free(ctx);
 	client_cfg_free(&cfg);

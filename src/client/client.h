@@ -20,6 +20,7 @@
 #include "client/proxy.h"
 #include "client/timer.h"
 #include "common/bufq.h"
+#include "common/hook.h"
 #include "client/config.h"
 #include "client/dns.h"
 #include "ctl/ctl.h"
@@ -31,6 +32,7 @@
 #define CLIENT_HOLD_PKTS 64
 #define CLIENT_HOLD_MS 1500
 #define CLIENT_QUICK_LOSS_MS 5000  /* a link lost sooner was not really up */
+#define CLIENT_RECOVER_TRIES 4     /* quick retries after losing a link: 1, 2, 4, 8 s */
 
 enum client_state { CS_DISABLED = 0, CS_ENABLED, CS_LINKDOWN, CS_ESTABLISHED, CS_LINKUP };
 extern const char *const client_state_names[];
@@ -58,6 +60,8 @@ struct entry_status {
 	uint64_t elapsed_ms;
 	int tried;
 };
+
+struct client_reload;
 
 struct client {
 	struct client_cfg *cfg;
@@ -112,8 +116,15 @@ struct client {
 	unsigned quick_losses;
 	int stopping;
 	uint8_t rbuf[65536 + 64];
+	unsigned recover;               /* quick retries left after a lost link */
+	struct hooks hooks;             /* --up-script, --down-script (hooks.h) */
+	struct hook_stats hook_st;
+	struct hook_job *up_job;        /* while the up script runs */
+	uint8_t up_ran, up_ok;          /* for this link */
+	struct client_reload *pending_reload; /* read, waiting for the attempts (reload.h) */
 };
 
+/* Runs the client until SIGTERM; takes ctx over (frees it). */
 int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx);
 /* systemd's STATUS= line from the state and the last error. */
 void client_update_status(struct client *c);
@@ -136,6 +147,8 @@ void client_announce_addresses(struct client *c);
 int client_feed(struct client *c, const uint8_t *data, size_t len);
 /* The link ended (code and plain words); reconnects. */
 void client_link_lost(struct client *c, uint32_t code, const char *why);
+/* Close the link's connection and stream (the caller changes the state). */
+void client_close_link(struct client *c);
 
 /* status.c */
 struct json_object *client_ctl(void *arg, const char *cmd);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client/config.h"
+#include "common/hook.h"
 #include "common/log.h"
 #include "net/tun.h"
 #include "tls/certcheck.h"
@@ -40,6 +41,10 @@ const struct opt_def client_opts[] = {
 	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TUN offloads: TCP super-packets cut on reads, joined on writes (on by default; --no-offload: packet by packet)" },
 	{ "allow-http", 0, OPT_FLAG, O(allow_http), NULL, "accept http:// URLs (no TLS: only for tests and trusted paths)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
+	{ "up-script", 0, OPT_STR, O(up_script), "FILE", "run when the link is up with its address (IPHTTPS_* in its environment: man iphttps)" },
+	{ "down-script", 0, OPT_STR, O(down_script), "FILE", "run when the link ends" },
+	{ "hook-timeout", 0, OPT_INT, O(hook_timeout), "SECONDS", "a script still running then is stopped (default 10)", 1, 3600 },
+	{ "hook-fatal", 0, OPT_FLAG, O(hook_fatal), NULL, "a failing up script ends the link" },
 	{ "check", 0, OPT_FLAG, O(check), NULL, "validate the configuration and its files, change nothing, exit 0 or 2" },
 	{ NULL },
 };
@@ -169,6 +174,12 @@ static int check_files(struct client_cfg *c, char *err)
 	struct cert_facts f;
 	char e[ERRLEN];
 
+	if (c->up_script && hook_check_script(c->up_script, e) < 0)
+		return bad(c, "up-script", 0, err, "%s", e);
+	if (c->down_script && hook_check_script(c->down_script, e) < 0)
+		return bad(c, "down-script", 0, err, "%s", e);
+	if (c->hook_fatal && !c->up_script)
+		return bad(c, "hook-fatal", 0, err, "needs --up-script");
 	if (c->ca && (certcheck_bundle(c->ca, &f, e) < 0 ? bad(c, "ca", 0, err, "%s", e)
 				: check_expiry(c, "ca", c->ca, &f, err)) < 0)
 		return -1;
@@ -192,6 +203,24 @@ int client_proxy_for(const struct client_cfg *cfg, const char *host, struct prox
 	return proxy_from_env(p, host, err);
 }
 
+static int saved_argc;
+static char **saved_argv;
+
+int client_cfg_reload(struct client_cfg *cfg, struct iph_url *urls, size_t *n_urls, SSL_CTX **ctx,
+		      char *err)
+{
+	int r = client_cfg_parse(cfg, saved_argc, saved_argv, urls, n_urls, err);
+
+	*ctx = NULL;
+	if (r == 0 && !(*ctx = client_cfg_tls_ctx(cfg, err)))
+		r = -1;
+	if (r != 0) {
+		client_cfg_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
 int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_url *urls,
 		     size_t *n_urls, char *err)
 {
@@ -200,8 +229,11 @@ int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_u
 	size_t n;
 	int r;
 
+	saved_argc = argc;
+	saved_argv = argv;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->reconnect_initial = 30;
+	cfg->hook_timeout = 10;
 	cfg->reconnect_max = 900;
 	cfg->timeout = 10;
 	cfg->queue_limit = 4 << 20;

@@ -40,6 +40,9 @@ struct client_cfg {
 	int offload;
 	int verbose;
 	int check;                      /* --check: validate and exit */
+	char *up_script, *down_script;
+	long hook_timeout;              /* seconds a script may run */
+	int hook_fatal;                 /* a failed up script ends the link */
 	struct opts_origin origin;
 };
 
@@ -57,6 +60,10 @@ extern const struct opt_def client_opts[];
  * in name order. */
 int client_cfg_parse(struct client_cfg *cfg, int argc, char **argv, struct iph_url *urls,
 		     size_t *n_urls, char *err);
+/* SIGHUP: the same command line and file read and checked again, with the
+ * TLS context they make (*ctx); 0, or -1 with err (nothing to free). */
+int client_cfg_reload(struct client_cfg *cfg, struct iph_url *urls, size_t *n_urls, SSL_CTX **ctx,
+		      char *err);
 void client_cfg_usage(FILE *f);
 /* The TLS context the configuration asks for (CA, pin); the client
  * certificates and the null suites are set per attempt (client/attempt.c);

@@ -239,7 +239,8 @@ static int check_one_crl(const char *file, X509_CRL *crl, STACK_OF(X509_INFO) *c
 			f->next_update = t;
 	}
 	f->n_crls++;
-	f->n_revoked += (size_t)sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+	if (sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)) > 0)    /* -1: none at all */
+		f->n_revoked += (size_t)sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "cli/commands.h"
+#include "tls/certcheck.h"
 #include "tls/pki.h"
 
 #include <arpa/inet.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -376,6 +378,80 @@ static void test_client_issue(void **state)
 	assert_non_null(strstr(err, "exists"));
 }
 
+/* revoke-client: the CRL lists the serial, is signed by the CA, counts
+ * right (none, then one), and the certificate is kept aside. */
+static void test_revoke_and_crl(void **state)
+{
+	char cert[700], key[700], err[ERRLEN], serial[64], kept[720];
+	struct crl_facts f;
+	STACK_OF(X509_CRL) *crls = NULL;
+	STACK_OF(X509) *chain;
+	int created;
+
+	assert_int_equal(pki_ensure_crl(&P, &created, err), 0);
+	assert_int_equal(created, 1);
+	assert_int_equal(certcheck_crl(P.crl, P.ca_cert, NULL, &f, err), 0);
+	assert_int_equal(f.n_crls, 1);
+	assert_int_equal(f.n_revoked, 0);
+	assert_true(f.next_update > time(NULL) + 365 * 86400);
+	assert_int_equal(pki_issue_client(&P, "dave", cert, key, sizeof(cert), err), 0);
+	chain = read_certs(cert);
+	assert_int_equal(pki_revoke_client(&P, "dave", serial, sizeof(serial), err), 0);
+	assert_int_equal(certcheck_crl(P.crl, P.ca_cert, &crls, &f, err), 0);
+	assert_int_equal(f.n_revoked, 1);
+	assert_int_equal(certcheck_revoked(crls, sk_X509_value(chain, 0)), 1);
+	assert_int_equal(certcheck_revoked(crls, sk_X509_value(chain, 1)), 0);
+	snprintf(kept, sizeof(kept), "%s.revoked", cert);
+	assert_int_equal(access(kept, F_OK), 0);
+	assert_int_equal(access(key, F_OK), -1);
+	/* the name can be issued again; revoking an unknown one fails */
+	assert_int_equal(pki_issue_client(&P, "dave", cert, key, sizeof(cert), err), 0);
+	assert_int_equal(pki_revoke_client(&P, "nobody", serial, sizeof(serial), err), -1);
+	assert_non_null(strstr(err, "no client certificate named nobody"));
+	/* a CRL that no CA of the file signed does not pass */
+	{
+		char leaf[760];
+		FILE *fp;
+		snprintf(leaf, sizeof(leaf), "%s/leaf-only.pem", tmpdir);
+		assert_non_null(fp = fopen(leaf, "w"));
+		PEM_write_X509(fp, sk_X509_value(chain, 0));
+		fclose(fp);
+		assert_int_equal(certcheck_crl(P.crl, leaf, NULL, &f, err), -1);
+		assert_non_null(strstr(err, "not signed by a CA of the client CAs"));
+	}
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	sk_X509_pop_free(chain, X509_free);
+}
+
+/* renew-server-cert: same CA, same key, same names, a new serial. */
+static void test_renew_server(void **state)
+{
+	STACK_OF(X509) *before = read_certs(P.server_cert), *after;
+	EVP_PKEY *k1 = read_key(P.server_key), *k2;
+	time_t until = 0;
+	char err[ERRLEN];
+
+	assert_int_equal(pki_renew_server(&P, NULL, 0, 0, &until, err), 0);
+	after = read_certs(P.server_cert);
+	k2 = read_key(P.server_key);
+	assert_int_equal(EVP_PKEY_eq(k1, k2), 1);
+	assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(sk_X509_value(before, 0)),
+					      X509_get0_serialNumber(sk_X509_value(after, 0))), 0);
+	assert_int_equal(verify_chain(after, P.ca_cert, X509_PURPOSE_SSL_SERVER), X509_V_OK);
+	assert_int_equal(X509_check_host(sk_X509_value(after, 0), "alt.example.test", 0, 0, NULL), 1);
+	assert_int_equal(X509_check_ip_asc(sk_X509_value(after, 0), "2001:db8::7", 0), 1);
+	assert_true(until > time(NULL) + 700 * 86400);
+	EVP_PKEY_free(k2);
+	/* --new-key */
+	assert_int_equal(pki_renew_server(&P, NULL, 0, 1, &until, err), 0);
+	k2 = read_key(P.server_key);
+	assert_int_not_equal(EVP_PKEY_eq(k1, k2), 1);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+	sk_X509_pop_free(before, X509_free);
+	sk_X509_pop_free(after, X509_free);
+}
+
 static void test_client_bad_names(void **state)
 {
 	char cert[700], key[700], err[ERRLEN], long_name[80];
@@ -529,6 +605,8 @@ int main(void)
 		cmocka_unit_test(test_two_installs_differ),
 		cmocka_unit_test(test_missing_key_is_an_error),
 		cmocka_unit_test(test_client_issue),
+		cmocka_unit_test(test_revoke_and_crl),
+		cmocka_unit_test(test_renew_server),
 		cmocka_unit_test(test_client_bad_names),
 		cmocka_unit_test(test_client_needs_ca),
 		cmocka_unit_test(test_prefix),
