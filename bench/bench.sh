@@ -15,11 +15,16 @@
 #            iperf3 to the server's address on its ocserv device
 #            (only when ocserv and openconnect are installed:
 #            scripts/deps.sh --bench)
+#   nat64    the cost of translation: a third namespace i behind the server
+#            (IPv4 10.30.0.2 only for the translator, IPv6 2001:db8:3::2),
+#            reached from c through an iphttps tunnel over IPv6, then through
+#            the server's NAT64 (--nat64 auto: TAYGA, masqueraded) over IPv4,
+#            iperf3 -s in i both times
 # Run as root from the repository root. Environment:
 #   IPHTTPS_BIN  binary (default ./iphttps)
 #   BENCH_TIME   iperf3 seconds per direction (default 10)
 #   BENCH_RUNS   runs per measurement, the median is shown (default 1)
-#   BENCH_ONLY   space-separated subset of: bare iphttps ocserv
+#   BENCH_ONLY   space-separated subset of: bare iphttps nat64 ocserv
 #   BENCH_IPHTTPS_ARGS  more options for both iphttps server and client
 #                (e.g. --no-offload, to compare)
 set -euo pipefail
@@ -27,7 +32,7 @@ set -euo pipefail
 BIN=${IPHTTPS_BIN:-./iphttps}
 T=${BENCH_TIME:-10}
 RUNS=${BENCH_RUNS:-1}
-ONLY=${BENCH_ONLY:-bare iphttps ocserv}
+ONLY=${BENCH_ONLY:-bare iphttps nat64 ocserv}
 PY=/usr/bin/python3
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (it creates network namespaces)" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "bench: $BIN not found: run 'make' first" >&2; exit 2; }
@@ -37,7 +42,7 @@ command -v iperf3 >/dev/null || { echo "bench: iperf3 missing: scripts/deps.sh -
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 
 P="iphb$$-"
-C=${P}c S=${P}s
+C=${P}c S=${P}s I=${P}i
 TMP=$(mktemp -d /tmp/iphttps-bench.XXXXXX)
 chmod 755 "$TMP"               # ocserv's workers run as nobody
 PIDS=()
@@ -63,7 +68,7 @@ teardown() {
 		[ $alive = 0 ] && break
 		sleep 0.3
 	done
-	for ns in "$C" "$S"; do
+	for ns in "$C" "$S" "$I"; do
 		if ip netns list | grep -qw "$ns"; then
 			for pid in $(ip netns pids "$ns" 2>/dev/null); do
 				kill -KILL "$pid" 2>/dev/null || true
@@ -127,9 +132,10 @@ iperf_once() {
 	local dst=$1 rev=${2:-} out
 	# Not through nsx (a function would fork a subshell): $! must be the
 	# process that forwards our kill to iperf3 (timeout does).
-	ip netns exec "$S" timeout $((T + 30)) iperf3 -s -1 -p 5201 >"$TMP/iperf3-s.log" 2>&1 &
+	# (IPERF_NS: where iperf3 -s runs, the server's namespace unless set)
+	ip netns exec "${IPERF_NS:-$S}" timeout $((T + 30)) iperf3 -s -1 -p 5201 >"$TMP/iperf3-s.log" 2>&1 &
 	local spid=$!
-	wait_until 5 "iperf3 -s" sh -c "ip netns exec '$S' ss -Hltn 'sport = :5201' | grep -q LISTEN"
+	wait_until 5 "iperf3 -s" sh -c "ip netns exec '${IPERF_NS:-$S}' ss -Hltn 'sport = :5201' | grep -q LISTEN"
 	out=$(nsx "$C" timeout $((T + 20)) iperf3 -c "$dst" -p 5201 -t "$T" -J --connect-timeout 3000 $rev) || {
 		echo "bench: iperf3 -c $dst $rev failed: $(printf '%s' "$out" | tail -c 300)" >&2
 		kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
@@ -199,6 +205,46 @@ if want iphttps; then
 	CMDS[iphttps]="in $S: iphttps ${SRV_ARGS[*]}
     in $C: iphttps ${CLI_ARGS[*]}
     ${CMDS[iphttps]}"
+fi
+
+# ------------------------------------------- NAT64: the cost of translation
+# A server of its own (--nat64 auto, port 8443, TUN iph64-srv) and a client
+# (TUN iph64-cli, --dns off); the same host i measured over IPv6 and
+# through the NAT64 over IPv4.
+if want nat64; then
+	log "nat64: namespace $I behind the server, a server with --nat64 auto and its client"
+	ip netns add "$I"
+	nsx "$I" sysctl -q -w net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
+	nsx "$I" ip link set lo up
+	ip -n "$S" link add eth1 type veth peer name eth0 netns "$I"
+	nsx "$S" ip addr add 10.30.0.1/24 dev eth1
+	nsx "$S" ip -6 addr add 2001:db8:3::1/64 dev eth1 nodad
+	nsx "$I" ip addr add 10.30.0.2/24 dev eth0
+	nsx "$I" ip -6 addr add 2001:db8:3::2/64 dev eth0 nodad
+	nsx "$S" ip link set eth1 up
+	nsx "$I" ip link set eth0 up
+	nsx "$I" ip -6 route add default via 2001:db8:3::1
+	mkdir -p "$TMP/run"
+	N64_SRV=(server --state-dir "$TMP/state64" --run-dir "$TMP/run" --hostname iphttps.test
+		--tun iph64-srv --listen '[::]:8443' --route 2001:db8:3::/64 --nat64 auto ${BENCH_IPHTTPS_ARGS:-})
+	bg iphttps-nat64-server "$S" "$BIN" "${N64_SRV[@]}"
+	wait_until 30 "the NAT64 iphttps server" sh -c "grep -A1 -x 'To connect a client:' '$TMP/iphttps-nat64-server.log' | sed -n 2p | grep -q ."
+	LINE=$(grep -A1 -x 'To connect a client:' "$TMP/iphttps-nat64-server.log" | sed -n 2p)
+	read -r -a CMD <<<"$LINE"
+	N64_CLI=(client --run-dir "$TMP/run" --tun iph64-cli --dns off ${BENCH_IPHTTPS_ARGS:-} "${CMD[@]:2}")
+	bg iphttps-nat64-client "$C" "$BIN" "${N64_CLI[@]}"
+	wait_until 30 "the NAT64 client LinkUp" sh -c "'$BIN' state --run-dir '$TMP/run' iph64-cli | grep -Eq '^State *: *LinkUp\$'"
+	N64=$("$BIN" state --run-dir "$TMP/run" iph64-cli | sed -n 's/^NAT64Prefix *: *\([0-9a-f:]*\)\/96$/\1/p')
+	[ -n "$N64" ] || { echo "bench: the client learnt no NAT64 prefix" >&2; exit 1; }
+	wait_until 15 "ping 2001:db8:3::2 through the tunnel" nsx "$C" ping -c 1 -W 1 2001:db8:3::2
+	wait_until 15 "ping ${N64}10.30.0.2 through the NAT64" nsx "$C" ping -c 1 -W 1 "${N64}10.30.0.2"
+	IPERF_NS=$I measure "iphttps->inside IPv6" 2001:db8:3::2
+	IPERF_NS=$I measure "iphttps->inside NAT64" "${N64}10.30.0.2"
+	for l in "iphttps->inside IPv6" "iphttps->inside NAT64"; do
+		CMDS[$l]="in $S: iphttps ${N64_SRV[*]}
+    in $C: iphttps ${N64_CLI[*]}
+    ${CMDS[$l]/in $S: iperf3/in $I: iperf3}"
+	done
 fi
 
 # ------------------------------------------- idle clients: memory each
@@ -340,6 +386,12 @@ echo
 echo "iperf3: single TCP stream, ${T} s per direction, IPv6; median of $RUNS run(s); $(nproc) CPUs"
 [ -n "$OC_NOTE" ] && echo "$OC_NOTE"
 [ -n "$IDLE_NOTE" ] && echo "$IDLE_NOTE"
+if [ -n "${RES[iphttps->inside NAT64,up]:-}" ]; then
+	awk -v a="${RES[iphttps->inside NAT64,up]}" -v b="${RES[iphttps->inside IPv6,up]}" \
+		-v c="${RES[iphttps->inside NAT64,down]}" -v d="${RES[iphttps->inside IPv6,down]}" 'BEGIN {
+		printf "NAT64 (TAYGA + masquerading) / IPv6 to the same inside host: client->server %.2fx, server->client %.2fx\n",
+			(b > 0 ? a / b : 0), (d > 0 ? c / d : 0) }'
+fi
 if [ -n "${RES[iphttps,up]:-}" ] && [ -n "${RES[ocserv+openconnect,up]:-}" ]; then
 	awk -v a="${RES[iphttps,up]}" -v b="${RES[ocserv+openconnect,up]}" \
 		-v c="${RES[iphttps,down]}" -v d="${RES[ocserv+openconnect,down]}" \

@@ -3,11 +3,17 @@
 #
 #   cli 198.51.100.2 -- net (IPv4 "internet") -- srv 203.0.113.2 == ins 2001:db8:1::2
 #   (IPv4 only)                                  (iphttps server)   (inside, IPv6)
+#                                                 10.20.0.1    ==    10.20.0.2 (IPv4 intranet:
+#                                                                    web.corp.example, its DNS)
 #
-# The server runs with its defaults plus a route to the inside network; the
-# client runs exactly the command the server prints. Then IPv6 flows between
-# the client and the inside host through the tunnel. Everything is removed at
-# the end, also on error or Ctrl-C. Run as root from the repository root.
+# The server runs with its defaults plus a route to the inside network and
+# the intranet options (NAT64 with TAYGA, DNS64 with unbound, the search
+# domain); the client runs exactly the command the server prints, in a
+# mount namespace of its own (the DNS it applies to /etc/resolv.conf stays
+# there). Then IPv6 flows between the client and the inside host through the
+# tunnel, and the client fetches http://web.corp.example/, an IPv4-only web
+# server, by name. Everything is removed at the end, also on error or
+# Ctrl-C. Run as root from the repository root.
 # IPHTTPS_BIN overrides the binary (default ./iphttps).
 set -euo pipefail
 
@@ -109,6 +115,9 @@ nsx "$SRV" ip route add default via 203.0.113.1
 nsx "$INS" ip -6 addr add 2001:db8:1::2/64 dev eth0 nodad
 nsx "$INS" ip link set eth0 up
 nsx "$INS" ip -6 route add default via 2001:db8:1::1
+# The IPv4 intranet behind the server.
+nsx "$SRV" ip addr add 10.20.0.1/24 dev eth1
+nsx "$INS" ip addr add 10.20.0.2/24 dev eth0
 # The client finds the server by name (ip netns exec mounts this on /etc/hosts).
 mkdir -p "/etc/netns/$CLI"
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n203.0.113.2\tiphttps.test\n' \
@@ -116,12 +125,31 @@ printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n203.0.1
 echo "cli 198.51.100.2 (IPv4 only)  ->  net  ->  srv 203.0.113.2, inside 2001:db8:1::1  ->  ins 2001:db8:1::2"
 nsx "$CLI" ping -c 1 -W 2 -q 203.0.113.2 >/dev/null && echo "cli reaches the server over IPv4"
 
+step "The intranet in ins: an IPv4-only web server and the DNS server for corp.example"
+mkdir -p "$TMP/www"
+echo "Hello from web.corp.example, an IPv4-only intranet server" > "$TMP/www/index.html"
+chmod -R a+rX "$TMP/www"
+show "dnsmasq --listen-address=10.20.0.2 --local=/corp.example/ --host-record=web.corp.example,10.20.0.2 ..."
+nsx "$INS" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
+	--listen-address=10.20.0.2 --local=/corp.example/ --host-record=web.corp.example,10.20.0.2 \
+	--pid-file= --log-queries --log-facility="$TMP/dns-queries.log" >"$TMP/dnsmasq.out" 2>&1 &
+PIDS+=($!)
+disown $!
+show "python3 -m http.server 80 --bind 10.20.0.2"
+nsx "$INS" /usr/bin/python3 -m http.server 80 --bind 10.20.0.2 --directory "$TMP/www" \
+	>"$TMP/web.out" 2>&1 &
+PIDS+=($!)
+disown $!
+wait_until 20 "the intranet web server" nsx "$INS" curl -sf -m 2 http://10.20.0.2/
+echo "web.corp.example is 10.20.0.2, IPv4 only; the intranet's DNS server is 10.20.0.2"
+
 step "Starting the server in srv"
 # --tun iphttps-srv: the TUN name also names the control socket
 # (RUN/NAME.sock), and server and client share one run dir here, so the
 # server must not take the client's default name iphttps0.
 SRV_ARGS=(server --route 2001:db8:1::/64 --hostname iphttps.test
-	--state-dir "$TMP/state" --run-dir "$RUN" --tun iphttps-srv)
+	--state-dir "$TMP/state" --run-dir "$RUN" --tun iphttps-srv
+	--nat64 auto --dns64 10.20.0.2 --dns-search corp.example)
 show "iphttps ${SRV_ARGS[*]}"
 nsx "$SRV" "$BIN" "${SRV_ARGS[@]}" >"$TMP/server.out" 2>"$TMP/server.err" &
 PIDS+=($!)
@@ -137,10 +165,23 @@ read -r -a CMD <<<"$LINE"
 	{ echo "demo: unexpected client command: $LINE" >&2; exit 1; }
 
 step "Starting the client in cli with exactly that command (plus --run-dir)"
+# cli gets a mount namespace of its own: an overlay of /etc (the client
+# applies the advertised DNS to /etc/resolv.conf; this machine's stays as
+# it is) and an empty /run; a sleeping process holds it, commands enter it.
+mkdir -p "$TMP/etc/upper" "$TMP/etc/work"
+cp "/etc/netns/$CLI/hosts" "$TMP/etc/upper/hosts"
+ip netns exec "$CLI" unshare --mount --propagation private -- sh -c "mount -t overlay overlay \
+	-o lowerdir=/etc,upperdir=$TMP/etc/upper,workdir=$TMP/etc/work /etc &&
+	mount -t tmpfs tmpfs /run && exec sleep 100000" &
+HOLDER=$!
+PIDS+=($HOLDER)
+disown $HOLDER
+wait_until 10 "cli's mount namespace" sh -c "nsenter -t $HOLDER -m -- grep -q iphttps.test /etc/hosts"
+clix() { nsenter -t "$HOLDER" -m -n -- "$@"; }  # run in cli, its own /etc
 # Only the program path is ours (iphttps may not be installed in PATH).
 CLI_ARGS=(client --run-dir "$RUN" "${CMD[@]:2}")
 show "iphttps ${CLI_ARGS[*]}"
-nsx "$CLI" "$BIN" "${CLI_ARGS[@]}" >"$TMP/client.out" 2>"$TMP/client.err" &
+clix "$BIN" "${CLI_ARGS[@]}" >"$TMP/client.out" 2>"$TMP/client.err" &
 PIDS+=($!)
 disown $!
 wait_until 30 "the client to reach State LinkUp" \
@@ -167,6 +208,23 @@ nsx "$CLI" ping -c 3 -i 0.2 -W 2 2001:db8:1::2
 step "ins pings the client's tunnel address $ADDR"
 show "ping -c 3 $ADDR"
 nsx "$INS" ping -c 3 -i 0.2 -W 2 "$ADDR"
+
+step "The client applied the advertised DNS (RDNSS, DNSSL) and knows the NAT64 prefix (PREF64)"
+wait_until 15 "the DNS applied on the client" \
+	sh -c "'$BIN' state --run-dir '$RUN' iphttps0 | grep -Eq '^DNSMode *: .*applied: '"
+show "iphttps state iphttps0 | grep -E '^(DNS|NAT64)'"
+"$BIN" state --run-dir "$RUN" iphttps0 | grep -E '^(DNS|NAT64)'
+show "cat /etc/resolv.conf     # cli's own (an overlay): the original comes back when the client stops"
+clix cat /etc/resolv.conf
+
+step "cli fetches http://web.corp.example/ by name: DNS64 answer, through the tunnel, NAT64 to IPv4"
+show "dig +short AAAA web.corp.example"
+clix dig +short +time=3 AAAA web.corp.example
+show "curl http://web.corp.example/"
+wait_until 20 "curl http://web.corp.example/" clix curl -sf -m 5 http://web.corp.example/
+clix curl -sS -m 5 http://web.corp.example/
+echo "the intranet web server saw the request from the server's inside address (NAT64, masqueraded):"
+grep '"GET / HTTP' "$TMP/web.out" | tail -n 1
 
 step "iphttps state of the client"
 show "iphttps state iphttps0"

@@ -252,7 +252,10 @@ static int tayga_start(struct server *s, struct intranet *in, char *err)
 	if (tayga_conf(s, in, conf, sizeof(in->tayga_conf), err) < 0 || run(mktun, NULL, err) < 0)
 		return -1;
 	in->tun_made = 1;
-	if (tun_set_up(in->tun, 1, err) < 0 || tun_route_add(in->tun, &in->prefix, 96, NULL, 0, err) < 0 ||
+	/* The queue the kernel keeps toward TAYGA: the default 500 drops the
+	 * bursts of one TCP flow, as on our own TUN (net/tun.h). */
+	if (tun_set_txqueuelen(in->tun, TUN_TXQUEUELEN, err) < 0 || tun_set_up(in->tun, 1, err) < 0 ||
+	    tun_route_add(in->tun, &in->prefix, 96, NULL, 0, err) < 0 ||
 	    tun_route4_add(in->tun, &in->pool.a, in->pool.len, err) < 0 || nft_apply(in, err) < 0)
 		return -1;
 	/* TAYGA prints with stdio: line-buffered, or a pipe holds its words
