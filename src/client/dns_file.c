@@ -31,8 +31,11 @@ size_t resolv_text(const struct client *c, char *out, size_t len)
 	out[0] = 0;
 	/* The C library reads three nameservers at most. */
 	for (size_t i = 0; i < s->n_servers && i < 3 && n < len; i++)
-		n += (size_t)snprintf(out + n, len - n, "nameserver %s\n",
-				      inet_ntop(AF_INET6, &s->servers[i], a, sizeof(a)));
+		n += (size_t)snprintf(out + n, len - n, "nameserver %s%s%s\n",
+				      inet_ntop(AF_INET6, &s->servers[i], a, sizeof(a)),
+				      /* a link-local server is reached through the TUN */
+				      IN6_IS_ADDR_LINKLOCAL(&s->servers[i]) ? "%" : "",
+				      IN6_IS_ADDR_LINKLOCAL(&s->servers[i]) ? dns_ifname(c) : "");
 	for (size_t i = 0; i < s->n_domains && n < len; i++)
 		n += (size_t)snprintf(out + n, len - n, "%s%s%s", i ? " " : "search ", s->domains[i],
 				      i + 1 == s->n_domains ? "\n" : "");

@@ -222,8 +222,8 @@ def test_fetch_by_name_through_resolv_conf(lab, machine):
     systemd's, which needs resolved): the client rewrites /etc/resolv.conf,
     where split behaves as full and `state` says so; curl reaches the
     IPv4-only web server by name (DNS64 answer, TCP through NAT64, seen
-    from the server's inside address: masqueraded); stopping the client
-    puts the original back byte for byte."""
+    from the server's inside address: masqueraded); LinkDown and stopping
+    the client put the original back byte for byte."""
     m = machine("cli")
     orig = m.read("/etc/resolv.conf")
     c = Cli(lab, machine=m)
@@ -240,6 +240,14 @@ def test_fetch_by_name_through_resolv_conf(lab, machine):
     assert _fetch(c) == PAGE
     assert re.search(r"^%s - - .*\"GET / HTTP/1.1\" 200" % re.escape(SRV_V4), lab.web.stderr(), re.M), \
         lab.web.stderr()[-2000:]
+    # LinkDown (disable) puts the original back at once; LinkUp again
+    # applies the servers again.
+    c.run([lab.binary, "disable", "--run-dir", c.run_dir, c.tun])
+    netns.wait_for(lambda: m.read("/etc/resolv.conf") == orig, 10, 0.1, "resolv.conf back at LinkDown")
+    assert m.read("/etc/resolv.conf.iphttps-%s" % c.tun) is None
+    c.run([lab.binary, "enable", "--run-dir", c.run_dir, c.tun])
+    c.wait_dns("split; applied: full through /etc/resolv.conf")
+    assert "nameserver %s\n" % lab.dns64 in m.read("/etc/resolv.conf").decode()
     c.stop()
     assert m.read("/etc/resolv.conf") == orig
     assert m.read("/etc/resolv.conf.iphttps-%s" % c.tun) is None
@@ -613,3 +621,23 @@ def test_nat64_through_jool(lab, plain):
         assert s.state()["NAT64Translator"].startswith("jool: kernel instance")
     finally:
         s.stop()
+
+
+def test_dns64_in_per_client_mode(topo, start_server, start_client):
+    """With a /64 per client, the resolver takes the pool's last /64 (kept
+    from the clients): a client reaches it through the pool's route and it
+    answers (its own local name: no upstream needed for that)."""
+    s = start_server("--prefix-mode", "per-client", "--prefix-pool", "fd00:9:9::/48",
+                     "--dns64", "192.0.2.53")
+    st = s.state()
+    dns64 = re.match(r"unbound on \[([0-9a-f:]+)\]:53: running", st["DNS64"]).group(1)
+    assert dns64 == "fd00:9:9:ffff::53", st["DNS64"]
+    c = start_client(s, extra_args=("--dns", "off"))
+    c.wait_linkup()
+    cst = netns.wait_for(lambda: (lambda x: x if x["DNSServers"] else None)(c.state()), 20, 0.2,
+                         "the advertised resolver")
+    assert cst["DNSServers"] == [dns64]
+    mine = [ipaddress.ip_network(a, strict=False) for a in cst["Addresses"] if not a.startswith("fe80")]
+    assert mine and all(ipaddress.ip_address(dns64) not in n for n in mine), cst["Addresses"]
+    p = topo.run("cli", ["dig", "+short", "+time=3", "+tries=2", "A", "ready.iphttps.invalid", "@" + dns64])
+    assert p.stdout.split() == ["127.0.0.1"], p
