@@ -19,7 +19,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: iphttps probe [--ca FILE] [--cert FILE --key FILE] [--proxy URL]\n"
-		"                     [--profile windows10|windows7|linux] [--expect-issuer TEXT]\n"
+		"                     [--profile windows10|windows7|windows7-tls12|linux]\n"
+		"                     [--expect-issuer TEXT]\n"
 		"                     [--expect-chain FILE]\n"
 		"                     [--timeout S] [--no-link] [--json] URL\n"
 		"\n"
@@ -35,8 +36,11 @@ static void usage(FILE *f)
 		"                        system store)\n"
 		"  --cert FILE --key FILE  a client certificate to offer\n"
 		"  --proxy URL           http://[USER:PASS@]HOST:PORT, CONNECT through it\n"
-		"  --profile P           windows10 (default: Windows 8/10/11, TLS 1.2 with the\n"
-		"                        null suites), windows7 (TLS 1.2, encrypted suites only),\n"
+		"  --profile P           windows10 (default: Windows 8/10/11: the null suites\n"
+		"                        alone first, then at once Schannel's TLS 1.2 list after\n"
+		"                        a reset), windows7 (a stock Windows 7: TLS 1.0, its\n"
+		"                        suites, the server certificate's CRL checked),\n"
+		"                        windows7-tls12 (Windows 7 with TLS 1.2 enabled by hand),\n"
 		"                        linux (iphttps client's own TLS settings)\n"
 		"  --expect-issuer TEXT  the chain must come from an authority whose name holds\n"
 		"                        TEXT; another one means TLS inspection\n"
@@ -98,7 +102,7 @@ static int option(int ch, const char *arg, struct cli *c)
 		break;
 	case 'p':
 		if (probe_profile_parse(arg, &c->o.profile) < 0) {
-			fprintf(stderr, "iphttps probe: --profile: '%s' is not windows10, windows7 or linux\n", arg);
+			fprintf(stderr, "iphttps probe: --profile: '%s' is not windows10, windows7, windows7-tls12 or linux\n", arg);
 			return 2;
 		}
 		break;

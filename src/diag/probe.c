@@ -17,18 +17,19 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const profile_names[] = {
+static const char *const profile_names[PROBE_N_PROFILES] = {
 	[PROBE_WINDOWS10] = "windows10", [PROBE_WINDOWS7] = "windows7", [PROBE_LINUX] = "linux",
+	[PROBE_WINDOWS7_TLS12] = "windows7-tls12",
 };
 
 const char *probe_profile_name(enum probe_profile p)
 {
-	return (unsigned)p <= PROBE_LINUX ? profile_names[p] : "?";
+	return (unsigned)p < PROBE_N_PROFILES ? profile_names[p] : "?";
 }
 
 int probe_profile_parse(const char *s, enum probe_profile *out)
 {
-	for (int i = 0; i <= PROBE_LINUX; i++)
+	for (int i = 0; i < PROBE_N_PROFILES; i++)
 		if (!strcmp(s, profile_names[i])) {
 			*out = (enum probe_profile)i;
 			return 0;
@@ -295,42 +296,66 @@ static void result_init(const struct probe_opts *o, struct probe_result *r)
 	r->when = time(NULL);
 	r->use_addr = -1;
 	diag_facts_init(&r->tcp_facts);
+	diag_facts_init(&r->first.f);
 	diag_facts_init(&r->main.f);
 	diag_facts_init(&r->again.f);
 	diag_facts_init(&r->null_chk.f);
 	diag_facts_init(&r->enc_chk.f);
 }
 
-/* The profile's connection, certificate verified; when the certificate
- * fails, a second one without verification so that HTTP and the link can
- * still be shown. */
+/* The profile's second handshake (probe_retry_for), on a new connection
+ * in r->main, the first kept in r->first.  Returns 0 with the handshake
+ * done (either way), -1 when the connection did not open. */
+static int retry(const struct probe_opts *o, SSL_CTX *ctx, struct probe_result *r,
+		 struct probe_conn *c, enum probe_retry why)
+{
+	probe_close(c);
+	r->first = r->main;
+	r->retried = why;
+	memset(&r->main, 0, sizeof(r->main));
+	diag_facts_init(&r->main.f);
+	if (probe_open(o, r, &r->main, c) < 0)
+		return -1;
+	probe_handshake(ctx, &r->url, 1, o->timeout_ms, c);
+	return 0;
+}
+
+/* The profile's connection, certificate verified (after a retry when the
+ * profile calls for one); when the certificate fails, a second one
+ * without verification so that HTTP and the link can still be shown. */
 static void main_connection(const struct probe_opts *o, const struct probe_ctxs *x,
 			    struct probe_result *r)
 {
 	struct probe_conn c = { .fd = -1 };
-	int tls = x->main != NULL;
+	SSL_CTX *ctx = x->main;
+	enum probe_retry why;
 
 	if (probe_open(o, r, &r->main, &c) < 0)
 		return;
-	if (!tls) {
+	if (!ctx) {
 		r->main.ok = 1;
 		r->main.f.plain_http = 1;
 		probe_http_link(o, r, &c);
 		probe_close(&c);
 		return;
 	}
-	if (probe_handshake(x->main, &r->url, 1, o->timeout_ms, &c) == 0) {
-		probe_chain(o, x->main, &c, r);
+	if (probe_handshake(ctx, &r->url, 1, o->timeout_ms, &c) < 0 && x->fallback &&
+	    (why = probe_retry_for(o->profile, &r->main)) != PR_NONE) {
+		ctx = x->fallback;
+		if (retry(o, ctx, r, &c, why) < 0)
+			return;
+	}
+	probe_chain(o, ctx, &c, r);
+	if (r->main.ok) {
 		probe_http_link(o, r, &c);
 		probe_close(&c);
 		return;
 	}
-	probe_chain(o, x->main, &c, r);
 	probe_close(&c);
 	if (!probe_failed_on_cert(&r->main))
 		return;
 	if (probe_open(o, r, &r->again, &c) == 0 &&
-	    probe_handshake(x->main, &r->url, 0, o->timeout_ms, &c) == 0) {
+	    probe_handshake(ctx, &r->url, 0, o->timeout_ms, &c) == 0) {
 		r->continued = 1;
 		probe_http_link(o, r, &c);
 	}

@@ -41,7 +41,19 @@
 #define PROBE_MSGS_LEN    512
 #define PROBE_RS_SOURCE   "fe80::1:2:3:4"
 
-enum probe_profile { PROBE_WINDOWS10 = 0, PROBE_WINDOWS7, PROBE_LINUX };
+/* windows10: Windows 8/10/11, the null suites alone first and Schannel's
+ * TLS 1.2 list at once after a reset or 0x80090331 (iphlpsvc.dll).
+ * windows7: a stock Windows 7, TLS 1.0 only, revocation checked.
+ * windows7-tls12: Windows 7 with TLS 1.1/1.2 enabled by hand.
+ * linux: our client's own TLS. */
+enum probe_profile { PROBE_WINDOWS10 = 0, PROBE_WINDOWS7, PROBE_LINUX, PROBE_WINDOWS7_TLS12 };
+#define PROBE_N_PROFILES 4
+/* What made the probe make a second handshake for the profile. */
+enum probe_retry {
+	PR_NONE = 0,
+	PR_NULL_FALLBACK,       /* windows10: the null-only attempt reset or mismatched, encrypted at once */
+	PR_WIN7_TLS12,          /* windows7: TLS 1.0 refused; the same with TLS 1.2 enabled, for the notes */
+};
 
 struct probe_opts {
 	const char *url;
@@ -128,7 +140,20 @@ struct probe_link {
 	char why[160];
 };
 
-enum probe_suites { PSU_UNKNOWN = 0, PSU_ACCEPTED, PSU_REFUSED };
+enum probe_suites { PSU_UNKNOWN = 0, PSU_ACCEPTED, PSU_REFUSED, PSU_RESET };
+
+/* The server certificate's revocation, checked as Windows 7 checks it (the
+ * Windows 7 profiles only: "CRL checking is enforced in Windows 7 and cannot
+ * be disabled", Windows 8 and later do not check; Microsoft, Planning the
+ * Placement of CRL Distribution Points).  The first http:// CRL
+ * distribution point of the leaf is fetched and checked. */
+struct probe_crl {
+	int checked;            /* the profile checks revocation */
+	char url[256];          /* the distribution point tried, "" when the certificate names none */
+	uint32_t code;          /* IPH_OK, IPH_E_REVOCATION_OFFLINE, IPH_E_NO_REVOCATION_CHECK, IPH_E_REVOKED */
+	char why[512];
+	double ms;
+};
 
 struct probe_result {
 	struct iph_url url;
@@ -152,12 +177,15 @@ struct probe_result {
 	char proxy_why[768];
 
 	/* TLS */
+	struct probe_hs first;          /* the profile's first handshake, when retried */
+	enum probe_retry retried;
 	struct probe_hs main;           /* the profile, certificate verified */
 	struct probe_hs again;          /* verification off, when main failed on the certificate */
 	struct probe_hs null_chk, enc_chk;
 	enum probe_suites null_suites, enc_suites;
 	char left_out[DIAG_TEXT];       /* which clients the suites leave out */
 	struct probe_chain chain;
+	struct probe_crl crl;
 	char client_cas[TLSP_MAX_CAS][TLSP_NAME_LEN];
 	size_t n_client_cas;            /* CA names of a CertificateRequest */
 
@@ -174,7 +202,7 @@ struct probe_result {
  * (a server that closes must not end the process). */
 int probe_run(const struct probe_opts *o, struct probe_result *r, char *err);
 
-/* "windows10", "windows7", "linux"; parse returns 0 or -1. */
+/* "windows10", "windows7", "linux", "windows7-tls12"; parse returns 0 or -1. */
 const char *probe_profile_name(enum probe_profile p);
 int probe_profile_parse(const char *s, enum probe_profile *out);
 

@@ -124,6 +124,8 @@ void probe_chain(const struct probe_opts *o, SSL_CTX *ctx, struct probe_conn *c,
 	}
 	verify_chain(ctx, sk, ch);
 	ch->name_ok = covers(sk_X509_value(sk, 0), r->url.host);
+	if (o->profile == PROBE_WINDOWS7 || o->profile == PROBE_WINDOWS7_TLS12)
+		probe_revocation(o, ctx, sk, r);
 	if (o->expect_issuer && o->expect_issuer[0]) {
 		ch->issuer_checked = 1;
 		ch->issuer_ok = issuer_matches(ch, o->expect_issuer);
@@ -146,7 +148,9 @@ static void check(const struct probe_opts *o, SSL_CTX *ctx, struct probe_result 
 }
 
 /* Takes a check; ACCEPTED when the server chose one of its suites,
- * REFUSED when it ended the connection after the ClientHello without. */
+ * RESET when it reset the connection after the ClientHello without an
+ * alert (Windows retries with other suites then), REFUSED when it ended it
+ * otherwise. */
 static enum probe_suites outcome(const struct probe_hs *hs)
 {
 	const struct diag_facts *f = &hs->f;
@@ -155,6 +159,9 @@ static enum probe_suites outcome(const struct probe_hs *hs)
 		return PSU_UNKNOWN;
 	if (f->saw_server_hello)
 		return PSU_ACCEPTED;
+	if (f->saw_client_hello && !f->not_tls[DIAG_SERVER] && !f->alert[DIAG_SERVER].seen &&
+	    f->first_close == DIAG_SERVER && f->first_close_rst)
+		return PSU_RESET;
 	if (f->saw_client_hello && !f->not_tls[DIAG_SERVER] &&
 	    (f->alert[DIAG_SERVER].seen || f->first_close == DIAG_SERVER))
 		return PSU_REFUSED;
@@ -171,14 +178,31 @@ static void fails_with(const struct probe_hs *hs, char *out, size_t len)
 		 hs->f.last_hs == TLSP_HS_CLIENT_HELLO ? " right after the ClientHello" : "");
 }
 
+static void probe_suites_words(struct probe_result *r);
+
 void probe_suites(const struct probe_opts *o, const struct probe_ctxs *x, struct probe_result *r)
 {
-	char how[96];
-
 	check(o, x->null_only, r, &r->null_chk);
 	check(o, x->enc_only, r, &r->enc_chk);
 	r->null_suites = outcome(&r->null_chk);
 	r->enc_suites = outcome(&r->enc_chk);
+	if (r->enc_suites == PSU_RESET)
+		r->enc_suites = PSU_REFUSED;
+	if (r->null_suites == PSU_RESET && r->enc_suites == PSU_ACCEPTED) {
+		snprintf(r->left_out, sizeof(r->left_out), "none: the server resets a ClientHello with only the null suites (no alert), so Windows 8/10/11 clients retry at once with their encrypted suites, which it accepts (no null encryption; one more round trip); Windows 7 clients (encrypted suites) connect.");
+	} else if (r->null_suites == PSU_RESET) {
+		r->null_suites = PSU_REFUSED;
+		probe_suites_words(r);
+	} else {
+		probe_suites_words(r);
+	}
+}
+
+/* The sentence on the clients left out, from the outcomes. */
+static void probe_suites_words(struct probe_result *r)
+{
+	char how[96];
+
 	if (r->null_suites == PSU_REFUSED && r->enc_suites == PSU_REFUSED) {
 		fails_with(&r->null_chk, how, sizeof(how));
 		snprintf(r->left_out, sizeof(r->left_out), "the server (or a device in front of it) ends the handshake whether the null suites or the TLS 1.2 encrypted suites Windows offers are offered, so every Windows client fails with %s.", how);

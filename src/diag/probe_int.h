@@ -17,6 +17,7 @@
 /* The TLS contexts of one run: the profile's, and the two suites checks. */
 struct probe_ctxs {
 	SSL_CTX *main;                  /* the profile */
+	SSL_CTX *fallback;              /* its second handshake (enum probe_retry), or NULL */
 	SSL_CTX *null_only;             /* TLS 1.2, TLS_RSA_WITH_NULL_SHA256 and _SHA only */
 	SSL_CTX *enc_only;              /* TLS 1.2, encrypted suites only */
 };
@@ -77,6 +78,15 @@ void probe_chain(const struct probe_opts *o, SSL_CTX *ctx, struct probe_conn *c,
 void probe_suites(const struct probe_opts *o, const struct probe_ctxs *x, struct probe_result *r);
 /* 1 when hs failed on the client's own certificate check. */
 int probe_failed_on_cert(const struct probe_hs *hs);
+/* The second handshake the profile calls for after hs failed (not on the
+ * certificate), or PR_NONE. */
+enum probe_retry probe_retry_for(enum probe_profile p, const struct probe_hs *hs);
+
+/* ---- revocation (probe_crl.c) ---- */
+/* The Windows 7 profiles: the leaf of chain sk (verified with ctx's store)
+ * checked against its first http:// CRL distribution point, into r->crl. */
+void probe_revocation(const struct probe_opts *o, SSL_CTX *ctx, STACK_OF(X509) *sk,
+		      struct probe_result *r);
 
 /* ---- HTTP and the link (probe_http.c) ---- */
 /* POST, the response header, then unless o->no_link an RS and the RA. */

@@ -15,8 +15,9 @@
 #define TEXT_COL (2 + NAME_W + 1 + 4 + 1 + TIME_W + 2)
 
 static const char *const profile_words[] = {
-	[PROBE_WINDOWS10] = "Windows 8/10/11: TLS 1.2, the null suites offered",
-	[PROBE_WINDOWS7] = "Windows 7: TLS 1.2, encrypted suites only",
+	[PROBE_WINDOWS10] = "Windows 8/10/11: TLS 1.2, the null suites alone first, then the encrypted ones",
+	[PROBE_WINDOWS7] = "a stock Windows 7: TLS 1.0, encrypted suites, revocation checked",
+	[PROBE_WINDOWS7_TLS12] = "Windows 7 with TLS 1.2 enabled: encrypted suites, revocation checked",
 	[PROBE_LINUX] = "iphttps client's own TLS settings",
 };
 
@@ -192,9 +193,21 @@ static struct json_object *json_hs(const struct probe_result *r, const struct pr
 	return x;
 }
 
+static struct json_object *json_crl(const struct probe_crl *c)
+{
+	struct json_object *x = json_object_new_object();
+	char b[32];
+
+	jstr(x, "url", c->url);
+	jstr(x, "code", report_code_str(c->code, b, sizeof(b)));
+	jstr(x, "text", c->why);
+	jms(x, "ms", c->url[0] ? c->ms : -1);
+	return x;
+}
+
 static struct json_object *json_suites(const struct probe_result *r)
 {
-	static const char *const res[] = { "unknown", "accepted", "refused" };
+	static const char *const res[] = { "unknown", "accepted", "refused", "reset" };
 	struct json_object *x = json_object_new_object();
 	char b[64];
 
@@ -332,6 +345,9 @@ struct json_object *probe_json(const struct probe_opts *o, const struct probe_re
 	json_object_object_add(doc, "resolve", res);
 	json_object_object_add(doc, "tcp", json_tcp(r));
 	json_object_object_add(doc, "tls", r->main.tried && r->main.tcp_ok ? json_hs(r, &r->main) : NULL);
+	json_object_object_add(doc, "tls_first", r->retried != PR_NONE && r->first.tcp_ok ?
+			       json_hs(r, &r->first) : NULL);
+	json_object_object_add(doc, "revocation", r->crl.checked ? json_crl(&r->crl) : NULL);
 	json_object_object_add(doc, "suites", r->null_chk.tried ? json_suites(r) : NULL);
 	json_object_object_add(doc, "chain", r->chain.seen ? json_chain(o, r) : NULL);
 	json_object_object_add(doc, "http", json_http(r));

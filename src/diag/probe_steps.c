@@ -244,6 +244,8 @@ static void check_line(const char *what, enum probe_suites res, const struct pro
 
 	if (res == PSU_ACCEPTED) {
 		line(s, "%s: accepted, the server chose %s", what, tlsp_suite_str(f->sh.suite, suite, sizeof(suite)));
+	} else if (res == PSU_RESET) {
+		line(s, "%s: reset right after the ClientHello, no alert: a Windows client retries at once with its encrypted suites", what);
 	} else if (res == PSU_REFUSED) {
 		const struct diag_alert *a = &f->alert[DIAG_SERVER];
 		const char *an = tlsp_alert_name(a->desc);
@@ -267,7 +269,8 @@ static void suites_step(const struct probe_result *r, struct psteps *l)
 	if (!r->null_chk.tried)
 		return;
 	s = add(l, "suites", mine == PSU_REFUSED ? PS_FAIL :
-		r->null_suites == PSU_ACCEPTED && r->enc_suites == PSU_ACCEPTED ? PS_OK : PS_WARN,
+		(r->null_suites == PSU_ACCEPTED || r->null_suites == PSU_RESET) &&
+		r->enc_suites == PSU_ACCEPTED ? PS_OK : PS_WARN,
 		r->null_chk.ms + r->enc_chk.ms);
 	text(s, "clients left out: %s", r->left_out);
 	check_line("null suites (TLS_RSA_WITH_NULL_SHA256, TLS_RSA_WITH_NULL_SHA)", r->null_suites,
@@ -418,17 +421,57 @@ static void link_step(const struct probe_opts *o, const struct probe_result *r, 
 		line(s, "on the connection whose certificate was not checked");
 }
 
+/* The profile's first handshake, when the probe made a second one after
+ * it (enum probe_retry). */
+static void first_step(const struct probe_result *r, struct psteps *l)
+{
+	size_t before = l->n;
+	struct pstep *s;
+
+	if (r->retried == PR_NONE)
+		return;
+	tls_step(r, &r->first, "tls first", l);
+	if (l->n == before)
+		return;
+	s = &l->s[l->n - 1];
+	if (r->retried == PR_NULL_FALLBACK) {
+		s->status = PS_WARN;
+		line(s, "a Windows 8/10/11 client retries at once with its encrypted suites after this (iphlpsvc.dll WebSendRequestCompletion), as the next step does");
+	} else {
+		line(s, "a stock Windows 7 client (TLS 1.0 only) stops here; the next step is a Windows 7 with TLS 1.1/1.2 enabled by hand");
+	}
+}
+
+/* The server certificate's revocation, as Windows 7 checks it. */
+static void revocation_step(const struct probe_result *r, struct psteps *l)
+{
+	const struct probe_crl *c = &r->crl;
+	struct pstep *s;
+
+	if (!c->checked)
+		return;
+	s = add(l, "revocation", c->code ? PS_FAIL : PS_OK, c->url[0] ? c->ms : -1);
+	if (c->code)
+		text(s, "0x%x %s: %s", c->code, iph_error_symbol(c->code), c->why);
+	else
+		text(s, "%s", c->why);
+	if (c->url[0])
+		line(s, "CRL distribution point %s (Windows 7 checks it; Windows 8 and later do not)", c->url);
+}
+
 void probe_steps(const struct probe_opts *o, const struct probe_result *r, struct psteps *l)
 {
 	memset(l, 0, sizeof(*l));
 	resolve_step(o, r, l);
 	tcp_step(r, l);
 	proxy_step(o, r, l);
+	first_step(r, l);
 	tls_step(r, &r->main, "tls", l);
 	tls_step(r, &r->again, "tls again", l);
 	suites_step(r, l);
 	cert_steps(r, l);
 	chain_step(o, r, l);
+	revocation_step(r, l);
 	http_step(r, l);
 	link_step(o, r, l);
 }

@@ -8,7 +8,7 @@
 
 #include "diag/probe_int.h"
 
-#define PSTEP_MAX   (16 + PROBE_MAX_CHAIN)
+#define PSTEP_MAX   (20 + PROBE_MAX_CHAIN)
 #define PSTEP_LINES 12
 #define PSTEP_TEXT  768
 

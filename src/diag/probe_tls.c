@@ -13,9 +13,13 @@
 
 #include <openssl/err.h>
 
-/* What Windows 8/10/11 offer in TLS 1.2 (Schannel's default order), the
- * null suites last; @SECLEVEL=0 as the null suites need it (Schannel's own
- * key checks are not OpenSSL's levels either). */
+/* What Windows 8/10/11 offer in TLS 1.2 (Schannel's default order:
+ * Microsoft, TLS Cipher Suites in Windows 10; rgl/tls-dump-clienthello);
+ * @SECLEVEL=0 as the null suites need it (Schannel's own key checks are
+ * not OpenSSL's levels either).  Their first attempt offers the null
+ * suites alone (NULL_ONLY: iphlpsvc.dll IpTlsStartClient sets the null
+ * cipher configuration, ../shared/WINDOWS-EVIDENCE.md); after a reset or
+ * 0x80090331 the next offers this list at once (WebSendRequestCompletion). */
 #define WIN_ENCRYPTED "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:" \
 	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:" \
 	"DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:" \
@@ -25,7 +29,6 @@
 	"AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-SHA256:AES128-SHA256:AES256-SHA:AES128-SHA:" \
 	"DES-CBC3-SHA"
 #define NULL_SUITES "NULL-SHA256:NULL-SHA"
-#define WIN10_LIST WIN_ENCRYPTED ":" NULL_SUITES ":@SECLEVEL=0"
 /* Windows 7 with TLS 1.2 enabled: encrypted suites only, RSA first. */
 #define WIN7_LIST "AES128-SHA256:AES128-SHA:AES256-SHA256:AES256-SHA:" \
 	"ECDHE-RSA-AES128-SHA256:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA:" \
@@ -34,13 +37,19 @@
 	"DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256:DES-CBC3-SHA:@SECLEVEL=0"
 #define NULL_ONLY NULL_SUITES ":@SECLEVEL=0"
 #define ENC_ONLY WIN_ENCRYPTED ":@SECLEVEL=0"
+/* A stock Windows 7: TLS 1.0 and Schannel's suites for it (Microsoft,
+ * Cipher Suites in TLS/SSL (Schannel SSP), the Windows 7 list without the
+ * TLS 1.2-only suites). */
+#define WIN7_TLS10 "AES128-SHA:AES256-SHA:RC4-SHA:DES-CBC3-SHA:" \
+	"ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:" \
+	"DHE-DSS-AES128-SHA:DHE-DSS-AES256-SHA:EDH-DSS-DES-CBC3-SHA:@SECLEVEL=0"
 
 /* ---- contexts ---- */
 
-/* Takes the options and a cipher list (NULL: the client's own context);
- * returns a client context limited to TLS 1.2 with that list, or NULL with
- * err. */
-static SSL_CTX *make_ctx(const struct probe_opts *o, const char *list, char *err)
+/* Takes the options, a cipher list (NULL: the client's own context) and
+ * the lowest TLS version (0: 1.2); returns a client context from that
+ * version to TLS 1.2 at most with that list, or NULL with err. */
+static SSL_CTX *make_ctx(const struct probe_opts *o, const char *list, int min, char *err)
 {
 	struct tls_client_opts co = {
 		.ca_file = o->ca_file, .cert_file = o->cert_file, .key_file = o->key_file,
@@ -49,7 +58,8 @@ static SSL_CTX *make_ctx(const struct probe_opts *o, const char *list, char *err
 
 	if (!ctx || !list)
 		return ctx;
-	if (SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	if ((min && SSL_CTX_set_min_proto_version(ctx, min) != 1) ||
+	    SSL_CTX_set_max_proto_version(ctx, min ? min : TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_cipher_list(ctx, list) != 1) {
 		char why[ERRLEN / 2];
 
@@ -61,15 +71,49 @@ static SSL_CTX *make_ctx(const struct probe_opts *o, const char *list, char *err
 	return ctx;
 }
 
+/* The profile's handshakes: main, and the one after a retry (or NULL). */
+static int profile_ctxs(const struct probe_opts *o, struct probe_ctxs *x, char *err)
+{
+	switch (o->profile) {
+	case PROBE_WINDOWS10:
+		x->main = make_ctx(o, NULL_ONLY, 0, err);
+		x->fallback = x->main ? make_ctx(o, ENC_ONLY, 0, err) : NULL;
+		return x->fallback ? 0 : -1;
+	case PROBE_WINDOWS7:
+		x->main = make_ctx(o, WIN7_TLS10, TLS1_VERSION, err);
+		x->fallback = x->main ? make_ctx(o, WIN7_LIST, 0, err) : NULL;
+		return x->fallback ? 0 : -1;
+	case PROBE_WINDOWS7_TLS12:
+		return (x->main = make_ctx(o, WIN7_LIST, 0, err)) ? 0 : -1;
+	default:
+		return (x->main = make_ctx(o, NULL, 0, err)) ? 0 : -1;
+	}
+}
+
+enum probe_retry probe_retry_for(enum probe_profile p, const struct probe_hs *hs)
+{
+	if (!hs->tcp_ok || hs->ok || probe_failed_on_cert(hs))
+		return PR_NONE;
+	/* Windows' retry list: 0x80090331, 1225, 10054 (not an alert) */
+	if (p == PROBE_WINDOWS10 && (hs->code == IPH_E_CONNRESET || hs->code == IPH_E_ALGORITHM_MISMATCH ||
+				     hs->code == IPH_E_CONNECTION_REFUSED))
+		return PR_NULL_FALLBACK;
+	/* not Windows 7's doing: when a TLS server refused the TLS 1.0 hello
+	 * (an alert, a close, or a ServerHello of another version), the probe
+	 * looks again as a Windows 7 with TLS 1.2 enabled */
+	if (p == PROBE_WINDOWS7 && !hs->f.handshake_done && !hs->f.not_tls[DIAG_SERVER] &&
+	    (hs->f.alert[DIAG_SERVER].seen || hs->f.first_close == DIAG_SERVER ||
+	     (hs->f.saw_server_hello && hs->f.sh.version != TLSP_V_TLS10)))
+		return PR_WIN7_TLS12;
+	return PR_NONE;
+}
+
 int probe_tls_ctxs(const struct probe_opts *o, struct probe_ctxs *x, char *err)
 {
-	const char *list = o->profile == PROBE_WINDOWS10 ? WIN10_LIST :
-			   o->profile == PROBE_WINDOWS7 ? WIN7_LIST : NULL;
-
 	memset(x, 0, sizeof(*x));
-	if (!(x->main = make_ctx(o, list, err)) ||
-	    !(x->null_only = make_ctx(o, NULL_ONLY, err)) ||
-	    !(x->enc_only = make_ctx(o, ENC_ONLY, err))) {
+	if (profile_ctxs(o, x, err) < 0 ||
+	    !(x->null_only = make_ctx(o, NULL_ONLY, 0, err)) ||
+	    !(x->enc_only = make_ctx(o, ENC_ONLY, 0, err))) {
 		probe_tls_ctxs_free(x);
 		return -1;
 	}
@@ -79,6 +123,7 @@ int probe_tls_ctxs(const struct probe_opts *o, struct probe_ctxs *x, char *err)
 void probe_tls_ctxs_free(struct probe_ctxs *x)
 {
 	SSL_CTX_free(x->main);
+	SSL_CTX_free(x->fallback);
 	SSL_CTX_free(x->null_only);
 	SSL_CTX_free(x->enc_only);
 	memset(x, 0, sizeof(*x));

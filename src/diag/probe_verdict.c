@@ -250,6 +250,54 @@ static void refine(const struct probe_opts *o, const struct probe_result *r, str
 		snprintf(v->summary, sizeof(v->summary), "self-signed server certificate not trusted");
 }
 
+/* The Windows 7 profiles: the server certificate's revocation, which
+ * Windows 7 checks during the handshake (probe.h struct probe_crl).
+ * Returns 1 when it decided. */
+static int revocation_verdict(const struct probe_result *r, struct diag_verdict *v)
+{
+	const struct probe_crl *c = &r->crl;
+	char ev[DIAG_TEXT];
+
+	if (!c->checked || !c->code || !r->main.ok)
+		return 0;
+	snprintf(ev, sizeof(ev), "%s.", c->why);
+	from_code(v, c->code, c->code == IPH_E_REVOKED ? "server certificate revoked" :
+		  c->code == IPH_E_REVOCATION_OFFLINE ? "revocation list unreachable" :
+		  "revocation cannot be checked", ev);
+	probe_cat(v->cause, sizeof(v->cause), " Windows 7 checks the revocation of the server certificate and cannot be told not to; Windows 8 and later do not check it.");
+	return 1;
+}
+
+/* windows7: the stock client's TLS 1.0 handshake failed and the probe
+ * looked again as a Windows 7 with TLS 1.2 enabled (rest: that verdict).
+ * The verdict is the stock client's, the notes say what the other meets. */
+static void win7_verdict(const struct probe_result *r, struct diag_verdict *v,
+			 const struct diag_verdict *rest)
+{
+	const struct probe_hs *f = &r->first;
+
+	diag_decide(&f->f, v);
+	if (v->result != DIAG_FAIL)
+		from_code(v, f->code ? f->code : IPH_E_ILLEGAL_MESSAGE, "TLS handshake failed", f->why);
+	snprintf(v->summary, sizeof(v->summary), "a stock Windows 7 client (TLS 1.0) is refused");
+	snprintf(v->cause, sizeof(v->cause), "A Windows 7 client speaks TLS 1.0 unless TLS 1.1/1.2 were enabled on it by hand, and this server (or a device in front of it) refuses its TLS 1.0 ClientHello: it needs TLS 1.2, or none of the Windows 7 suites suits it.");
+	snprintf(v->fix, sizeof(v->fix), "Accept TLS 1.0 on the server (iphttps server --tls-min 1.0: legacy, warned about), or enable TLS 1.1/1.2 on the Windows 7 clients (Schannel's Protocols\\TLS 1.2\\Client registry key with Enabled=1 and DisabledByDefault=0; for WinHTTP, update KB3140245 and DefaultSecureProtocols), then check with iphttps probe --profile windows7-tls12.");
+	if (rest->result == DIAG_OK)
+		probe_cat(NOTES(v), "With TLS 1.2 enabled, a Windows 7 client connects: %s ", rest->evidence);
+	else
+		probe_cat(NOTES(v), "With TLS 1.2 enabled, a Windows 7 client would meet 0x%x: %s (%s). ", rest->code,
+			  rest->summary, rest->cause);
+}
+
+/* windows10: the null-only first attempt was reset or found no common
+ * algorithm, and the encrypted one followed at once, as Windows does. */
+static void null_fallback_note(const struct probe_result *r, struct diag_verdict *v)
+{
+	probe_cat(NOTES(v), "The first attempt, with only the null suites, ended in 0x%x %s (%s); a Windows 8/10/11 client retries at once with its encrypted suites (iphlpsvc.dll WebSendRequestCompletion), as this probe did%s%s. ",
+		  r->first.code, iph_error_symbol(r->first.code), r->first.why, r->main.ok ? ": " : "",
+		  r->main.ok ? r->main.desc : "");
+}
+
 /* The steps before the profile's connection.  Returns 1 when one failed. */
 static int early_verdict(const struct probe_opts *o, const struct probe_result *r, struct diag_verdict *v)
 {
@@ -276,13 +324,14 @@ void probe_decide(const struct probe_opts *o, struct probe_result *r)
 		diag_decide(&r->main.f, v);
 		refine(o, r, v);
 		later = *v;
-		if (inspection_verdict(o, r, v)) {
+		if (inspection_verdict(o, r, v) || revocation_verdict(r, v))
 			have_later = 1;
-		} else if (o->profile == PROBE_WINDOWS10 && r->null_suites == PSU_REFUSED &&
-			   r->main.f.saw_server_hello) {
-			diag_decide(&r->null_chk.f, v);
-			memcpy(v->notes, later.notes, sizeof(v->notes));
-			have_later = 1;
+		if (r->retried == PR_WIN7_TLS12) {
+			later = *v;
+			win7_verdict(r, v, &later);
+			have_later = 0;
+		} else if (r->retried == PR_NULL_FALLBACK) {
+			null_fallback_note(r, v);
 		}
 	}
 	if (r->url.host_is_ip && o->profile != PROBE_LINUX) {

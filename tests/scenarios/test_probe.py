@@ -194,30 +194,37 @@ def test_own_server_linux_profile_tls13(topo, start_server, iphttps_bin):
     assert res.doc["link"]["router_advertisement"]
 
 
-def test_null_suites_off_windows10_vs_windows7(topo, start_server, iphttps_bin):
-    """Our server without null encryption (its default): Windows 8/10/11
-    DirectAccess clients are left out, Windows 7 connects."""
+def test_default_server_windows10_windows7(topo, start_server, iphttps_bin):
+    """Our server on defaults (--auth certificates, no null suites): it
+    resets the null-only first attempt of a Windows 8/10/11 client, which
+    then retries at once with its encrypted suites and connects
+    (iphlpsvc.dll WebSendRequestCompletion: 10054); the TLS step and the
+    verdict agree.  A stock Windows 7 (TLS 1.0) is refused; with TLS 1.2
+    enabled it connects: the verdict says which and why."""
     srv = start_server()
     common = ("--ca", srv.ca, "--cert", srv.cert, "--key", srv.key, srv.url)
     w10 = run_probe(topo, iphttps_bin, *common)
-    check(w10, "0x80090326", 1, "no common cipher suite", "TLS_RSA_WITH_NULL_SHA256",
-          trace="no_common_suite")
-    assert NULL_SENTENCE in w10.doc["suites"]["left_out"]
-    assert w10.step("suites")["status"] == "FAIL"
-    # the rest of the steps still ran and worked
+    check(w10, "0x0", 0, "link up", "0x2746 WSAECONNRESET", "retries at once with its encrypted suites")
+    assert w10.doc["tls_first"]["code"] == "0x2746", w10.doc["tls_first"]
+    assert w10.step("tls first")["status"] == "warn" and w10.step("tls")["status"] == "ok"
+    assert w10.doc["tls"]["ok"] and not w10.doc["tls"]["null_encryption"]
+    assert w10.doc["suites"]["null"] == "reset" and w10.step("suites")["status"] == "ok"
     assert w10.doc["http"]["status"] == 200 and w10.doc["link"]["router_advertisement"]
     w7 = run_probe(topo, iphttps_bin, "--profile", "windows7", *common)
-    check(w7, "0x0", 0)
-    assert w7.doc["suites"]["encrypted"] == "accepted"
-    assert "Windows 7 clients (encrypted suites) can connect" in w7.doc["suites"]["left_out"]
-    assert NULL_SENTENCE in w7.verdict["notes"]
+    check(w7, "0x80090326", 1, "a stock Windows 7 client (TLS 1.0) is refused", "protocol_version",
+          "With TLS 1.2 enabled, a Windows 7 client connects")
+    assert "--tls-min 1.0" in w7.verdict["fix"] and "TLS 1.2" in w7.verdict["fix"], w7.verdict
+    assert w7.step("tls first")["status"] == "FAIL" and w7.step("tls")["status"] == "ok"
+    w7b = run_probe(topo, iphttps_bin, "--profile", "windows7-tls12", *common)
+    check(w7b, "0x0", 0)
+    assert w7b.doc["suites"]["encrypted"] == "accepted"
 
 
 def test_client_certificate_required_own_server(topo, start_server, iphttps_bin):
     """Authentication mode Certificates and no --cert: 0x90320, in TLS 1.2
     (windows7) and in TLS 1.3 (linux: the refusal comes after Finished)."""
     srv = start_server("--null-encryption", "allow")
-    for profile in ("windows10", "windows7", "linux"):
+    for profile in ("windows10", "windows7-tls12", "linux"):
         res = run_probe(topo, iphttps_bin, "--profile", profile, "--ca", srv.ca, srv.url)
         check(res, "0x90320", 1, "client certificate required", trace="client_cert_required")
         assert res.doc["tls"]["client_certificate_requested"], res
@@ -282,7 +289,7 @@ def test_self_signed_trusted(topo, start_server, iphttps_bin, pki):
 
 def test_untrusted_root(topo, iphttps_bin, pki):
     s_server(topo, pki, pki.other_server)
-    res = run_probe(topo, iphttps_bin, "--profile", "windows7", "--ca", pki.ca_pair[0], URL)
+    res = run_probe(topo, iphttps_bin, "--profile", "windows7-tls12", "--ca", pki.ca_pair[0], URL)
     check(res, "0x800b0109", 1, "not trusted", "unknown_ca (48)", "Other Root CA",
           trace="untrusted_root")
     assert res.doc["chain"]["trusted"] is False
@@ -291,13 +298,13 @@ def test_untrusted_root(topo, iphttps_bin, pki):
 
 def test_self_signed_untrusted(topo, iphttps_bin, pki):
     s_server(topo, pki, pki.self_signed)
-    res = run_probe(topo, iphttps_bin, "--profile", "windows7", "--ca", pki.ca_pair[0], URL)
+    res = run_probe(topo, iphttps_bin, "--profile", "windows7-tls12", "--ca", pki.ca_pair[0], URL)
     check(res, "0x800b0109", 1, "self-signed server certificate not trusted")
 
 
 def test_expired(topo, iphttps_bin, pki):
     s_server(topo, pki, pki.expired)
-    res = run_probe(topo, iphttps_bin, "--profile", "windows7", "--ca", pki.ca_pair[0], URL)
+    res = run_probe(topo, iphttps_bin, "--profile", "windows7-tls12", "--ca", pki.ca_pair[0], URL)
     check(res, "0x800b0101", 1, "expired", "certificate_expired (45)", "2021-01-01",
           trace="expired_cert")
     assert res.doc["chain"]["certificates"][0]["days_left"] < 0
@@ -316,7 +323,7 @@ def test_expiring_within_30_days(topo, start_server, iphttps_bin, pki):
 
 def test_name_mismatch(topo, iphttps_bin, pki):
     s_server(topo, pki, pki.other_name)
-    res = run_probe(topo, iphttps_bin, "--profile", "windows7", "--ca", pki.ca_pair[0], URL)
+    res = run_probe(topo, iphttps_bin, "--profile", "windows7-tls12", "--ca", pki.ca_pair[0], URL)
     check(res, "0x103", 1, "name mismatch", "www.other.test", netns.SERVER_NAME)
     assert res.verdict["interface_status"] == "No usable certificate found"
     assert res.doc["chain"]["name_match"] is False
@@ -324,7 +331,7 @@ def test_name_mismatch(topo, iphttps_bin, pki):
 
 def test_client_certificate_required_s_server(topo, iphttps_bin, pki):
     s_server(topo, pki, pki.server, "-Verify", "1", "-CAfile", pki.ca_pair[0])
-    res = run_probe(topo, iphttps_bin, "--profile", "windows7", "--ca", pki.ca_pair[0], URL)
+    res = run_probe(topo, iphttps_bin, "--profile", "windows7-tls12", "--ca", pki.ca_pair[0], URL)
     check(res, "0x90320", 1, "CertificateRequest", "Test Root CA", trace="client_cert_required")
     assert res.doc["tls"]["client_ca_names"] == ["CN=Test Root CA"], res
 
@@ -332,7 +339,7 @@ def test_client_certificate_required_s_server(topo, iphttps_bin, pki):
 def test_client_certificate_refused_s_server(topo, iphttps_bin, pki):
     """A client certificate from a CA the server does not trust."""
     s_server(topo, pki, pki.server, "-Verify", "1", "-verify_return_error", "-CAfile", pki.ca_pair[0])
-    res = run_probe(topo, iphttps_bin, "--profile", "windows7", "--ca", pki.ca_pair[0],
+    res = run_probe(topo, iphttps_bin, "--profile", "windows7-tls12", "--ca", pki.ca_pair[0],
                 "--cert", pki.other_client[0], "--key", pki.other_client[1], URL)
     check(res, "0x80090326", 1, "refused the client certificate", "unknown_ca (48)",
           trace="client_cert_wrong_ca")
@@ -349,7 +356,7 @@ def test_no_null_suites_s_server(topo, iphttps_bin, pki):
           "right after the ClientHello", trace="no_common_suite")
     assert NULL_SENTENCE in w10.doc["suites"]["left_out"]
     assert NULL_SENTENCE in w10.step("suites")["text"]
-    w7 = run_probe(topo, iphttps_bin, "--profile", "windows7", "--ca", pki.ca_pair[0], URL)
+    w7 = run_probe(topo, iphttps_bin, "--profile", "windows7-tls12", "--ca", pki.ca_pair[0], URL)
     assert w7.doc["tls"]["ok"] and w7.doc["suites"]["encrypted"] == "accepted", w7
     assert w7.step("suites")["status"] == "warn"
     assert w7.verdict["code"] != "0x80090326", w7       # s_server just never answers the POST
@@ -554,7 +561,9 @@ def test_expect_chain_inspection(topo, start_server, iphttps_bin, pki):
     check(ok, "0x0", 0)
     assert ok.doc["chain"]["inside_match"] is True
     srv.proc.stop()
-    interceptor = s_server(topo, pki, pki.server, "-cipher", "ALL:@SECLEVEL=0")
+    # a device with the null suites too: a Windows 8+ client's null-only
+    # first attempt gets through to the certificate
+    interceptor = s_server(topo, pki, pki.server, "-cipher", "ALL:NULL-SHA256:NULL-SHA:@SECLEVEL=0")
     try:
         bad = run_probe(topo, iphttps_bin, "--expect-chain", inside, "--ca", pki.ca_pair[0],
                         "--no-link", "https://%s/IPHTTPS" % netns.SERVER_NAME)
