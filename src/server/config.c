@@ -73,6 +73,7 @@ const struct opt_def server_opts[] = {
 	{ "max-handshakes-per-source", 0, OPT_INT, O(max_per_source), "N", "of those, from one IPv4 address or IPv6 /64 (default 16)", 1, 1000000 },
 	{ "ra-interval", 0, OPT_INT, O(ra_interval), "SECONDS", "unsolicited RA to each client every (default 600)", 0, 86400 },
 	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TUN offloads: TCP super-packets cut on reads, joined on writes (on by default; --no-offload: packet by packet)" },
+	{ "metrics", 0, OPT_STR, O(metrics), "ADDR:PORT", "Prometheus text exposition at GET /metrics there (default off)" },
 	{ "connect-script", 0, OPT_STR, O(connect_script), "FILE", "run at each client's LinkUp (IPHTTPS_* in its environment: man iphttps)" },
 	{ "disconnect-script", 0, OPT_STR, O(disconnect_script), "FILE", "run when a client's connection ends" },
 	{ "hook-timeout", 0, OPT_INT, O(hook_timeout), "SECONDS", "a script still running then is stopped (default 10)", 1, 3600 },
@@ -268,6 +269,8 @@ static int check_values(struct server_cfg *c, char *err)
 			   "concerns TLS; with --transport http the balancer in front chooses the suites");
 	if (server_parse_listen(c->listen, &ss, &sl, e) < 0)
 		return bad(c, "listen", 0, err, "%s", e);
+	if (c->metrics && server_parse_listen(c->metrics, &ss, &sl, e) < 0)
+		return bad(c, "metrics", 0, err, "%s", e);
 	if (c->hook_fatal && !c->connect_script)
 		return bad(c, "hook-fatal", 0, err, "needs --connect-script");
 	if (!header_text_ok(c->server_header))

@@ -67,6 +67,7 @@ struct server_cfg {
 	int check;              /* --check: validate and exit */
 	int reloading;
 	char *connect_script, *disconnect_script;
+	char *metrics;          /* ADDR:PORT of the Prometheus exposition, or NULL */
 	long hook_timeout;      /* seconds a script may run */
 	int hook_fatal;         /* a failed connect script refuses the client */          /* read again on SIGHUP (the CRL's errors are not fatal) */
 	struct opts_origin origin;

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "server/conn.h"
 #include "server/ident.h"
+#include "server/metrics.h"
 #include "server/scripts.h"
 #include "tls/tls.h"
 #include "server/link.h"
@@ -294,6 +295,7 @@ static int do_handshake(struct conn *c)
 		__attribute__((fallthrough));
 	default:
 		c->srv->st.tls_failed++;
+		c->srv->st.hs_failures[hs_classify(c->ssl)]++;
 		snprintf(why, sizeof(why), "TLS handshake failed: ");
 		io_why(c, why + strlen(why), sizeof(why) - strlen(why));
 		if (SSL_get_verify_result(c->ssl) != X509_V_OK)
@@ -463,6 +465,7 @@ static int go_linkup(struct conn *c, const uint8_t *rest, size_t rest_len)
 		return -1;
 	}
 	handshake_leave(c);
+	metrics_observe_handshake(c->srv, ev_now_ms() - c->start_ms);
 	log_info("client #%llu %s: %s %s accepted%s%s%s%s%s%s", (unsigned long long)c->id,
 		 c->peer_str, c->hp->method, c->hp->path, c->tls_desc[0] ? ", " : "", c->tls_desc,
 		 c->ident ? ", " : "", ident_subject(c), c->ident ? " serial " : "",
@@ -683,6 +686,7 @@ void conn_tick(struct conn *c, uint64_t now_ms)
 			if (c->state == CONN_HTTP_REQUEST) {
 				reject(c, 408, "request header not complete in time");
 			} else {
+				s->st.hs_failures[HSF_TIMEOUT]++;
 				conn_close(c, "TLS handshake not complete in time");
 			}
 		}

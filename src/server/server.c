@@ -21,6 +21,7 @@
 #include "server/bind.h"
 #include "server/conn.h"
 #include "server/crl.h"
+#include "server/metrics.h"
 #include "server/intranet.h"
 #include "server/scripts.h"
 #include "tls/tls.h"
@@ -229,8 +230,9 @@ static void reload(struct server *s)
 	}
 	if (str_differs(n->listen, old->listen) || str_differs(n->tun, old->tun) ||
 	    str_differs(n->prefix, old->prefix) || n->transport != old->transport ||
-	    n->prefix_mode != old->prefix_mode || str_differs(n->prefix_pool, old->prefix_pool))
-		log_warnx("reload: listen, transport, tun and prefix changes need a restart; kept");
+	    n->prefix_mode != old->prefix_mode || str_differs(n->prefix_pool, old->prefix_pool) ||
+	    str_differs(n->metrics, old->metrics))
+		log_warnx("reload: listen, transport, tun, prefix and metrics changes need a restart; kept");
 	if (intranet_cfg_differs(n, old))
 		log_warnx("reload: --nat64 and --dns64 changes need a restart; kept");
 	intranet_cfg_swap(n, old);
@@ -239,6 +241,7 @@ static void reload(struct server *s)
 	SWAP_FIELD(n, old, tun);
 	SWAP_FIELD(n, old, prefix);
 	SWAP_FIELD(n, old, prefix_pool);
+	SWAP_FIELD(n, old, metrics);
 	n->transport = old->transport;
 	n->prefix_mode = old->prefix_mode;
 	s->cfg = n;
@@ -257,6 +260,7 @@ static void reload(struct server *s)
 		SWAP_FIELD(n, old, tun);
 		SWAP_FIELD(n, old, prefix);
 		SWAP_FIELD(n, old, prefix_pool);
+		SWAP_FIELD(n, old, metrics);
 		server_cfg_free(n);
 		free(n);
 		return;
@@ -575,7 +579,7 @@ static int setup(struct server *s)
 	if (open_tun(s, err) < 0 || intranet_start(s, err) < 0 ||
 	    ctl_server_open(&s->ctl, &s->ev, ctl_run_dir(s->cfg->run_dir), s->tun_name, server_ctl, s,
 			    err) < 0 ||
-	    open_listener(s, err) < 0)
+	    open_listener(s, err) < 0 || metrics_open(s, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -641,6 +645,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 		if (now >= next_tick) {
 			tick(s, now);
 			certwatch_tick(s, now);
+			metrics_tick(s, now);
 			update_status(s);
 			next_tick = now + 1000;
 		}
@@ -654,6 +659,7 @@ out:
 		ev_del(&s->ev, &s->lst.h);
 		close(s->lst.h.fd);
 	}
+	metrics_close(s);
 	shutdown_all(s);
 	intranet_stop(s);
 	scripts_drain(s);

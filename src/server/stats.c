@@ -30,6 +30,8 @@ const struct stat_def server_stat_defs[] = {
 	{ "ScriptsTimedOut", S(hooks.timed_out), "scripts_timed_out", "scripts stopped at --hook-timeout" },
 	{ "ScriptsDropped", S(hooks.dropped), "scripts_dropped", "scripts not run: too many waiting, or shutting down" },
 	{ "ScriptRefused", S(hook_refused), "connections_refused_by_script", "connections a failed connect script refused (--hook-fatal)" },
+	{ "MetricsScrapes", S(metrics_scrapes), "metrics_scrapes", "GET /metrics answered" },
+	{ "MetricsRefused", S(metrics_refused), "metrics_requests_refused", "metrics requests refused: another method or path, too long, too slow, too many at once" },
 	{ NULL },
 };
 
@@ -38,6 +40,9 @@ const struct stat_array_def server_stat_arrays[] = {
 	  "connections refused or ended before LinkUp, by reason" },
 	{ "Drops", drop_reason_names, DROP__COUNT, S(drops), "dropped_packets", "reason",
 	  "packets dropped, by reason" },
+	{ "HandshakeFailures", hs_fail_names, HSF__COUNT, S(hs_failures), "tls_handshake_failures", "reason",
+	  "TLS handshakes that failed, by reason, with the Windows error code the client reports",
+	  hs_fail_codes },
 	{ NULL },
 };
 #undef S

@@ -28,6 +28,7 @@ struct stat_array_def {
 	const char *metric;     /* iphttps_<metric>_total{<label>="..."} */
 	const char *label;
 	const char *help;
+	const char *const *codes; /* may be NULL: a Windows error code per element (label code) */
 };
 
 extern const struct stat_def server_stat_defs[];        /* ends with a NULL key */

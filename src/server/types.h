@@ -17,6 +17,7 @@
 #include "net/tunio.h"
 #include "server/addrtab.h"
 #include "server/config.h"
+#include "server/hsfail.h"
 #include "server/certwatch.h"
 #include "tls/certcheck.h"
 #include "wire/http.h"
@@ -34,6 +35,8 @@ struct pending_dad {
 	uint64_t conn_id;
 	uint64_t expires_ms;
 };
+
+#define HS_LATENCY_BUCKETS 11     /* 5 ms .. 10 s; see metrics.c */
 
 /* Why a packet was dropped: counted per client and for the server. */
 enum drop_reason {
@@ -76,6 +79,7 @@ enum conn_state {
 
 struct server;
 struct conn_ident;
+struct metrics;
 
 struct conn {
 	struct ev_handler h;            /* first: the event loop hands us &h */
@@ -143,6 +147,10 @@ struct server_stats {
 	uint64_t disconnected;          /* by `iphttps disconnect` */
 	uint64_t revoked_at_reload;     /* connected clients a new CRL revoked */
 	struct hook_stats hooks;        /* connect and disconnect scripts */
+	uint64_t hs_failures[HSF__COUNT]; /* TLS handshake failures by reason (hsfail.h) */
+	uint64_t hs_latency[HS_LATENCY_BUCKETS]; /* accept to 200, cumulative buckets (metrics.h) */
+	uint64_t hs_latency_count, hs_latency_sum_us;
+	uint64_t metrics_scrapes, metrics_refused;
 	uint64_t hook_refused;          /* connections a failed connect script refused */
 };
 
@@ -208,6 +216,7 @@ struct server {
 	time_t crl_read;
 	struct certwatch certwatch;     /* expiry of the certificates in use */
 	struct hooks hooks;             /* connect and disconnect scripts (scripts.h) */
+	struct metrics *metrics;        /* --metrics (metrics.h), or NULL */
 };
 
 #endif
