@@ -8,8 +8,10 @@ at reload keeps the one in use."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 
 import netns
 
@@ -35,8 +37,11 @@ def test_identity_disconnect_and_revocation(topo, server, start_client):
     p = subprocess.run([server.binary, "issue-client", "bob", "--state-dir", server.state_dir],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
-    bob_cert = os.path.join(server.state_dir, "clients", "bob.pem")
-    bob_key = os.path.join(server.state_dir, "clients", "bob.key")
+    # bob keeps his own copy (revoke-client moves the server's aside).
+    d = tempfile.mkdtemp(prefix="iph-bob-", dir="/tmp")
+    bob_cert, bob_key = os.path.join(d, "bob.pem"), os.path.join(d, "bob.key")
+    shutil.copy(os.path.join(server.state_dir, "clients", "bob.pem"), bob_cert)
+    shutil.copy(os.path.join(server.state_dir, "clients", "bob.key"), bob_key)
     first = start_client(server, extra_args=FAST)
     bob = start_client(server, host="cli2", extra_args=FAST + ("--cert", bob_cert, "--key", bob_key))
     first.wait_linkup()
@@ -67,7 +72,7 @@ def test_identity_disconnect_and_revocation(topo, server, start_client):
     p = subprocess.run([server.binary, "revoke-client", "--state-dir", server.state_dir, "bob"],
                        capture_output=True, text=True, timeout=30)
     assert p.returncode == 0 and "(1 revoked)" in p.stdout, p.stdout + p.stderr
-    assert not os.path.exists(bob_key)
+    assert not os.path.exists(os.path.join(server.state_dir, "clients", "bob.key"))
     assert by_subject(server, "CN=bob"), "still connected before the reload"
     os.kill(server.proc.pid, signal.SIGHUP)
     netns.wait_for(lambda: not by_subject(server, "CN=bob"), 10, 0.1, "bob ended at reload")
@@ -75,9 +80,12 @@ def test_identity_disconnect_and_revocation(topo, server, start_client):
     assert "is revoked by the CRL read at reload" in log and "closed: certificate revoked" in log
     assert server.state()["Counters"]["RevokedAtReload"] == 1
     # bob's client tries again: its handshakes are refused.
-    netns.wait_for(lambda: re.search(r"TLS handshake failed: .*certificate revoked",
-                                     server.proc.stderr()), 20, 0.2,
-                   "bob's next handshake refused:\n" + bob.proc.stderr()[-2000:])
+    try:
+        netns.wait_for(lambda: re.search(r"TLS handshake failed: .*certificate revoked",
+                                         server.proc.stderr()), 20, 0.2, "bob refused")
+    except TimeoutError as e:
+        raise AssertionError("%s\n%s\n%s" % (e, server.proc.stderr()[-3000:],
+                                             bob.proc.stderr()[-2000:]))
     # A CRL that cannot be read at reload: the one in use stays.
     crl = os.path.join(server.state_dir, "crl.pem")
     with open(crl, "w") as f:
