@@ -8,8 +8,12 @@
  * socket error into one code and a sentence with the evidence.
  *
  * The mapping, first match wins:
- *   verify result (SSL_VERIFY_PEER only): no trusted root (20, 19, 18, 2, 21)
- *     -> IPH_E_UNTRUSTED_ROOT; expired / not yet valid -> IPH_E_CERT_EXPIRED;
+ *   verify result (SSL_VERIFY_PEER only): the server presented
+ *     intermediates and the chain still stops at a CA certificate whose
+ *     issuer nobody has (20, 2) -> IPH_E_CHAINING; no trusted root (20,
+ *     19, 18, 2, 21) -> IPH_E_UNTRUSTED_ROOT; not for server
+ *     authentication (26) -> IPH_E_WRONG_USAGE; expired / not yet valid
+ *     -> IPH_E_CERT_EXPIRED;
  *     host or IP mismatch -> IPH_E_NO_MORE_ITEMS (0x103); the pin of
  *     tls_ctx_set_pin -> IPH_E_PIN_MISMATCH; CRL unavailable ->
  *     IPH_E_REVOCATION_OFFLINE; any other -> IPH_E_UNTRUSTED_ROOT;
@@ -19,8 +23,11 @@
  *   close_notify or EOF: during the handshake -> IPH_E_ILLEGAL_MESSAGE,
  *     after it -> IPH_E_CLOSED; reset (ECONNRESET, EPIPE) -> IPH_E_CONNRESET;
  *     ETIMEDOUT -> IPH_E_TIMEDOUT; other socket errors -> IPH_E_LOCAL;
- *   our own TLS stack's errors (a reply that is not TLS, no common
- *     version, ...) -> IPH_E_ILLEGAL_MESSAGE.
+ *   our own TLS stack's errors: no suite to offer, or the server chose one
+ *     we did not offer -> IPH_E_ALGORITHM_MISMATCH (on which Windows'
+ *     client retries its null-only first attempt with encrypted suites);
+ *     a reply that is not TLS, no common version, ... ->
+ *     IPH_E_ILLEGAL_MESSAGE.
  *
  * Client-certificate failures (decision): the server asked for a certificate
  * (CertificateRequest) and we sent none, and the server then ended the
