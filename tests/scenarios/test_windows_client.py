@@ -232,3 +232,42 @@ def test_redirect(topo, start_client, iphttps_bin, pki):
     st = faults.wait_error(c, "0x8019012e")
     assert st["LastError"].startswith("HTTP_E_STATUS_REDIRECT: "), st
     assert "does not follow" in st["LastError"], st
+
+
+# ---- the server's certificate, in Windows' codes -------------------------------
+
+def _leaf(p, name, issuer, eku="serverAuth", ca=False):
+    """A certificate for iphttps.test (or a CA when ca) signed by issuer."""
+    key, csr, crt = p.path(name + ".key"), p.path(name + ".csr"), p.path(name + ".pem")
+    ext = (["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+           if ca else ["-addext", "subjectAltName=DNS:" + netns.SERVER_NAME, "-addext", "extendedKeyUsage=" + eku])
+    faults.sh(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+               "-subj", "/CN=" + (name if ca else netns.SERVER_NAME)] + ext)
+    faults.sh(["openssl", "x509", "-req", "-in", csr, "-CA", issuer[0], "-CAkey", issuer[1],
+               "-CAcreateserial", "-out", crt, "-days", "30", "-copy_extensions", "copy"])
+    return crt, key
+
+
+def test_server_certificate_wrong_usage_and_chaining(topo, start_client, iphttps_bin, pki):
+    """A server certificate that is not for server authentication:
+    CERT_E_WRONG_USAGE (0x800b0110), no client certificate dropped for it.
+    A chain that stops at an intermediate whose root the client lacks:
+    CERT_E_CHAINING (0x800b010a), "a certificate chain could not be built
+    to a trusted root authority" (winerror.h)."""
+    wrong = _leaf(pki, "srv-client-eku", pki.ca_pair, eku="clientAuth")
+    s = faults.s_server(topo, "srv", 443, wrong[0], wrong[1], "-tls1_2")
+    c = start_client(target(iphttps_bin, pki), extra_args=FAST + certs(pki.a))
+    st = faults.wait_error(c, "0x800b0110")
+    assert "not for server authentication" in st["LastError"], st
+    assert st["Retries"] == "" and st["ClientCertificate"] == "a.pem", st
+    c.stop()
+    s.stop()
+    other_root = pki.ca("other-root", "Root the client lacks")
+    inter = _leaf(pki, "Intermediate CA", other_root, ca=True)
+    leaf = _leaf(pki, "srv-behind-inter", inter)
+    faults.s_server(topo, "srv", 443, leaf[0], leaf[1], "-tls1_2", "-cert_chain", inter[0],
+                    name="s_server-chain")
+    c = start_client(target(iphttps_bin, pki), extra_args=FAST)
+    st = faults.wait_error(c, "0x800b010a")
+    assert st["LastError"].startswith("CERT_E_CHAINING: "), st
+    assert "Intermediate CA" in st["LastError"] and "Root the client lacks" in st["LastError"], st

@@ -173,6 +173,14 @@ def test_windows7_revocation(topo, iphttps_bin, crl_env):
     rc, doc = probe(topo, iphttps_bin, "--profile", "windows7-tls12", "--ca", ca.ca[0], "--no-link", URL)
     assert rc == 1 and doc["verdict"]["code"] == "0x80092010", doc["verdict"]
     assert step(doc, "revocation")["status"] == "FAIL"
+    # a CRL signed by another authority: revocation cannot be checked
+    other = CaWithCrl()
+    try:
+        other.crl(web)
+    finally:
+        other.cleanup()
+    rc, doc = probe(topo, iphttps_bin, "--profile", "windows7-tls12", "--ca", ca.ca[0], "--no-link", URL)
+    assert rc == 1 and doc["verdict"]["code"] == "0x80092012", doc["verdict"]
     crlweb.stop()
     rc, doc = probe(topo, iphttps_bin, "--profile", "windows7-tls12", "--ca", ca.ca[0], "--no-link", URL)
     assert rc == 1 and doc["verdict"]["code"] == "0x80092013", doc["verdict"]
