@@ -3,11 +3,17 @@
 #   make check      all tests: unit (plain and ASan+UBSan), fuzz smoke, scenarios
 #   make demo       the end-to-end demo in network namespaces (root)
 #   make bench      throughput and RTT through the tunnel against the bare path
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binary, man pages, units, bash
+#                   completion, sysusers file, /etc/iphttps examples if absent)
+#   make deb        the Debian package, in build/deb/ (dpkg-buildpackage, lintian)
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 CC      ?= gcc
 PKG_CONFIG ?= pkg-config
@@ -49,7 +55,7 @@ FUZZ_BINS := $(patsubst fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
 # Objects are kept between runs (make would delete them as intermediates).
 .SECONDARY:
 
-.PHONY: all check unit unit-san fuzz fuzz-smoke scenarios demo bench install uninstall clean deps sanitize
+.PHONY: all check unit unit-san fuzz fuzz-smoke scenarios demo bench install uninstall clean deps sanitize deb
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -58,7 +64,7 @@ deps:
 	scripts/deps.sh --build --test
 
 $(BIN): $(OBJS) $(O)/obj/$(MAIN_SRC:.c=.o)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/iphttps-san: $(SAN_OBJS) $(O)/san/$(MAIN_SRC:.c=.o)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
@@ -71,7 +77,7 @@ $(O)/libiphttps-san.a: $(SAN_OBJS)
 
 $(O)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(O)/san/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -123,14 +129,50 @@ bench: $(BIN)
 	scripts/deps.sh --test --bench --quiet
 	bench/bench.sh
 
-install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+# What `make install` and the Debian package ship besides the binary and the
+# man pages: the bash completion generated from the option tables, the
+# systemd units with this installation's paths.
+UNITS := iphttps-server.service iphttps-client@.service
+
+$(O)/iphttps.bash: $(BIN)
+	@mkdir -p $(dir $@)
+	./$(BIN) completion bash > $@
+
+$(O)/units/%: contrib/%.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+
+install: $(BIN) $(O)/iphttps.bash $(addprefix $(O)/units/,$(UNITS))
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/iphttps
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/iphttps
-	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man1/ || true; done
-	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man5/ || true; done
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(addprefix $(O)/units/,$(UNITS)) $(DESTDIR)$(UNITDIR)/
+	install -m 0644 contrib/iphttps.sysusers $(DESTDIR)$(SYSUSERSDIR)/iphttps.conf
+	install -m 0644 $(O)/iphttps.bash $(DESTDIR)$(BASHCOMPDIR)/iphttps
+	# an administrator's configuration is never overwritten
+	for f in server client; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/iphttps/$$f.conf ] || \
+		install -m 0644 contrib/$$f.conf.example $(DESTDIR)$(SYSCONFDIR)/iphttps/$$f.conf; \
+	done
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/iphttps $(DESTDIR)$(MANDIR)/man1/iphttps*.1 $(DESTDIR)$(MANDIR)/man5/iphttps*.5
+	rm -f $(DESTDIR)$(BINDIR)/iphttps $(DESTDIR)$(MANDIR)/man1/iphttps*.1 \
+		$(DESTDIR)$(MANDIR)/man5/iphttps*.5 $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(DESTDIR)$(SYSUSERSDIR)/iphttps.conf $(DESTDIR)$(BASHCOMPDIR)/iphttps
+
+# The Debian package, built from a copy of this tree (dpkg-buildpackage
+# writes beside the source), then checked with lintian.
+DEB_DIR := $(O)/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/iphttps-$(VERSION)
+	tar --exclude=./build --exclude=./iphttps --exclude=./.git -cf - . | tar -xf - -C $(DEB_DIR)/iphttps-$(VERSION)
+	cd $(DEB_DIR)/iphttps-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		DEB_BUILD_OPTIONS="nocheck noautodbgsym parallel=2" dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning $(DEB_DIR)/iphttps_$(VERSION)_*.deb
+	@ls $(DEB_DIR)/iphttps_$(VERSION)_*.deb
 
 clean:
 	rm -rf build iphttps
