@@ -45,7 +45,7 @@ int cmd_client(int argc, char **argv)
 	}
 	/* Every check before anything on the host changes (issue 12 item 6). */
 	if (r < 0 || !(ctx = client_cfg_tls_ctx(&cfg, err))) {
-		fprintf(stderr, "iphttps client: %s\n", err);
+		log_cmd_error("iphttps client", "%s", err);
 		client_cfg_free(&cfg);
 		return 2;
 	}

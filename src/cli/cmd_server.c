@@ -129,7 +129,7 @@ int cmd_server(int argc, char **argv)
 	}
 	/* Every check before anything on the host changes (issue 12 item 6). */
 	if (r < 0 || server_cfg_check(&cfg, err) < 0) {
-		fprintf(stderr, "iphttps server: %s\n", err);
+		log_cmd_error("iphttps server", "%s", err);
 		server_cfg_free(&cfg);
 		return 2;
 	}

@@ -99,6 +99,17 @@ LOG_FN(log_warnx, LOG_LVL_WARN, 0)
 LOG_FN(log_err, LOG_LVL_ERR, 1)
 LOG_FN(log_errx, LOG_LVL_ERR, 0)
 
+void log_cmd_error(const char *cmd, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s%s: %s\n", stderr_is_journal() ? "<3>" : "", cmd, msg);
+}
+
 void fatal(const char *fmt, ...)
 {
 	va_list ap;

@@ -29,6 +29,9 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A subcommand's error before its daemon runs ("iphttps server: FILE:LINE:
+ * ..."): as it is on a terminal, at priority err under the journal. */
+void log_cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void log_vmsg(enum log_level lvl, int with_errno, const char *fmt, va_list ap)

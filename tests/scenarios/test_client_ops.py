@@ -133,3 +133,32 @@ def test_back_within_seconds_after_a_server_restart(topo, start_server, start_cl
     # Never the 30 s of the specification's first interval.
     assert "next attempt in 30 s" not in client.proc.stderr(), client.proc.stderr()
     assert time.monotonic() - t0 < 25
+
+
+def test_reload_that_changes_the_ra_reaches_clients_at_once(topo, start_server, start_client):
+    """A route added on the server reaches a connected client at the reload,
+    not with the next periodic RA (--ra-interval, 600 s by default)."""
+    d = tempfile.mkdtemp(prefix="iph-ra-", dir="/tmp")
+    conf = os.path.join(d, "server.conf")
+    with open(conf, "w") as f:
+        f.write("[server]\nroute = %s\n" % netns.INSIDE_PREFIX)
+    server = start_server("-c", conf)
+    client = start_client(server, extra_args=FAST)
+    client.wait_linkup()
+    client.wait_address()
+
+    def routes():
+        return topo.run("cli", ["ip", "-6", "route", "show", "dev", client.tun]).stdout
+
+    netns.wait_for(lambda: netns.INSIDE_PREFIX in routes(), 15, 0.2, "the first route")
+    assert "2001:db8:77::/64" not in routes()
+    with open(conf, "w") as f:
+        f.write("[server]\nroute = %s\nroute = 2001:db8:77::/64\n" % netns.INSIDE_PREFIX)
+    os.kill(server.proc.pid, signal.SIGHUP)
+    netns.wait_for(lambda: "2001:db8:77::/64" in routes(), 10, 0.2, "the new route at the client")
+    assert "the Router Advertisement changed; sent to 1 client" in server.proc.stderr()
+    # A reload that changes nothing in the RA sends none.
+    os.kill(server.proc.pid, signal.SIGHUP)
+    netns.wait_for(lambda: server.proc.stderr().count("reload: configuration read again") == 2,
+                   10, 0.1, "the second reload")
+    assert server.proc.stderr().count("the Router Advertisement changed") == 1

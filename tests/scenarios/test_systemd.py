@@ -97,6 +97,15 @@ def test_journal_priorities_notify_and_watchdog(topo, start_server,
         assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} iphttps-server "
                          r"error: .*(busy|another iphttps instance)", p.stderr,
                          re.M), p.stderr
+        # A configuration error before the daemon runs: at err too.
+        bad = os.path.join(ns.dir, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("[sever]\nlisten = [::]:443\n")
+        p = topo.run("srv", JOURNAL_WRAP + [iphttps_bin, "server", "-c", bad], check=False,
+                     env=env_with())
+        assert p.returncode == 2 and p.stderr.startswith(
+            "<3>iphttps server: %s:1: unknown section [sever]" % bad), p.stderr
+        os.unlink(bad)
         # Stopping is announced.
         server.proc.stop()
         ns.wait(lambda m: "STOPPING=1" in m, 10, "STOPPING=1")
