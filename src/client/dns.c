@@ -198,19 +198,31 @@ void dns_link_down(struct client *c)
 	apply(c);
 }
 
+/* At exit: what is running (an application, or the revert LinkDown
+ * started) is let finish through the loop, within SHUTDOWN_MS; then what is
+ * still applied is taken back, waiting for it. */
+#define SHUTDOWN_MS 15000
 void dns_shutdown(struct client *c)
 {
 	struct dns *d = &c->dns;
+	uint64_t deadline = ev_now_ms() + SHUTDOWN_MS;
 
 	memset(&d->want, 0, sizeof(d->want));
+	while (d->busy && ev_now_ms() < deadline) {
+		ev_run_once(&c->ev, 100);
+		c->ev.stop = 0;
+	}
 	d->again = 0;
-	if (d->busy || d->applied) {
+	if (d->busy) {
+		log_warnx("DNS: %s still busy after %d s; taking the servers back now", mech_names[d->mech],
+			  SHUTDOWN_MS / 1000);
 		if (d->mech == MECH_RESOLVCONF)
 			proc_stop_wait(&d->rc, 2000);
 		d->busy = IDLE;
 		d->applied = 1;
-		revert(c, 1);
 	}
+	if (d->applied)
+		revert(c, 1);
 	proc_release(&d->rc);
 	resolved_close(c);
 }

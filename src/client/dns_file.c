@@ -19,7 +19,7 @@
 
 #define MARKER_PREFIX RESOLV_CONF ".iphttps-"
 #define ABSENT "iphttps:no-resolv.conf"  /* a kept symlink to this: there was none */
-#define RC_TIMEOUT_MS 5000
+#define RC_TIMEOUT_MS 15000             /* resolvconf runs its subscribers: slow on a busy host */
 #define ORIGINAL_MAX (256 * 1024)
 
 size_t resolv_text(const struct client *c, char *out, size_t len)
@@ -121,6 +121,7 @@ static void rc_run(struct client *c, int add, int wait)
 	memcpy(p->argv, argv, sizeof(argv));
 	p->on_exit = rc_exited;
 	p->arg = c;
+	p->run_timeout_ms = RC_TIMEOUT_MS;
 	fd = memfd_create("iphttps-dns", MFD_CLOEXEC);
 	if (fd < 0 || (add && write(fd, text, strlen(text)) != (ssize_t)strlen(text)) || lseek(fd, 0, SEEK_SET) < 0) {
 		snprintf(err, sizeof(err), "memfd: %s", strerror(errno));

@@ -347,36 +347,34 @@ def test_nat64_never_reaches_the_server_itself(lab, plain):
     assert _counter(lab, "NAT64: outside the inside network") > before
 
 
+def _ping_from(cli, src, dst):
+    """Ping dst from cli with source src, an address the client does not
+    own, put on its TUN for this one packet.  True when answered."""
+    cli.run(["ip", "-6", "addr", "add", src + "/128", "dev", cli.tun, "nodad"])
+    try:
+        return cli.run(["ping", "-6", "-c", "1", "-W", "2", "-I", src, dst], check=False).returncode == 0
+    finally:
+        cli.run(["ip", "-6", "addr", "del", src + "/128", "dev", cli.tun], check=False)
+
+
 def test_nat64_refuses_foreign_sources(lab, plain):
     """Only the link's own sources enter the NAT64: the server drops a
     client's packet from an IPv4-embedded or another client's source
     (link rules, counted per client), and nftables drops what comes to the
     prefix from anywhere else (here the inside IPv6 network)."""
-    spoof = lab.v6("10.20.0.5")
-    plain.run(["ip", "-6", "addr", "add", spoof + "/128", "dev", plain.tun, "nodad"])
-    try:
-        p = plain.run(["ping", "-6", "-c", "1", "-W", "2", "-I", spoof, lab.v6(WEB_V4)], check=False)
-        assert p.returncode != 0
-    finally:
-        plain.run(["ip", "-6", "addr", "del", spoof + "/128", "dev", plain.tun], check=False)
+    assert not _ping_from(plain, lab.v6("10.20.0.5"), lab.v6(WEB_V4))
     drops = lab.server.state()["Drops"]
     assert drops["source_outside_link"] >= 1, drops
-    # Another client's address as the source.
+    # Another client's address (bound to it by its first packet) as the source.
     other = Cli(lab, host="cli", extra=("--dns", "off"), name="client-other")
     other.wait(lambda st: st["State"] == "LinkUp", "LinkUp")
     victim = netns.wait_for(lambda: [a for a in other.run(["ip", "-6", "-o", "addr", "show", "dev", other.tun,
                                                             "scope", "global"]).stdout.split()
                                      if "/64" in a], 20, 0.2, "the other client's address")[0].split("/")[0]
-    netns.wait_for(lambda: victim in json.dumps(lab.server.state()) or
-                   lab.topo.run("cli", ["ping", "-6", "-c1", "-W1", "-I", victim, lab.v6(WEB_V4)],
-                                check=False).returncode == 0, 20, 0.5, "the other client's address bound")
+    netns.wait_for(lambda: lab.topo.run("cli", ["ping", "-6", "-c1", "-W1", "-I", victim, lab.v6(WEB_V4)],
+                                        check=False).returncode == 0, 20, 0.5, "the other client's address bound")
     before = lab.server.state()["Drops"]["source_of_another_client"]
-    plain.run(["ip", "-6", "addr", "add", victim + "/128", "dev", plain.tun, "nodad"])
-    try:
-        p = plain.run(["ping", "-6", "-c", "1", "-W", "2", "-I", victim, lab.v6(WEB_V4)], check=False)
-        assert p.returncode != 0
-    finally:
-        plain.run(["ip", "-6", "addr", "del", victim + "/128", "dev", plain.tun], check=False)
+    assert not _ping_from(plain, victim, lab.v6(WEB_V4))
     assert lab.server.state()["Drops"]["source_of_another_client"] > before
     other.stop()
     before = _counter(lab, "NAT64: source not of the link")
@@ -480,7 +478,7 @@ def test_resolvconf_openresolv(lab, machine):
     assert "openresolv" in text or "resolvconf" in text, text
     c.stop()
     text = m.read("/etc/resolv.conf").decode()
-    assert "nameserver 192.0.2.53" in text and lab.dns64 not in text, text
+    assert "nameserver 192.0.2.53" in text and lab.dns64 not in text, text + c.proc.stderr()
 
 
 # ---- reload ------------------------------------------------------------------
@@ -641,3 +639,32 @@ def test_dns64_in_per_client_mode(topo, start_server, start_client):
     assert mine and all(ipaddress.ip_address(dns64) not in n for n in mine), cst["Addresses"]
     p = topo.run("cli", ["dig", "+short", "+time=3", "+tries=2", "A", "ready.iphttps.invalid", "@" + dns64])
     assert p.stdout.split() == ["127.0.0.1"], p
+    # Stopped, the server takes away what it set up for the intranet.
+    s.stop()
+    assert "iphttps_" not in topo.run("srv", ["nft", "list", "tables"]).stdout
+    assert "-n64" not in topo.run("srv", ["ip", "-o", "link"]).stdout
+
+
+def test_resolver_that_fails_to_start(topo, start_server, tmp_path, iphttps_bin):
+    """An unbound that dies at start (here one that says why and exits 1)
+    is a start-up error naming it and its last words; what was set up
+    already (the translator, its TUN, the rules) is taken away."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for prog in ("nft", "tayga", "stdbuf"):
+        os.symlink(shutil.which(prog), bin_dir / prog)
+    fake = bin_dir / "unbound"
+    fake.write_text("#!/bin/sh\necho 'fatal error: could not open ports' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    base = tempfile.mkdtemp(prefix="iph-fail-", dir="/tmp")
+    try:
+        p = topo.run("srv", ["env", "PATH=%s:/usr/bin:/bin" % bin_dir, iphttps_bin, "server",
+                             "--state-dir", base + "/state", "--run-dir", base, "--hostname",
+                             netns.SERVER_NAME, "--tun", "iphfail", "--dns64", "192.0.2.53"],
+                     check=False, timeout=60)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert p.returncode == 1, p
+    assert "--dns64: unbound did not start (exited with status 1): fatal error: could not open ports" in p.stderr, p.stderr
+    assert "iphttps_" not in topo.run("srv", ["nft", "list", "tables"]).stdout
+    assert "-n64" not in topo.run("srv", ["ip", "-o", "link"]).stdout
