@@ -70,7 +70,7 @@ const struct opt_def server_opts[] = {
 	{ "multicast-rate", 0, OPT_INT, O(multicast_rate), "N", "multicast packets a second one client may send to the others (default 20)", 1, 100000 },
 	{ "queue-budget", 0, OPT_INT, O(queue_budget), "BYTES", "bytes queued toward all clients together before drops (default 268435456)", 1 << 20, 1L << 40 },
 	{ "max-handshakes", 0, OPT_INT, O(max_handshakes), "N", "connections still in TLS/HTTP at once; beyond, the oldest goes (default 1000)", 1, 1000000 },
-	{ "max-handshakes-per-source", 0, OPT_INT, O(max_per_source), "N", "of those, from one IPv4 address or IPv6 /64 (default 16)", 1, 1000000 },
+	{ "max-handshakes-per-source", 0, OPT_INT, O(max_per_source), "N", "of those, from one IPv4 address or IPv6 /64 (default 250)", 1, 1000000 },
 	{ "ra-interval", 0, OPT_INT, O(ra_interval), "SECONDS", "unsolicited RA to each client every (default 600)", 0, 86400 },
 	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TUN offloads: TCP super-packets cut on reads, joined on writes (on by default; --no-offload: packet by packet)" },
 	{ "metrics", 0, OPT_STR, O(metrics), "ADDR:PORT", "Prometheus text exposition at GET /metrics there (default off)" },
@@ -495,7 +495,7 @@ static void cfg_init(struct server_cfg *c)
 	c->multicast_rate = 20;
 	c->queue_budget = 256L << 20;
 	c->max_handshakes = 1000;
-	c->max_per_source = 16;
+	c->max_per_source = 250;
 	c->offload = 1;
 }
 

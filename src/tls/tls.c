@@ -19,13 +19,16 @@
 
 /* TLS 1.2 suites: OpenSSL's default list (spelt out: the keyword DEFAULT is
  * only honoured first in a list), and the two null suites
- * (TLS_RSA_WITH_NULL_SHA256, TLS_RSA_WITH_NULL_SHA).  The null suites have
- * security level 0, so a list that holds them lowers the whole context to
- * level 0 (which also admits short keys and SHA-1 signatures). */
+ * (TLS_RSA_WITH_NULL_SHA256, TLS_RSA_WITH_NULL_SHA).  Every context runs at
+ * OpenSSL security level 2 (keys of 112 bits of strength and more, no SHA-1
+ * signatures, in certificates of both sides); the null suites, which level
+ * 2 would refuse for their 0 bits of encryption, are exempted by name and
+ * nothing else is (security_cb). */
+#define TLS_SECURITY_LEVEL 2
 #define CIPHERS_BASE "ALL:!COMPLEMENTOFDEFAULT"
 #define CIPHERS_NULL "NULL-SHA256:NULL-SHA"
-#define CIPHERS_NULL_LAST CIPHERS_BASE ":" CIPHERS_NULL ":@SECLEVEL=0"
-#define CIPHERS_NULL_FIRST CIPHERS_NULL ":" CIPHERS_BASE ":@SECLEVEL=0"
+#define CIPHERS_NULL_LAST CIPHERS_BASE ":" CIPHERS_NULL
+#define CIPHERS_NULL_FIRST CIPHERS_NULL ":" CIPHERS_BASE
 
 #define TLS_MODES (SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE | \
 		   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
@@ -87,6 +90,29 @@ static int load_cert_key(SSL_CTX *ctx, const char *cert, const char *key, char *
 	return 0;
 }
 
+typedef int (*security_fn)(const SSL *s, const SSL_CTX *ctx, int op, int bits, int nid,
+			   void *other, void *ex);
+static security_fn openssl_security;    /* OpenSSL's own, which ours defers to */
+
+/* TLS_RSA_WITH_NULL_SHA (0x0002) and TLS_RSA_WITH_NULL_SHA256 (0x003b). */
+static int is_null_suite(const SSL_CIPHER *c)
+{
+	uint16_t id = c ? SSL_CIPHER_get_protocol_id(c) : 0;
+
+	return id == 0x0002 || id == 0x003b;
+}
+
+/* OpenSSL's security check at TLS_SECURITY_LEVEL, except that the two null
+ * suites pass as ciphers (their MAC and RSA key exchange still face every
+ * other check: the certificates, keys and signatures of the handshake). */
+static int security_cb(const SSL *s, const SSL_CTX *ctx, int op, int bits, int nid, void *other,
+		       void *ex)
+{
+	if ((op & SSL_SECOP_OTHER_TYPE) == SSL_SECOP_OTHER_CIPHER && is_null_suite(other))
+		return 1;
+	return openssl_security(s, ctx, op, bits, nid, other, ex);
+}
+
 /* Settings both roles share. Returns ctx, or NULL with err set. */
 static SSL_CTX *new_ctx(const SSL_METHOD *m, char *err)
 {
@@ -96,6 +122,10 @@ static SSL_CTX *new_ctx(const SSL_METHOD *m, char *err)
 		ossl_err(err, "cannot create a TLS context");
 		return NULL;
 	}
+	if (!openssl_security)
+		openssl_security = SSL_CTX_get_security_callback(ctx);
+	SSL_CTX_set_security_level(ctx, TLS_SECURITY_LEVEL);
+	SSL_CTX_set_security_callback(ctx, security_cb);
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
 		ossl_err(err, "cannot set the TLS versions");

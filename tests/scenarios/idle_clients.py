@@ -47,6 +47,9 @@ def parse_args(argv):
     p.add_argument("--setup-timeout", type=float, default=90)
     p.add_argument("--min-hold", type=float, default=5)
     p.add_argument("--max-hold", type=float, default=60)
+    p.add_argument("--no-read", action="store_true",
+                   help="read nothing during the hold (slow readers: the "
+                   "server's queues toward them fill)")
     return p.parse_args(argv)
 
 
@@ -229,6 +232,8 @@ class Pool:
                 if key.data is None:
                     released = True
                     self.sel.unregister(sys.stdin)
+                elif self.a.no_read:
+                    self.sel.unregister(key.fileobj)
                 else:
                     self.advance(key.data)
         return time.monotonic() - t0
