@@ -488,10 +488,13 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}
+		if (c->ctl.open_conns && (timeout < 0 || timeout > 500))
+			timeout = 500;  /* control requests have deadlines */
 		if (ev_run_once(&c->ev, timeout) < 0 && errno != EINTR)
 			fatal("epoll_wait");
 		c->ev.stop = 0;
 		tunio_flush(&c->tun);   /* what this turn wrote, in super-packets */
+		ctl_server_tick(&c->ctl, ev_now_ms());
 		if (c->next_attempt_ms && !c->running && ev_now_ms() >= c->next_attempt_ms)
 			start_round(c);
 		if (c->state == CS_LINKUP && !c->kernel_ready &&

@@ -21,6 +21,8 @@
 struct ctl_conn {
 	struct ev_handler h;
 	struct ctl_server *srv;
+	struct ctl_conn *prev, *next;   /* oldest first */
+	uint64_t deadline_ms;
 	char req[CTL_MAX_REQ];
 	size_t req_len;
 	char *resp;          /* JSON text being written */
@@ -67,6 +69,14 @@ static int sock_path(char *out, size_t outlen, const char *run_dir, const char *
 
 static void conn_close(struct ctl_conn *c)
 {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->srv->oldest = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		c->srv->newest = c->prev;
 	ev_del(c->srv->ev, &c->h);
 	close(c->h.fd);
 	free(c->resp);
@@ -141,18 +151,30 @@ static void on_accept(struct evloop *ev, struct ev_handler *h, uint32_t events)
 
 	if (fd < 0)
 		return;
-	if (s->open_conns >= CTL_MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
+	if (s->open_conns >= CTL_MAX_CONNS && s->oldest) {
+		/* A requester that sends nothing blocks no one: the oldest goes. */
+		s->timeouts++;
+		conn_close(s->oldest);
+	}
+	if (!(c = calloc(1, sizeof(*c)))) {
 		close(fd);
 		return;
 	}
 	c->h.fd = fd;
 	c->h.cb = conn_event;
 	c->srv = s;
+	c->deadline_ms = ev_now_ms() + CTL_DEADLINE_MS;
 	if (ev_add(ev, &c->h, EPOLLIN) < 0) {
 		close(fd);
 		free(c);
 		return;
 	}
+	c->prev = s->newest;
+	if (s->newest)
+		s->newest->next = c;
+	else
+		s->oldest = c;
+	s->newest = c;
 	s->open_conns++;
 }
 
@@ -221,8 +243,18 @@ int ctl_server_open(struct ctl_server *s, struct evloop *ev, const char *run_dir
 	return 0;
 }
 
+void ctl_server_tick(struct ctl_server *s, uint64_t now_ms)
+{
+	while (s->oldest && s->oldest->deadline_ms <= now_ms) {
+		s->timeouts++;
+		conn_close(s->oldest);
+	}
+}
+
 void ctl_server_close(struct ctl_server *s)
 {
+	while (s->oldest)
+		conn_close(s->oldest);
 	if (s->h.fd < 0)
 		return;
 	ev_del(s->ev, &s->h);

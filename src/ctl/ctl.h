@@ -23,6 +23,11 @@
  * A refusal is an object with "error" (and "Role", the instance's). */
 typedef struct json_object *(*ctl_handler_fn)(void *arg, const char *cmd);
 
+/* A requester has CTL_DEADLINE_MS to send its line and take the answer;
+ * at CTL_MAX_CONNS (16) open requests the oldest is closed for a new one. */
+#define CTL_DEADLINE_MS 2000
+
+struct ctl_conn;
 struct ctl_server {
 	struct ev_handler h;
 	struct evloop *ev;
@@ -30,6 +35,8 @@ struct ctl_server {
 	ctl_handler_fn fn;
 	void *arg;
 	unsigned open_conns;
+	struct ctl_conn *oldest, *newest;
+	uint64_t timeouts;              /* requests closed for lack of time or room */
 };
 
 /* The run directory: opt if set, else $IPHTTPS_RUN_DIR, else /run/iphttps. */
@@ -37,6 +44,9 @@ const char *ctl_run_dir(const char *opt);
 /* Refuses (with a clear message) when another live instance holds NAME. */
 int ctl_server_open(struct ctl_server *s, struct evloop *ev, const char *run_dir,
 		    const char *name, ctl_handler_fn fn, void *arg, char *err);
+/* Close requests past their deadline; call at least once a second while
+ * open_conns is not 0. */
+void ctl_server_tick(struct ctl_server *s, uint64_t now_ms);
 void ctl_server_close(struct ctl_server *s);
 /* {"error": message, "Role": role}: a refusal a handler returns. */
 struct json_object *ctl_error(const char *role, const char *fmt, ...)

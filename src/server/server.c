@@ -482,6 +482,8 @@ static void tick(struct server *s, uint64_t now)
 		conn_tick(c, now);
 	}
 	bind_tick(s, now);
+	ctl_server_tick(&s->ctl, now);
+	s->st.ctl_timeouts = s->ctl.timeouts;
 	/* Handshakes and request parsers come in bursts (a whole site
 	 * reconnecting); what they used is given back to the system once
 	 * they are done, or idle clients would look several KiB fatter. */
@@ -558,6 +560,27 @@ static void update_status(struct server *s)
 		      s->cfg->listen);
 }
 
+/* What the listener really does.  Plain HTTP authenticates nobody and
+ * encrypts nothing: whoever reaches it joins the link, so on a wildcard
+ * address (reachable from everywhere, not only from the balancer) it is
+ * warned about. */
+static void log_listening(struct server *s)
+{
+	struct server_cfg *cfg = s->cfg;
+	const char *l = cfg->listen;
+
+	if (cfg->transport == TRANSPORT_HTTP) {
+		log_info("listening on %s (plain HTTP: no TLS and no client authentication here; the balancer in front terminates TLS%s), %u path(s), max %ld clients",
+			 l, cfg->auth == AUTH_CERTIFICATES ? " and must check client certificates" : "",
+			 (unsigned)cfg->paths.n, (long)s->max_clients);
+		if (!strncmp(l, "[::]:", 5) || !strncmp(l, "0.0.0.0:", 8) || !strncmp(l, "*:", 2) || l[0] == ':')
+			log_warnx("--transport http on the wildcard address %s: anyone who reaches this port joins the link unauthenticated; listen on the address only the balancer reaches (--listen 127.0.0.1:8080, or a private one)", l);
+		return;
+	}
+	log_info("listening on %s (TLS, authentication %s), %u path(s), max %ld clients", l,
+		 cfg->auth == AUTH_NONE ? "none" : "certificates", (unsigned)cfg->paths.n, (long)s->max_clients);
+}
+
 /* Everything the loop needs; 0, or the exit status with the failure logged
  * (an error): 2 for a configuration that cannot work, 1 for a step that
  * failed on this host. */
@@ -621,10 +644,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	 * programs need to be restarted). */
 	if (priv_keep(intranet_caps(s), err) < 0)
 		log_warnx("%s; going on with the privileges we have", err);
-	log_info("listening on %s (%s, authentication %s), %u path(s), max %ld clients",
-		 cfg->listen, cfg->transport == TRANSPORT_HTTP ? "plain HTTP" : "TLS",
-		 cfg->auth == AUTH_NONE ? "none" : "certificates", (unsigned)cfg->paths.n,
-		 s->max_clients);
+	log_listening(s);
 	log_tls_policy(s);
 	if (on_ready)
 		on_ready(ready_arg);

@@ -21,6 +21,7 @@ const struct stat_def server_stat_defs[] = {
 	{ "RASent", S(ra_sent), "router_advertisements_sent", "Router Advertisements sent" },
 	{ "NASent", S(na_sent), "neighbor_advertisements_sent", "Neighbor Advertisements sent" },
 	{ "AddressesEvicted", S(evicted), "addresses_evicted", "address bindings given up at a client's limit" },
+	{ "ControlTimeouts", S(ctl_timeouts), "control_requests_timed_out", "control-socket requests closed past their deadline or for room" },
 	{ "ClientCertsExpiring", S(client_certs_expiring), "client_certificates_expiring", "handshakes with a client certificate that expires within 30 days" },
 	{ "Disconnected", S(disconnected), "clients_disconnected", "connections ended by iphttps disconnect" },
 	{ "RevokedAtReload", S(revoked_at_reload), "clients_revoked_at_reload", "connected clients whose certificate a re-read CRL revoked" },

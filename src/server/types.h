@@ -142,6 +142,7 @@ struct server_stats {
 	uint64_t to_tun, from_tun, client_to_client;
 	uint64_t ra_sent, na_sent;
 	uint64_t evicted;               /* bindings given up at a client's limit */
+	uint64_t ctl_timeouts;          /* control requests closed (ctl.h), copied each tick */
 	uint64_t drops[DROP__COUNT];
 	uint64_t client_certs_expiring; /* handshakes with a certificate expiring soon */
 	uint64_t disconnected;          /* by `iphttps disconnect` */

@@ -422,3 +422,45 @@ def test_weak_client_certificate_refused_with_null_suites(topo,
     good = s_client(topo, server, server.cert, server.key)
     assert "HTTP/1.1 200" in good, good[-2000:]
     assert "NULL-SHA" in good, good[-2000:]
+
+
+# ---- the control socket, the plain-HTTP listener ------------------------------
+
+def test_idle_control_requests_do_not_block_state(topo, start_server):
+    """Finding (smaller): 20 requesters that connect to the control socket
+    and send nothing do not keep `iphttps state` from answering: each has a
+    deadline, and the oldest makes room for a new one."""
+    import socket as so
+    server = start_server()
+    path = os.path.join(server.run_dir, server.tun + ".sock")
+    idle = []
+    try:
+        for _ in range(20):
+            s = so.socket(so.AF_UNIX, so.SOCK_STREAM)
+            s.connect(path)
+            idle.append(s)
+        st = server.state()
+        assert st["Role"] == "server", st
+        netns.wait_for(lambda: server.state()["Counters"]["ControlTimeouts"]
+                       >= 20, 15, 0.2, "the idle requests to be closed")
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_http_transport_says_what_it_does(topo, iphttps_bin):
+    """Finding (smaller): --transport http on the default wildcard address
+    is warned about (anyone who reaches it joins unauthenticated), and the
+    start-up line says there is no TLS and no client authentication here,
+    instead of "authentication certificates"."""
+    s = pl.RulesServer(topo, iphttps_bin, ("--transport", "http"))
+    try:
+        log = netns.wait_for(lambda: (lambda t: t if "listening on" in t
+                                      else None)(s.proc.stderr()),
+                             10, 0.1, "the listening line")
+        assert "--transport http on the wildcard address" in log, log
+        line = [l for l in log.splitlines() if "listening on" in l][0]
+        assert "no client authentication" in line and \
+            "authentication certificates" not in line, line
+    finally:
+        s.stop()
