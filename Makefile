@@ -17,7 +17,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 CC      ?= gcc
 PKG_CONFIG ?= pkg-config
-PKGS    := openssl libmnl libpcap inih json-c libsystemd
+PKGS    := openssl libmnl libpcap inih json-c libsystemd libseccomp
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 
 # Install what is missing before anything is compiled (no-op when all is there):
@@ -157,6 +157,7 @@ install: $(BIN) $(O)/iphttps.bash $(addprefix $(O)/units/,$(UNITS))
 		[ -e $(DESTDIR)$(SYSCONFDIR)/iphttps/$$f.conf ] || \
 		install -m 0644 contrib/$$f.conf.example $(DESTDIR)$(SYSCONFDIR)/iphttps/$$f.conf; \
 	done
+	[ -n "$(DESTDIR)" ] || scripts/adduser.sh   # the daemons' user now (the sysusers file at boot)
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/iphttps $(DESTDIR)$(MANDIR)/man1/iphttps*.1 \

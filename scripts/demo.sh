@@ -143,6 +143,7 @@ disown $!
 wait_until 20 "the intranet web server" nsx "$INS" curl -sf -m 2 http://10.20.0.2/
 echo "web.corp.example is 10.20.0.2, IPv4 only; the intranet's DNS server is 10.20.0.2"
 
+"$(dirname "$0")/adduser.sh"   # the daemons' user, as make install creates it
 step "Starting the server in srv"
 # --tun iphttps-srv: the TUN name also names the control socket
 # (RUN/NAME.sock), and server and client share one run dir here, so the

@@ -44,7 +44,8 @@ int cmd_client(int argc, char **argv)
 		return 0;
 	}
 	/* Every check before anything on the host changes (issue 12 item 6). */
-	if (r < 0 || !(ctx = client_cfg_tls_ctx(&cfg, err))) {
+	if (r < 0 || priv_user_lookup(cfg.user, &cfg.run_as, err) < 0 ||
+	    !(ctx = client_cfg_tls_ctx(&cfg, err))) {
 		log_cmd_error("iphttps client", "%s", err);
 		client_cfg_free(&cfg);
 		return 2;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -106,6 +107,28 @@ static void print_check(struct server_cfg *c)
 		printf("note: to run, the server %s\n", err);
 }
 
+/* After the drop (common/priv.h) a reload re-reads the certificate, key
+ * and client CAs as the unprivileged user: the generated ones are made
+ * readable to its group (the state directory too, the CA's key and the
+ * client keys stay root's alone); the administrator's own files are
+ * checked, and named when a reload could not read them. */
+static void readable_after_drop(struct server_cfg *c, const struct pki_paths *pp)
+{
+	const struct priv_user *u = &c->run_as;
+	const char *files[] = { c->cert, c->key, c->client_ca };
+
+	if (!u->drop)
+		return;
+	if (!chown(pp->dir, 0, u->gid))
+		chmod(pp->dir, 0750);
+	if (c->key && !strcmp(c->key, pp->server_key) && !chown(c->key, 0, u->gid))
+		chmod(c->key, 0640);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i] && !priv_user_can_read(u, files[i]))
+			log_warnx("%s is not readable to user %s: a reload (SIGHUP) after start-up could not read it again (chgrp %s %s; chmod g+r %s)",
+				  files[i], u->name, u->name, files[i], files[i]);
+}
+
 int cmd_server(int argc, char **argv)
 {
 	struct server_cfg cfg;
@@ -133,6 +156,11 @@ int cmd_server(int argc, char **argv)
 		server_cfg_free(&cfg);
 		return 2;
 	}
+	if (priv_user_lookup(cfg.user, &cfg.run_as, err) < 0) {
+		fprintf(stderr, "iphttps server: %s\n", err);
+		server_cfg_free(&cfg);
+		return 2;
+	}
 	if (cfg.check) {
 		print_check(&cfg);
 		server_cfg_free(&cfg);
@@ -146,6 +174,7 @@ int cmd_server(int argc, char **argv)
 		server_cfg_free(&cfg);
 		return 1;
 	}
+	readable_after_drop(&cfg, &boot.pp);
 	rc = server_main(&cfg, server_cfg_reload, on_ready, &(struct banner){ &cfg, &boot });
 	server_cfg_free(&cfg);
 	return rc;

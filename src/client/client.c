@@ -468,9 +468,24 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 		goto out;
 	}
 	log_info("tun %s: up, mtu 1280, carrier off until the link is up", c->tun_name);
-	/* Set up: from here on only CAP_NET_ADMIN (carrier, addresses). */
-	if (priv_keep_net_admin(err) < 0)
-		log_warnx("%s; going on with the privileges we have", err);
+	/* Set up: from here on the unprivileged user with CAP_NET_ADMIN only
+	 * (carrier, addresses), the seccomp filter.  Applying the advertised
+	 * DNS through resolvconf or by rewriting /etc/resolv.conf needs root
+	 * (root's files, a program run): then uid 0 stays, with CAP_NET_ADMIN
+	 * only, and no filter; through systemd-resolved (D-Bus, CAP_NET_ADMIN)
+	 * or with --dns off, the user. */
+	if (dns_needs_root(c)) {
+		log_info("staying uid 0 (CAP_NET_ADMIN only): the advertised DNS goes through resolvconf or /etc/resolv.conf, which only root may change (--dns off, or systemd-resolved, lets the client run as %s)",
+			 cfg->run_as.name);
+		cfg->run_as.drop = 0;
+		priv_children_expected();
+	}
+	if (priv_drop(&cfg->run_as, 0, err) < 0) {
+		log_errx("%s", err);
+		goto out;
+	}
+	log_info("running as %s (uid %u), CAP_NET_ADMIN only", cfg->run_as.drop ? cfg->run_as.name : "root",
+		 (unsigned)getuid());
 	schedule(c, 0);
 	client_update_status(c);
 	notify_ready();

@@ -40,6 +40,7 @@ const struct opt_def client_opts[] = {
 	{ "dns", 0, OPT_ENUM, O(dns), "split|full|off", "apply the advertised DNS servers and domains: split sends only those domains through the tunnel (default), full every name, off nothing", 0, 0, dns_modes },
 	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TUN offloads: TCP super-packets cut on reads, joined on writes (on by default; --no-offload: packet by packet)" },
 	{ "allow-http", 0, OPT_FLAG, O(allow_http), NULL, "accept http:// URLs (no TLS: only for tests and trusted paths)" },
+	{ "user", 0, OPT_STR, O(user), "NAME", "the unprivileged user to run as after setup (default iphttps; root keeps root)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
 	{ "up-script", 0, OPT_STR, O(up_script), "FILE", "run when the link is up with its address (IPHTTPS_* in its environment: man iphttps)" },
 	{ "down-script", 0, OPT_STR, O(down_script), "FILE", "run when the link ends" },

@@ -15,6 +15,7 @@
 #include "client/proxy.h"
 #include "common/errbuf.h"
 #include "common/opts.h"
+#include "common/priv.h"
 
 #define CLIENT_MAX_URLS 8
 #define CLIENT_MAX_CERTS 16
@@ -38,6 +39,8 @@ struct client_cfg {
 	int dns;                        /* enum dns_mode (client/dns.h) */
 	int allow_http;
 	int offload;
+	char *user;                     /* --user NAME (default iphttps) */
+	struct priv_user run_as;        /* looked up by the command (common/priv.h) */
 	int verbose;
 	int check;                      /* --check: validate and exit */
 	char *up_script, *down_script;

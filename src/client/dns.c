@@ -54,6 +54,11 @@ static enum dns_mech choose(struct client *c)
 	return MECH_NONE;
 }
 
+int dns_needs_root(struct client *c)
+{
+	return c->dns.mode != DNS_OFF && !resolved_present();
+}
+
 static void revert(struct client *c, int wait)
 {
 	struct dns *d = &c->dns;

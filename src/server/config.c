@@ -78,6 +78,7 @@ const struct opt_def server_opts[] = {
 	{ "disconnect-script", 0, OPT_STR, O(disconnect_script), "FILE", "run when a client's connection ends" },
 	{ "hook-timeout", 0, OPT_INT, O(hook_timeout), "SECONDS", "a script still running then is stopped (default 10)", 1, 3600 },
 	{ "hook-fatal", 0, OPT_FLAG, O(hook_fatal), NULL, "the connect script runs before the 200 and a failure refuses the client (403)" },
+	{ "user", 0, OPT_STR, O(user), "NAME", "the unprivileged user to run as after setup (default iphttps; root keeps root)" },
 	{ "verbose", 'v', OPT_FLAG, O(verbose), NULL, "debug logging" },
 	{ "check", 0, OPT_FLAG, O(check), NULL, "validate the configuration and its files, change nothing, exit 0 or 2" },
 	{ NULL },
@@ -410,6 +411,10 @@ int server_cfg_check(struct server_cfg *c, char *err)
 
 /* Fill cert/key/client CA/prefix from the state directory, generating
  * what is missing; sets *client_cert for the printed command line. */
+/* A reload runs as the unprivileged user (common/priv.h): it reads what
+ * the start generated and generates nothing (the CA's key is root's). */
+static int reloading;
+
 static int embedded_defaults(struct server_cfg *c, struct pki_paths *pp, char *client_cert,
 			     char *client_key, size_t len, char *err)
 {
@@ -419,7 +424,7 @@ static int embedded_defaults(struct server_cfg *c, struct pki_paths *pp, char *c
 
 	pki_paths_init(pp, c->state_dir);
 	client_cert[0] = client_key[0] = 0;
-	if (!c->cert || (c->auth == AUTH_CERTIFICATES && !c->client_ca)) {
+	if (!reloading && (!c->cert || (c->auth == AUTH_CERTIFICATES && !c->client_ca))) {
 		if (pki_ensure_server(pp, (const char *const *)c->hostnames.v, c->hostnames.n,
 				      &created, err) < 0)
 			return -1;
@@ -439,12 +444,13 @@ static int embedded_defaults(struct server_cfg *c, struct pki_paths *pp, char *c
 	if (c->auth == AUTH_CERTIFICATES && !c->client_ca) {
 		c->client_ca = strdup(pp->ca_cert);
 		if (!c->crl) {
-			if (pki_ensure_crl(pp, &created, err) < 0)
+			/* a reload generates nothing: the CA's key is root's */
+			if (!reloading && pki_ensure_crl(pp, &created, err) < 0)
 				return -1;
 			c->crl = strdup(pp->crl);
 		}
 	}
-	if (!c->prefix) {
+	if (!c->prefix && !reloading) {     /* a reload keeps the running prefix */
 		created = 0;
 		if (pki_ensure_prefix(pp, &prefix, &created, err) < 0)
 			return -1;
@@ -535,10 +541,13 @@ int server_cfg_reload(struct server_cfg *out, char *err)
 	int r = server_cfg_parse(out, saved_argc, saved_argv, err);
 
 	out->reloading = 1;
+	reloading = 1;
 	if (r != 0 || server_cfg_check(out, err) < 0 || server_cfg_materialize(out, &b, err) < 0) {
+		reloading = 0;
 		opts_free(server_opts, out);
 		return -1;
 	}
+	reloading = 0;
 	return 0;
 }
 

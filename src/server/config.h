@@ -15,6 +15,7 @@
 
 #include "common/errbuf.h"
 #include "common/opts.h"
+#include "common/priv.h"
 #include "tls/pki.h"
 
 enum transport { TRANSPORT_HTTPS = 0, TRANSPORT_HTTP };
@@ -63,6 +64,8 @@ struct server_cfg {
 	int prefix_mode;        /* enum prefix_mode */
 	char *prefix_pool;      /* per-client mode: the pool, e.g. P/48 */
 	int offload;
+	char *user;             /* --user NAME (default iphttps) */
+	struct priv_user run_as;        /* looked up by the command (common/priv.h) */
 	int verbose;
 	int check;              /* --check: validate and exit */
 	int reloading;

@@ -18,6 +18,8 @@
 #include "common/priv.h"
 #include "common/sdnotify.h"
 #include "net/tun.h"
+#include <linux/capability.h>
+
 #include "server/bind.h"
 #include "server/conn.h"
 #include "server/crl.h"
@@ -229,7 +231,7 @@ static void reload(struct server *s)
 		return;
 	}
 	if (str_differs(n->listen, old->listen) || str_differs(n->tun, old->tun) ||
-	    str_differs(n->prefix, old->prefix) || n->transport != old->transport ||
+	    (n->prefix && str_differs(n->prefix, old->prefix)) || n->transport != old->transport ||
 	    n->prefix_mode != old->prefix_mode || str_differs(n->prefix_pool, old->prefix_pool) ||
 	    str_differs(n->metrics, old->metrics))
 		log_warnx("reload: listen, transport, tun, prefix and metrics changes need a restart; kept");
@@ -242,6 +244,7 @@ static void reload(struct server *s)
 	SWAP_FIELD(n, old, prefix);
 	SWAP_FIELD(n, old, prefix_pool);
 	SWAP_FIELD(n, old, metrics);
+	n->run_as = old->run_as;
 	n->transport = old->transport;
 	n->prefix_mode = old->prefix_mode;
 	s->cfg = n;
@@ -640,10 +643,17 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 		goto out;
 	rc = 1;
 	certwatch_update(s);
-	/* Set up: from here on only CAP_NET_ADMIN (and what the intranet's
-	 * programs need to be restarted). */
-	if (priv_keep(intranet_caps(s), err) < 0)
-		log_warnx("%s; going on with the privileges we have", err);
+	/* Set up: from here on the unprivileged user with CAP_NET_ADMIN (and
+	 * what the intranet's programs need to be restarted), the seccomp
+	 * filter unless programs are run. */
+	if (intranet_caps(s))
+		priv_children_expected();
+	if (priv_drop(&cfg->run_as, intranet_caps(s), err) < 0) {
+		log_errx("%s", err);
+		goto out;
+	}
+	log_info("running as %s (uid %u), CAP_NET_ADMIN%s only", cfg->run_as.name, (unsigned)getuid(),
+		 intranet_caps(s) & ~(1ull << CAP_NET_ADMIN) ? " and what the intranet's programs need" : "");
 	log_listening(s);
 	log_tls_policy(s);
 	if (on_ready)

@@ -23,6 +23,7 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -66,6 +67,9 @@ class Server:
         self.topo = topo
         self.binary = binary
         self.base = _short_tempdir("srv")
+        # Reachable by the daemon's user after the drop (as /var/lib is):
+        # reloads re-read the server's key from the state directory.
+        os.chmod(self.base, 0o755)
         self.state_dir = os.path.join(self.base, "state")
         self.run_dir = os.path.join(self.base, "run")
         os.makedirs(self.run_dir)
@@ -269,6 +273,13 @@ def host_resolv_conf_unchanged():
     yield
     assert _resolv_conf_now() == before, \
         "this machine's /etc/resolv.conf changed during the test"
+@pytest.fixture(scope="session", autouse=True)
+def daemon_user():
+    """The unprivileged user the daemons become after setup (--user,
+    default iphttps), created as `make install` creates it."""
+    if netns.is_root():
+        subprocess.run([os.path.join(REPO, "scripts", "adduser.sh")],
+                       check=True, timeout=60)
 
 
 @pytest.fixture
