@@ -55,7 +55,7 @@ FUZZ_BINS := $(patsubst fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
 # Objects are kept between runs (make would delete them as intermediates).
 .SECONDARY:
 
-.PHONY: all check unit unit-san fuzz fuzz-smoke scenarios demo bench install uninstall clean deps sanitize deb
+.PHONY: all check unit unit-san fuzz fuzz-smoke fuzz-long scenarios demo bench install uninstall clean deps sanitize deb
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -117,6 +117,10 @@ check: $(BIN) $(O)/iphttps-san unit unit-san fuzz
 
 fuzz-smoke: fuzz
 	scripts/check.sh --only fuzz
+
+# Every harness for FUZZ_RUNS executions (10 million) each: long.
+fuzz-long: fuzz
+	scripts/fuzz-long.sh
 
 scenarios: $(BIN) $(O)/iphttps-san
 	scripts/check.sh --only scenarios

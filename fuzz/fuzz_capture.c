@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f = fmemopen((void *)data, size, "rb");
 	if (!f)
 		return 0;
-	if (trace_fp(f, 443, &t, err) < 0)
+	if (trace_fp(f, 443, size & 1 ? TRACE_KEEP_FACTS : 0, &t, err) < 0)
 		return 0;
 	for (struct trace_conn *tc = t.first; tc; tc = tc->next) {
 		sink += strlen(tc->v.evidence) + strlen(tc->v.notes) + tc->n_steps;

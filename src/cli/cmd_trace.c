@@ -122,7 +122,11 @@ static void print_conn(FILE *f, const struct report_style *s, const struct trace
 	}
 	if (tc->steps_dropped)
 		fprintf(f, "  %9s  ....  %u more steps not shown\n", "", tc->steps_dropped);
-	report_verdict(f, s, 2, &tc->v);
+	{
+		struct diag_verdict v;
+		trace_verdict_full(tc, &v);
+		report_verdict(f, s, 2, &v);
+	}
 	fputc('\n', f);
 }
 
@@ -302,7 +306,8 @@ static struct json_object *json_tls(const struct diag_facts *f)
 static struct json_object *json_conn(const struct trace_conn *tc)
 {
 	struct json_object *o = json_object_new_object(), *steps = json_object_new_array(), *x;
-	const struct diag_facts *f = &tc->f;
+	const struct diag_facts *f = tc->f;     /* kept: TRACE_KEEP_FACTS */
+	struct diag_verdict v;
 	char when[64];
 
 	jint(o, "id", tc->id);
@@ -341,7 +346,8 @@ static struct json_object *json_conn(const struct trace_conn *tc)
 		jint(x, "mtu", f->ra_mtu);
 		json_object_object_add(o, "ipv6", x);
 	}
-	json_object_object_add(o, "verdict", report_verdict_json(&tc->v));
+	trace_verdict_full(tc, &v);
+	json_object_object_add(o, "verdict", report_verdict_json(&v));
 	return o;
 }
 
@@ -397,7 +403,7 @@ int cmd_trace(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
-	if (trace_file(o.file, o.port, &t, err) < 0) {
+	if (trace_file(o.file, o.port, o.json ? TRACE_KEEP_FACTS : 0, &t, err) < 0) {
 		fprintf(stderr, "iphttps trace: %s: not a readable pcap or pcapng capture: %s\n", o.file, err);
 		return 2;
 	}

@@ -26,6 +26,9 @@ struct capture {
 	size_t budget_used;             /* out-of-order bytes held, all connections */
 	const struct cap_handler *h;
 	void *arg;
+	int forget;                     /* capture_forget_ended() */
+	struct cap_conn *ahead, *atail; /* open connections, least recently active first */
+	size_t live;
 };
 
 /* One decoded TCP segment. */
@@ -163,6 +166,33 @@ static void table_remove(struct capture *cap, struct cap_conn *c)
 	}
 }
 
+static void active_unlink(struct capture *cap, struct cap_conn *c)
+{
+	if (c->aprev)
+		c->aprev->anext = c->anext;
+	else
+		cap->ahead = c->anext;
+	if (c->anext)
+		c->anext->aprev = c->aprev;
+	else
+		cap->atail = c->aprev;
+	c->aprev = c->anext = NULL;
+	cap->live--;
+}
+
+/* c is the most recently active now. */
+static void active_push(struct capture *cap, struct cap_conn *c)
+{
+	c->aprev = cap->atail;
+	c->anext = NULL;
+	if (cap->atail)
+		cap->atail->anext = c;
+	else
+		cap->ahead = c;
+	cap->atail = c;
+	cap->live++;
+}
+
 /* Takes a new 4-tuple; returns a new connection in the table and the list,
  * or NULL (limit reached or no memory, counted). */
 static struct cap_conn *conn_new(struct capture *cap, const struct cap_addr *cli,
@@ -191,11 +221,15 @@ static struct cap_conn *conn_new(struct capture *cap, const struct cap_addr *cli
 	c->hnext = cap->buckets[h & (cap->nbuckets - 1)];
 	cap->buckets[h & (cap->nbuckets - 1)] = c;
 	cap->nconns++;
-	if (cap->last)
-		cap->last->next = c;
-	else
-		cap->first = c;
-	cap->last = c;
+	if (cap->forget) {
+		active_push(cap, c);
+	} else {
+		if (cap->last)
+			cap->last->next = c;
+		else
+			cap->first = c;
+		cap->last = c;
+	}
 	table_grow(cap);
 	if (cap->h && cap->h->conn_start)
 		cap->h->conn_start(cap->arg, c);
@@ -221,6 +255,28 @@ static void conn_end(struct capture *cap, struct cap_conn *c)
 	c->ended = 1;
 	if (cap->h && cap->h->conn_end)
 		cap->h->conn_end(cap->arg, c);
+}
+
+static void conn_release(struct capture *cap, struct cap_conn *c);
+
+/* Forgetting: end and free a connection that is over (in the table or not). */
+static void conn_forget(struct capture *cap, struct cap_conn *c)
+{
+	conn_end(cap, c);
+	active_unlink(cap, c);
+	conn_release(cap, c);
+}
+
+/* Forgetting: end the connections silent for CAP_IDLE_S at time now, and
+ * the least recently active beyond CAP_MAX_LIVE. */
+static void expire(struct capture *cap, const struct timeval *now)
+{
+	while (cap->ahead && (cap->live > CAP_MAX_LIVE ||
+			      cap->ahead->last.tv_sec + CAP_IDLE_S < now->tv_sec)) {
+		struct cap_conn *c = cap->ahead;
+		table_remove(cap, c);
+		conn_forget(cap, c);
+	}
 }
 
 /* ---- decoding ---- */
@@ -464,11 +520,18 @@ static void tcp_packet(struct capture *cap, struct pkt *pk)
 	    (c->closed || !c->saw_syn || pk->seq != c->isn)) {
 		/* a new connection on the same 4-tuple */
 		table_remove(cap, c);
-		conn_end(cap, c);
+		if (cap->forget)
+			conn_forget(cap, c);
+		else
+			conn_end(cap, c);
 		c = NULL;
 	}
 	if (!c && !(c = conn_new(cap, cli, srv, h, pk->ts)))
 		return;
+	if (cap->forget) {
+		active_unlink(cap, c);
+		active_push(cap, c);
+	}
 	if (d == CAP_C2S && (pk->flags & (TH_SYN | TH_ACK)) == TH_SYN && !c->saw_syn)
 		c->isn = pk->seq;
 	conn_segment(cap, c, d, pk);
@@ -574,6 +637,8 @@ int capture_run(struct capture *cap, const struct cap_handler *h, void *arg)
 		cap->stats.packets++;
 		cap->stats.bytes += ph->len;
 		packet(cap, ph, b);
+		if (cap->forget)
+			expire(cap, &ph->ts);
 	}
 	if (rc == -1) {
 		cap->stats.truncated = 1;
@@ -581,6 +646,11 @@ int capture_run(struct capture *cap, const struct cap_handler *h, void *arg)
 	}
 	for (struct cap_conn *c = cap->first; c; c = c->next)
 		conn_end(cap, c);
+	while (cap->ahead) {
+		struct cap_conn *c = cap->ahead;
+		table_remove(cap, c);
+		conn_forget(cap, c);
+	}
 	return cap->stats.truncated;
 }
 
@@ -608,6 +678,23 @@ const char *cap_addr_str(const struct cap_addr *a, char *buf, size_t len)
 	return buf;
 }
 
+void capture_forget_ended(struct capture *cap)
+{
+	cap->forget = 1;
+}
+
+/* Free a connection and what its reassembly still holds. */
+static void conn_release(struct capture *cap, struct cap_conn *c)
+{
+	for (int d = 0; d < 2; d++) {
+		if (c->rx[d]) {
+			reasm_free(c->rx[d], &cap->budget_used);
+			free(c->rx[d]);
+		}
+	}
+	free(c);
+}
+
 void capture_close(struct capture *cap)
 {
 	struct cap_conn *c, *nx;
@@ -616,13 +703,11 @@ void capture_close(struct capture *cap)
 		return;
 	for (c = cap->first; c; c = nx) {
 		nx = c->next;
-		for (int d = 0; d < 2; d++) {
-			if (c->rx[d]) {
-				reasm_free(c->rx[d], &cap->budget_used);
-				free(c->rx[d]);
-			}
-		}
-		free(c);
+		conn_release(cap, c);
+	}
+	for (c = cap->ahead; c; c = nx) {
+		nx = c->anext;
+		conn_release(cap, c);
 	}
 	free(cap->buckets);
 	pcap_close(cap->pcap);

@@ -29,6 +29,8 @@
 #define CAP_MAX_SEGMENTS       4096                /* out-of-order segments per direction */
 #define CAP_MAX_BUFFERED_TOTAL (64 * 1024 * 1024)  /* out-of-order bytes of all connections */
 #define CAP_MAX_CONNS          1000000             /* beyond, new connections are counted only */
+#define CAP_MAX_LIVE           20000               /* forgetting: connections open at once */
+#define CAP_IDLE_S             600                 /* forgetting: a connection silent this long ends */
 
 enum cap_dir { CAP_C2S = 0, CAP_S2C = 1 };
 
@@ -70,6 +72,7 @@ struct cap_conn {
 	/* private to capture.c */
 	struct cap_reasm *rx[2];
 	struct cap_conn *hnext;
+	struct cap_conn *aprev, *anext; /* by last activity (forgetting) */
 	uint32_t hash;
 };
 
@@ -106,6 +109,12 @@ struct capture;
 struct capture *capture_open(const char *path, uint16_t port, char *err);
 /* The same from an open stream (closed by capture_close, or here on error). */
 struct capture *capture_fopen(FILE *fp, uint16_t port, char *err);
+/* Forget connections once ended (their memory freed after conn_end, so the
+ * handler must keep nothing of c), and end those silent for CAP_IDLE_S
+ * seconds of capture time or beyond CAP_MAX_LIVE open at once (the least
+ * recently active first): memory follows what is open, not the file.
+ * capture_conns() then has nothing to give. */
+void capture_forget_ended(struct capture *cap);
 /* Read every packet and deliver events to h (members may be NULL).
  * Returns 0 (end of file) or 1 (stopped early; stats say why). */
 int capture_run(struct capture *cap, const struct cap_handler *h, void *arg);

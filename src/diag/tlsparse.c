@@ -163,9 +163,10 @@ static int hs_append(struct tlsp_parser *p, enum tlsp_dir dir, const uint8_t *da
 		need = 4;
 		if (d->hs_len >= 4) {
 			msglen = (size_t)d->hs[1] << 16 | (size_t)d->hs[2] << 8 | d->hs[3];
-			need = 4 + msglen;
+			need = 4 + (msglen > TLSP_HS_MAX ? 0 : msglen);
 		}
-		if (hs_reserve(d, need) < 0)
+		/* Room for what has arrived, not for what the header claims. */
+		if (hs_reserve(d, need - d->hs_len < n ? need : d->hs_len + n) < 0)
 			return dir_stop(p, dir, TLSP_EV_ERROR, "out of memory", NULL, 0);
 		take = need - d->hs_len;
 		if (take > n)

@@ -7,6 +7,91 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- shared texts ---- */
+
+/* Every text of every connection's steps and verdict, each kept once: a
+ * capture of many alike connections (a site's clients failing the same
+ * way) costs one copy of each text. */
+struct trace_pool {
+	char **slot;
+	size_t cap, used;
+};
+
+static uint64_t text_hash(const char *p)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	return h;
+}
+
+/* The pool's copy of text (text itself is not kept); "" when out of memory. */
+static const char *pool_text(struct trace_pool *pl, const char *text)
+{
+	size_t i;
+
+	if (!pl)
+		return "";
+	if (pl->used * 2 >= pl->cap) {
+		size_t ncap = pl->cap ? pl->cap * 2 : 1024;
+		char **ns = calloc(ncap, sizeof(*ns));
+		if (!ns)
+			return "";
+		for (i = 0; i < pl->cap; i++) {
+			size_t j;
+			if (!pl->slot[i])
+				continue;
+			for (j = text_hash(pl->slot[i]) & (ncap - 1); ns[j]; j = (j + 1) & (ncap - 1))
+				;
+			ns[j] = pl->slot[i];
+		}
+		free(pl->slot);
+		pl->slot = ns;
+		pl->cap = ncap;
+	}
+	for (i = text_hash(text) & (pl->cap - 1); pl->slot[i]; i = (i + 1) & (pl->cap - 1))
+		if (!strcmp(pl->slot[i], text))
+			return pl->slot[i];
+	if (!(pl->slot[i] = strdup(text)))
+		return "";
+	pl->used++;
+	return pl->slot[i];
+}
+
+static void pool_free(struct trace_pool *pl)
+{
+	if (!pl)
+		return;
+	for (size_t i = 0; i < pl->cap; i++)
+		free(pl->slot[i]);
+	free(pl->slot);
+	free(pl);
+}
+
+/* Keep v compactly in tc, its texts from the pool. */
+static void keep_verdict(struct trace *t, struct trace_conn *tc, const struct diag_verdict *v)
+{
+	tc->v.result = v->result;
+	tc->v.code = v->code;
+	tc->v.summary = pool_text(t->pool, v->summary);
+	tc->v.cause = pool_text(t->pool, v->cause);
+	tc->v.evidence = pool_text(t->pool, v->evidence);
+	tc->v.fix = pool_text(t->pool, v->fix);
+	tc->v.notes = pool_text(t->pool, v->notes);
+}
+
+void trace_verdict_full(const struct trace_conn *tc, struct diag_verdict *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->result = tc->v.result;
+	out->code = tc->v.code;
+	snprintf(out->summary, sizeof(out->summary), "%s", tc->v.summary ? tc->v.summary : "");
+	snprintf(out->cause, sizeof(out->cause), "%s", tc->v.cause ? tc->v.cause : "");
+	snprintf(out->evidence, sizeof(out->evidence), "%s", tc->v.evidence ? tc->v.evidence : "");
+	snprintf(out->fix, sizeof(out->fix), "%s", tc->v.fix ? tc->v.fix : "");
+	snprintf(out->notes, sizeof(out->notes), "%s", tc->v.notes ? tc->v.notes : "");
+}
+
 /* ---- steps ---- */
 
 static double tv_diff(const struct timeval *a, const struct timeval *b)
@@ -130,7 +215,11 @@ static void on_conn_start(void *arg, struct cap_conn *c)
 	}
 	tc = calloc(1, sizeof(*tc));
 	st = calloc(1, sizeof(*st));
-	if (!tc || !st) {
+	if (tc)
+		tc->f = calloc(1, sizeof(*tc->f));
+	if (!tc || !st || !tc->f) {
+		if (tc)
+			free(tc->f);
 		free(tc);
 		free(st);
 		t->conns_skipped++;
@@ -140,7 +229,7 @@ static void on_conn_start(void *arg, struct cap_conn *c)
 	cap_addr_str(&c->cli, tc->client, sizeof(tc->client));
 	cap_addr_str(&c->srv, tc->server, sizeof(tc->server));
 	tc->start = c->first;
-	diag_facts_init(&tc->f);
+	diag_facts_init(tc->f);
 	tc->st = st;
 	st->tc = tc;
 	st->first = st->now = c->first;
@@ -227,12 +316,12 @@ static void on_data(void *arg, struct cap_conn *c, enum cap_dir dir, const uint8
 	if (dir == CAP_C2S && !st->client_data_seen) {
 		st->client_data_seen = 1;
 		if (looks_like_http(p, len)) {
-			st->tc->f.plain_http = 1;
-			st->tc->f.app_readable = 1;
+			st->tc->f->plain_http = 1;
+			st->tc->f->app_readable = 1;
 			step_add(st, dir, "plain HTTP (no TLS)");
 		}
 	}
-	if (st->tc->f.plain_http)
+	if (st->tc->f->plain_http)
 		trace_readable(st, dir, p, len);
 	else
 		tlsp_feed(&st->tp, (enum tlsp_dir)dir, p, len);
@@ -293,7 +382,7 @@ static void tcp_facts(struct diag_facts *f, const struct cap_conn *c)
  * the whole connection (TLS 1.3 records, handshake completion). */
 static void tls_facts(struct trace_state *st)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 
 	if (f->plain_http)
 		return;
@@ -330,14 +419,14 @@ static void on_conn_end(void *arg, struct cap_conn *c)
 		return;
 	st->now = c->last;
 	tc->open_at_end = !c->closed;
-	tcp_facts(&tc->f, c);
+	tcp_facts(tc->f, c);
 	tls_facts(st);
 	for (int d = 0; d < 2; d++) {
 		if (st->appdata_step[d] >= 0)
 			step_set(st, st->appdata_step[d], "application data: %llu record%s, %llu bytes",
-				 (unsigned long long)tc->f.appdata_records[d],
-				 tc->f.appdata_records[d] == 1 ? "" : "s",
-				 (unsigned long long)tc->f.appdata_bytes[d]);
+				 (unsigned long long)tc->f->appdata_records[d],
+				 tc->f->appdata_records[d] == 1 ? "" : "s",
+				 (unsigned long long)tc->f->appdata_bytes[d]);
 	}
 	trace_readable_end(st);
 	tlsp_free(&st->tp);
@@ -349,10 +438,23 @@ static void on_conn_end(void *arg, struct cap_conn *c)
 			tc->cap_steps = tc->n_steps;
 		}
 	}
-	snprintf(tc->f.client, sizeof(tc->f.client), "%s", tc->client);
-	snprintf(tc->f.server, sizeof(tc->f.server), "%s", tc->server);
-	tc->duration = tc->f.duration;
-	diag_decide(&tc->f, &tc->v);
+	snprintf(tc->f->client, sizeof(tc->f->client), "%s", tc->client);
+	snprintf(tc->f->server, sizeof(tc->f->server), "%s", tc->server);
+	tc->duration = tc->f->duration;
+	{
+		struct diag_verdict v;
+		diag_decide(tc->f, &v);
+		keep_verdict(t, tc, &v);
+	}
+	for (size_t i = 0; i < tc->n_steps; i++) {      /* the steps' texts, shared */
+		const char *shared = pool_text(t->pool, tc->steps[i].text);
+		free(tc->steps[i].text);
+		tc->steps[i].text = (char *)shared;
+	}
+	if (!t->keep_facts) {
+		free(tc->f);
+		tc->f = NULL;
+	}
 	if (tc->v.result == DIAG_OK)
 		t->n_ok++;
 	else if (tc->v.result == DIAG_FAIL)
@@ -374,6 +476,8 @@ static int run(struct capture *cap, struct trace *t)
 	};
 
 	t->certs = calloc(1, sizeof(*t->certs));       /* NULL: no cache, slower */
+	t->pool = calloc(1, sizeof(*t->pool));         /* NULL: texts given as "" */
+	capture_forget_ended(cap);
 	t->truncated = capture_run(cap, &h, t);
 	if (t->certs) {
 		tlsp_cert_cache_free(t->certs);
@@ -384,33 +488,37 @@ static int run(struct capture *cap, struct trace *t)
 	snprintf(t->error, sizeof(t->error), "%s", t->stats.error);
 	capture_close(cap);
 	for (struct trace_conn *tc = t->first; tc && t->truncated; tc = tc->next) {
-		size_t used = strlen(tc->v.notes);
+		char notes[DIAG_TEXT];
 
 		if (!tc->open_at_end)
 			continue;
-		tc->f.truncated_file = 1;
-		snprintf(tc->v.notes + used, DIAG_TEXT - used,
-			 "The capture file is truncated: this connection may go on beyond it. ");
+		if (tc->f)
+			tc->f->truncated_file = 1;
+		snprintf(notes, sizeof(notes), "%sThe capture file is truncated: this connection may go on beyond it. ",
+			 tc->v.notes ? tc->v.notes : "");
+		tc->v.notes = pool_text(t->pool, notes);
 	}
 	return 0;
 }
 
-int trace_file(const char *path, uint16_t port, struct trace *t, char *err)
+int trace_file(const char *path, uint16_t port, int flags, struct trace *t, char *err)
 {
 	struct capture *cap;
 
 	memset(t, 0, sizeof(*t));
+	t->keep_facts = !!(flags & TRACE_KEEP_FACTS);
 	cap = capture_open(path, port, err);
 	if (!cap)
 		return -1;
 	return run(cap, t);
 }
 
-int trace_fp(FILE *fp, uint16_t port, struct trace *t, char *err)
+int trace_fp(FILE *fp, uint16_t port, int flags, struct trace *t, char *err)
 {
 	struct capture *cap;
 
 	memset(t, 0, sizeof(*t));
+	t->keep_facts = !!(flags & TRACE_KEEP_FACTS);
 	cap = capture_fopen(fp, port, err);
 	if (!cap)
 		return -1;
@@ -423,10 +531,13 @@ void trace_free(struct trace *t)
 
 	for (tc = t->first; tc; tc = nx) {
 		nx = tc->next;
-		for (size_t i = 0; i < tc->n_steps; i++)
-			free(tc->steps[i].text);
+		if (tc->st)     /* never ended: its texts are its own */
+			for (size_t i = 0; i < tc->n_steps; i++)
+				free(tc->steps[i].text);
 		free(tc->steps);
+		free(tc->f);
 		free(tc);
 	}
+	pool_free(t->pool);
 	memset(t, 0, sizeof(*t));
 }

@@ -58,7 +58,7 @@ static int parse_request(struct diag_facts *f, const char *h, size_t hlen)
  * the header (the rest is the IPv6 stream). */
 static size_t request_bytes(struct trace_state *st, const uint8_t *p, size_t len)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 	size_t take = TRACE_REQ_MAX - st->req_len, start = st->req_len;
 	char *end;
 
@@ -100,7 +100,7 @@ static size_t request_bytes(struct trace_state *st, const uint8_t *p, size_t len
 /* Response header bytes of the server.  Returns how many belonged to it. */
 static size_t response_bytes(struct trace_state *st, const uint8_t *p, size_t len)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 	size_t used = 0;
 	int rc;
 
@@ -146,7 +146,7 @@ static size_t response_bytes(struct trace_state *st, const uint8_t *p, size_t le
 /* Takes a Router Advertisement; records it. */
 static void on_ra(struct trace_state *st, const struct ipv6_view *v, const uint8_t *pkt)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 	struct ra_info ra;
 	const char *why = NULL;
 	char a[INET6_ADDRSTRLEN];
@@ -174,7 +174,7 @@ static int v6_packet(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct v6ctx *c = arg;
 	struct trace_state *st = c->st;
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 	struct ipv6_view v;
 	char src[INET6_ADDRSTRLEN];
 	uint8_t type;
@@ -199,7 +199,7 @@ static int v6_packet(void *arg, const uint8_t *pkt, size_t len)
 /* IPv6 stream bytes of dir. */
 static void ipv6_bytes(struct trace_state *st, int dir, const uint8_t *p, size_t len)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 	struct v6_deframer *df = &st->df[dir];
 
 	if (!st->df_init[dir]) {
@@ -242,7 +242,7 @@ void trace_readable_gap(struct trace_state *st, int dir)
 
 void trace_readable_end(struct trace_state *st)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 
 	for (int d = 0; d < 2; d++) {
 		if (st->v6_step[d] >= 0)

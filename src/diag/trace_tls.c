@@ -32,7 +32,7 @@ static void ch_step(struct trace_state *st, int dir, const struct tlsp_client_he
 /* Takes a Certificate message of dir; records it and writes the step. */
 static void cert_msg(struct trace_state *st, int dir, const struct tlsp_certificate *cert)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 	const struct tlsp_cert_info *c = cert->n_stored ? &cert->certs[0] : NULL;
 	char d[16] = "?";
 	struct tm tm;
@@ -66,7 +66,7 @@ static void cert_msg(struct trace_state *st, int dir, const struct tlsp_certific
 /* Takes a parsed handshake message event; records it. */
 static void hs_parsed(struct trace_state *st, const struct tlsp_event *ev)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 	int dir = ev->dir;
 	char a[16], b[64];
 
@@ -109,7 +109,7 @@ static void hs_parsed(struct trace_state *st, const struct tlsp_event *ev)
  * the running list. */
 static void on_handshake(struct trace_state *st, const struct tlsp_event *ev)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 	const char *name = tlsp_hs_name(ev->hs_type);
 	int parsed = ev->msg.ch != NULL;
 	char buf[64];
@@ -141,7 +141,7 @@ static void on_handshake(struct trace_state *st, const struct tlsp_event *ev)
 /* An alert: the first (fatal) one of each side is kept for the verdict. */
 static void on_alert(struct trace_state *st, const struct tlsp_event *ev)
 {
-	struct diag_alert *a = &st->tc->f.alert[ev->dir];
+	struct diag_alert *a = &st->tc->f->alert[ev->dir];
 	const char *name = tlsp_alert_name(ev->alert_desc);
 
 	step_break(st);
@@ -150,8 +150,8 @@ static void on_alert(struct trace_state *st, const struct tlsp_event *ev)
 		a->encrypted = ev->encrypted;
 		a->level = ev->alert_level;
 		a->desc = ev->alert_desc;
-		a->after_hs = st->tc->f.last_hs;
-		a->after_side = st->tc->f.last_hs_side;
+		a->after_hs = st->tc->f->last_hs;
+		a->after_side = st->tc->f->last_hs_side;
 	}
 	if (ev->encrypted)
 		step_add(st, ev->dir, "Alert (encrypted)");
@@ -164,7 +164,7 @@ static void on_alert(struct trace_state *st, const struct tlsp_event *ev)
 /* Application data of TLS <= 1.2: counted; readable with a null suite. */
 static void on_appdata(struct trace_state *st, const struct tlsp_event *ev)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 	int dir = ev->dir;
 
 	if (ev->record_start)
@@ -185,7 +185,7 @@ static void on_appdata(struct trace_state *st, const struct tlsp_event *ev)
  * an alert, by its size), then application data. */
 static void on_encrypted(struct trace_state *st, const struct tlsp_event *ev)
 {
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 	int dir = ev->dir;
 	unsigned n = ++st->enc_records[dir];
 
@@ -222,7 +222,7 @@ static void on_encrypted(struct trace_state *st, const struct tlsp_event *ev)
 void trace_tls_event(void *arg, const struct tlsp_event *ev)
 {
 	struct trace_state *st = arg;
-	struct diag_facts *f = &st->tc->f;
+	struct diag_facts *f = st->tc->f;
 
 	switch (ev->type) {
 	case TLSP_EV_HANDSHAKE:

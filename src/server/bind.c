@@ -99,6 +99,10 @@ int bind_reserved_for_other(const struct conn *c, const struct in6_addr *addr)
 {
 	const struct reservation *r = c->srv->reserved.used ? addrtab_get(&c->srv->reserved, addr) : NULL;
 
+	/* Mode None (also after a reload switched to it) knows no identities:
+	 * addresses are free the moment their holder goes. */
+	if (c->srv->cfg->auth != AUTH_CERTIFICATES)
+		return 0;
 	return r && r->expires_ms > ev_now_ms() && (!c->has_key || memcmp(r->key, c->key, 16));
 }
 

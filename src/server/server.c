@@ -225,7 +225,10 @@ static void reload(struct server *s)
 
 	notify_reloading();
 	if (!n || !s->reload || s->reload(n, err) < 0) {
-		log_errx("reload: %s; keeping the running configuration", n ? err : "out of memory");
+		int denied = n && strstr(err, "Permission denied") && s->cfg->run_as.drop;
+		log_errx("reload: %s; keeping the running configuration%s%s%s", n ? err : "out of memory",
+			 denied ? " (this daemon runs as " : "", denied ? s->cfg->run_as.name : "",
+			 denied ? ": what it reads again must be readable to that user)" : "");
 		free(n);
 		notify_ready();
 		return;

@@ -44,6 +44,7 @@ def test_bad_options_exit_2(iphttps_bin):
 
 def test_reload_auth_change_ends_connections(topo, start_server, start_client):
     d = tempfile.mkdtemp(prefix="iph-conf-", dir="/tmp")
+    os.chmod(d, 0o755)      # as /etc/iphttps: the reload reads it as iphttps
     conf = os.path.join(d, "server.conf")
     write(conf, "[server]\nauth = certificates\nroute = 2001:db8:1::/64\n")
     server = start_server("-c", conf)

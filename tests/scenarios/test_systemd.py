@@ -29,6 +29,10 @@ class NotifySocket:
         self.path = os.path.join(self.dir, "notify")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
+        # As systemd's /run/systemd/notify: reachable by the daemon's user
+        # once it has dropped root.
+        os.chmod(self.dir, 0o755)
+        os.chmod(self.path, 0o777)
         self.sock.setblocking(False)
         self.messages = []
 

@@ -30,7 +30,7 @@ struct sim {
 	size_t tun_last_len;
 };
 
-static void sim_tun(struct server *s, const uint8_t *pkt, size_t len)
+static inline void sim_tun(struct server *s, const uint8_t *pkt, size_t len)
 {
 	struct sim *m = (struct sim *)((char *)s - offsetof(struct sim, s));
 
@@ -42,7 +42,7 @@ static void sim_tun(struct server *s, const uint8_t *pkt, size_t len)
 
 /* A server of prefix fd00:1:2:3::/64 configured by the options in args
  * (NULL-terminated, e.g. "--auth", "none"); 0, or -1 with err. */
-static int sim_init(struct sim *m, const char *const *args, char *err)
+static inline int sim_init(struct sim *m, const char *const *args, char *err)
 {
 	char *argv[32] = { "server", "--prefix", "fd00:1:2:3::/64", "--route", "2001:db8:1::/64" };
 	int argc = 5;
@@ -65,7 +65,7 @@ static int sim_init(struct sim *m, const char *const *args, char *err)
 
 /* A connection in LinkUp (its first RA queued and taken away); key: a
  * certificate's identity (mode Certificates), or NULL. */
-static struct conn *sim_conn(struct sim *m, const uint8_t *key)
+static inline struct conn *sim_conn(struct sim *m, const uint8_t *key)
 {
 	struct server *s = &m->s;
 	struct conn *c = calloc(1, sizeof(*c));
@@ -100,7 +100,7 @@ static struct conn *sim_conn(struct sim *m, const uint8_t *key)
 }
 
 /* Copy n queued bytes of c into out (NULL: discard them). */
-static void sim_pop(struct conn *c, uint8_t *out, size_t n)
+static inline void sim_pop(struct conn *c, uint8_t *out, size_t n)
 {
 	while (n) {
 		size_t k = bufq_head_len(&c->out);
@@ -118,7 +118,7 @@ static void sim_pop(struct conn *c, uint8_t *out, size_t n)
 
 /* Take the next whole packet queued toward c into out (cap >= 65575): its
  * length, or 0 when none is queued. */
-static size_t sim_take(struct conn *c, uint8_t *out, size_t cap)
+static inline size_t sim_take(struct conn *c, uint8_t *out, size_t cap)
 {
 	size_t len;
 
@@ -133,7 +133,7 @@ static size_t sim_take(struct conn *c, uint8_t *out, size_t cap)
 }
 
 /* Drop everything queued toward every connection; the number of packets. */
-static unsigned sim_flush_all(struct sim *m)
+static inline unsigned sim_flush_all(struct sim *m)
 {
 	static uint8_t buf[65600];
 	unsigned n = 0;
@@ -145,7 +145,7 @@ static unsigned sim_flush_all(struct sim *m)
 }
 
 /* The connection ends (its addresses released or reserved). */
-static void sim_close(struct sim *m, struct conn *c)
+static inline void sim_close(struct sim *m, struct conn *c)
 {
 	link_conn_down(c);
 	c->srv->queued -= bufq_pending(&c->out);
@@ -153,7 +153,7 @@ static void sim_close(struct sim *m, struct conn *c)
 	c->state = CONN_CLOSED;
 }
 
-static void sim_free(struct sim *m)
+static inline void sim_free(struct sim *m)
 {
 	for (int i = 0; i < m->n; i++) {
 		struct conn *c = m->c[i];

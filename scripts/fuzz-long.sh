@@ -1,0 +1,49 @@
+#!/bin/bash
+# `make fuzz-long`: every libFuzzer harness for a set number of executions
+# (FUZZ_RUNS, default 10 million each), two at a time (FUZZ_JOBS), each on
+# a copy of its seed corpus, at low priority.  Prints one line per harness
+# with the executions done, the time, and the findings (crash, leak,
+# timeout or out-of-memory artifacts, kept in build/fuzz-long/), then
+# "N passed, N failed".  `make check` keeps its short runs (check.sh).
+#   scripts/fuzz-long.sh [HARNESS...]
+set -u
+cd "$(dirname "$0")/.."
+O=${O:-build}
+RUNS=${FUZZ_RUNS:-10000000}
+JOBS=${FUZZ_JOBS:-2}
+out=$O/fuzz-long
+mkdir -p "$out"
+if [ $# -gt 0 ]; then names=("$@"); else
+	names=(); for b in "$O"/fuzz/fuzz_*; do [ -x "$b" ] && names+=("$(basename "$b")"); done
+fi
+
+one() {
+	local name=$1 work log t0 t1 runs finds rc
+	work=$(mktemp -d)
+	log=$out/$name.log
+	[ -d "fuzz/corpus/$name" ] && cp -r "fuzz/corpus/$name"/. "$work"/
+	t0=$(date +%s)
+	nice -n 19 "$O/fuzz/$name" -runs="$RUNS" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$out/$name-" "$work" >"$log" 2>&1
+	rc=$?
+	t1=$(date +%s)
+	runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$')
+	[ -n "$runs" ] || runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -n 1 | grep -o '[0-9]*')
+	finds=$(ls "$out/$name-"* 2>/dev/null | wc -l)
+	printf '%-20s %12s executions in %6d s, %d finding(s)%s\n' "$name" "${runs:-?}" $((t1 - t0)) "$finds" \
+		"$([ $rc = 0 ] || echo " (exit $rc, see $log)")"
+	rm -rf "$work"
+	[ $rc = 0 ] && [ "$finds" = 0 ] && [ "${runs:-0}" -ge "$RUNS" ]
+}
+export -f one
+export O RUNS out
+
+echo "== fuzz-long: ${#names[@]} harnesses, $RUNS executions each, $JOBS at a time"
+rm -f "$out"/*-crash-* "$out"/*-leak-* "$out"/*-timeout-* "$out"/*-oom-* 2>/dev/null
+printf '%s\n' "${names[@]}" | xargs -P "$JOBS" -I{} bash -c 'one {}' >"$out/summary" 2>&1
+cat "$out/summary"
+passed=$(grep -c ' 0 finding(s)$' "$out/summary")
+failed=$(( ${#names[@]} - passed ))
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
