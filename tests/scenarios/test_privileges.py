@@ -20,10 +20,14 @@ def status(pid):
     return fields
 
 
-def test_dedicated_user_net_admin_only_after_setup(server, client):
+def test_dedicated_user_net_admin_only_after_setup(server, start_client):
     """Both daemons: uid and gid of the user iphttps (real, effective,
     saved), its group alone, CAP_NET_ADMIN alone (effective, permitted,
-    bounding), no_new_privs, a seccomp filter; and they still work."""
+    bounding), no_new_privs, a seccomp filter; and they still work.  (The
+    client applying DNS through resolvconf or /etc/resolv.conf stays uid 0
+    with CAP_NET_ADMIN only: --dns off here.)"""
+    client = start_client(server, extra_args=("--dns", "off"))
+    client.wait_linkup()
     u = pwd.getpwnam("iphttps")
     for p in (server.proc, client.proc):
         st = status(p.pid)      # `ip netns exec` execs the daemon: same pid
