@@ -649,7 +649,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	/* Set up: from here on the unprivileged user with CAP_NET_ADMIN (and
 	 * what the intranet's programs need to be restarted), the seccomp
 	 * filter unless programs are run. */
-	if (intranet_caps(s))
+	if (intranet_caps(s) || cfg->connect_script || cfg->disconnect_script)
 		priv_children_expected();
 	if (priv_drop(&cfg->run_as, intranet_caps(s), err) < 0) {
 		log_errx("%s", err);
