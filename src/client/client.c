@@ -418,10 +418,38 @@ static int open_signals(struct client *c)
 	return ev_add_signals(&c->ev, &c->sig_h);
 }
 
+/* Why this client must stay uid 0 after setup, or NULL: applying the
+ * advertised DNS (systemd-resolved answers a privileged caller, resolvconf
+ * runs as a child, /etc/resolv.conf is root's), or a certificate, key or
+ * CA that each attempt reads again and the user could not read. */
+static const char *needs_root(struct client *c)
+{
+	static char why[ERRLEN];
+	const struct priv_user *u = &c->cfg->run_as;
+
+	if (dns_needs_root(c)) {
+		snprintf(why, sizeof(why), "the advertised DNS goes through systemd-resolved, resolvconf or "
+			 "/etc/resolv.conf, which only root may change (--dns off lets the client run as %s)", u->name);
+		return why;
+	}
+	for (size_t i = 0; i < c->cfg->n_creds; i++) {
+		const struct tls_cred *cr = &c->cfg->creds[i];
+		const char *f = !priv_user_can_read(u, cr->cert_file) ? cr->cert_file
+			      : !priv_user_can_read(u, cr->key_file) ? cr->key_file : NULL;
+		if (f) {
+			snprintf(why, sizeof(why), "%s, which every attempt reads again, is not readable to %s "
+				 "(chgrp %s; chmod g+r; and its directory g+x)", f, u->name, u->name);
+			return why;
+		}
+	}
+	return NULL;
+}
+
 int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	char err[ERRLEN];
+	const char *why;
 	int rc = 1;
 
 	if (!c)
@@ -471,12 +499,11 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 	/* Set up: from here on the unprivileged user with CAP_NET_ADMIN only
 	 * (carrier, addresses), the seccomp filter.  Applying the advertised
 	 * DNS through resolvconf or by rewriting /etc/resolv.conf needs root
-	 * (root's files, a program run): then uid 0 stays, with CAP_NET_ADMIN
-	 * only, and no filter; through systemd-resolved (D-Bus, CAP_NET_ADMIN)
-	 * or with --dns off, the user. */
-	if (dns_needs_root(c)) {
-		log_info("staying uid 0 (CAP_NET_ADMIN only): the advertised DNS goes through resolvconf or /etc/resolv.conf, which only root may change (--dns off, or systemd-resolved, lets the client run as %s)",
-			 cfg->run_as.name);
+	 * (root's files, a program run), and systemd-resolved answers a
+	 * privileged caller: then uid 0 stays, with CAP_NET_ADMIN only, and no
+	 * filter; with --dns off, the user. */
+	if (cfg->run_as.drop && (why = needs_root(c))) {
+		log_info("staying uid 0 (CAP_NET_ADMIN only): %s", why);
 		cfg->run_as.drop = 0;
 		priv_children_expected();
 	}

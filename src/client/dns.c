@@ -56,7 +56,7 @@ static enum dns_mech choose(struct client *c)
 
 int dns_needs_root(struct client *c)
 {
-	return c->dns.mode != DNS_OFF && !resolved_present();
+	return c->dns.mode != DNS_OFF;
 }
 
 static void revert(struct client *c, int wait)

@@ -83,7 +83,8 @@ struct dns {
 
 /* At start: read --dns, repair what a crashed run left in resolv.conf. */
 /* 1 when applying the DNS may need root (resolvconf runs as a child,
- * /etc/resolv.conf is rewritten): no systemd-resolved and not --dns off. */
+ * /etc/resolv.conf is rewritten, systemd-resolved is asked over D-Bus by
+ * a privileged caller): anything but --dns off. */
 int dns_needs_root(struct client *c);
 void dns_init(struct client *c, int mode);
 /* A Router Advertisement from the router: apply what changed. */

@@ -45,19 +45,35 @@ int priv_user_lookup(const char *name, struct priv_user *u, char *err)
 	return 0;
 }
 
+/* 1 when u may use st by bit (S_IRUSR or S_IXUSR, shifted for group and
+ * others), through its own permission bits. */
+static int user_may(const struct priv_user *u, const struct stat *st, mode_t bit)
+{
+	if (st->st_uid == u->uid)
+		return !!(st->st_mode & bit);
+	if (st->st_gid == u->gid)
+		return !!(st->st_mode & (bit >> 3));
+	return !!(st->st_mode & (bit >> 6));
+}
+
 int priv_user_can_read(const struct priv_user *u, const char *path)
 {
+	char buf[4096], *slash;
 	struct stat st;
 
 	if (!u->drop)
 		return 1;
-	if (stat(path, &st) < 0)
+	if (stat(path, &st) < 0 || !user_may(u, &st, S_IRUSR))
 		return 0;
-	if (st.st_uid == u->uid)
-		return !!(st.st_mode & S_IRUSR);
-	if (st.st_gid == u->gid)
-		return !!(st.st_mode & S_IRGRP);
-	return !!(st.st_mode & S_IROTH);
+	/* every directory on the way must let it through */
+	if (path[0] != '/' || snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return 1;
+	while ((slash = strrchr(buf, '/')) && slash != buf) {
+		*slash = 0;
+		if (stat(buf, &st) < 0 || !user_may(u, &st, S_IXUSR))
+			return 0;
+	}
+	return 1;
 }
 
 static int switch_user(const struct priv_user *u, char *err)

@@ -39,8 +39,9 @@ struct priv_user {
 
 /* Look the user up (nothing changes yet). */
 int priv_user_lookup(const char *name, struct priv_user *u, char *err);
-/* 1 when path can be read by u through its own permission bits (the
- * owner, the group or others), as a reload after the drop would need. */
+/* 1 when path can be read by u through the permission bits of the file
+ * and of the directories on the way (owner, group or others), as a reload
+ * after the drop would need. */
 int priv_user_can_read(const struct priv_user *u, const char *path);
 /* Become u with CAP_NET_ADMIN and extra (1 << CAP_x) only, then install
  * the seccomp filter (unless programs are expected). */

@@ -135,7 +135,10 @@ def test_client_check(iphttps_bin, tmp_path):
 
 
 def test_reload_runs_the_same_checks(topo, start_server, tmp_path):
-    conf = str(tmp_path / "server.conf")
+    # As /etc/iphttps: the reload reads it as the server's user (iphttps).
+    d = tempfile.mkdtemp(prefix="iph-check-", dir="/tmp")
+    os.chmod(d, 0o755)
+    conf = os.path.join(d, "server.conf")
     write(conf, "[server]\nroute = 2001:db8:1::/64\n")
     server = start_server("-c", conf)
     write(conf, "[server]\nroute = 2001:db8:1::/64\ncert = /nonexistent/s.pem\n"

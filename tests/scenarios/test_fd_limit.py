@@ -104,7 +104,10 @@ def test_no_room_for_clients_is_refused_at_start(topo, iphttps_bin):
 
 def test_out_of_descriptors_pauses_accepts(topo, iphttps_bin, probe):
     # All from one source, at once.
-    base, srv = start(topo, iphttps_bin, 400, "iphfd0", "--max-handshakes-per-source", "100")
+    # --user root: prlimit --pid below needs the server's uid (this
+    # machine's root lacks CAP_SYS_RESOURCE over other users' processes).
+    base, srv = start(topo, iphttps_bin, 400, "iphfd0", "--max-handshakes-per-source", "100",
+                      "--user", "root")
     pid = state(topo, iphttps_bin, base, "iphfd0")["PID"]
     # Lowered under the running server to 48 descriptors in all: a few
     # dozen connections exhaust them before --max-clients (136) is reached.

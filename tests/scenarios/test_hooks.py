@@ -38,7 +38,9 @@ def reload_with(server, conf, text, mark):
 
 def test_connect_disconnect_timeout_and_fatal(topo, start_server, start_client):
     d = tempfile.mkdtemp(prefix="iph-hooks-", dir="/tmp")
-    os.chmod(d, 0o755)
+    # The scripts run as the server's user (iphttps, CAP_NET_ADMIN): they
+    # write their findings here.
+    os.chmod(d, 0o777)
     conn = script(d, "connect.sh", 'env | grep ^IPHTTPS_ > %s/connect.$IPHTTPS_ID\n'
                   'nft add table inet iph_client_$IPHTTPS_ID' % d)
     disc = script(d, "disconnect.sh", 'env | grep ^IPHTTPS_ > %s/disconnect.$IPHTTPS_ID\n'

@@ -26,6 +26,12 @@ def test_dedicated_user_net_admin_only_after_setup(server, start_client):
     bounding), no_new_privs, a seccomp filter; and they still work.  (The
     client applying DNS through resolvconf or /etc/resolv.conf stays uid 0
     with CAP_NET_ADMIN only: --dns off here.)"""
+    # Its certificate and key readable to the user (each attempt reads them).
+    grp = pwd.getpwnam("iphttps").pw_gid
+    d = os.path.join(server.state_dir, "clients")
+    for path, mode in ((d, 0o750), (server.cert, 0o640), (server.key, 0o640)):
+        os.chown(path, 0, grp)
+        os.chmod(path, mode)
     client = start_client(server, extra_args=("--dns", "off"))
     client.wait_linkup()
     u = pwd.getpwnam("iphttps")
