@@ -389,6 +389,14 @@ if want iphttps; then
 		# No -reuse: the server offers no resumption (src/tls/tls.c: no
 		# tickets, no session cache).
 		handshakes iphttps 192.0.2.1:443 -new "$SRV_PID"
+		# The same handshakes against OpenSSL's own server with the same
+		# key and client certificate check: what the library costs.
+		bg s_server "$S" openssl s_server -quiet -accept 4444 -cert "$TMP/state/server.pem" \
+			-key "$TMP/state/server.key" -Verify 1 -CAfile "$TMP/state/ca.pem"
+		SSRV_PID=$BGPID
+		wait_until 10 "openssl s_server" sh -c "ip netns exec '$S' ss -Hltn 'sport = :4444' | grep -q LISTEN"
+		handshakes s_server 192.0.2.1:4444 -new "$SSRV_PID"
+		stop "$SSRV_PID"
 	fi
 	if ! skip fair; then
 		log "iphttps: $NFAIR more clients, one per f namespace"
@@ -652,6 +660,7 @@ row("%s clients: the slow one (%s)" % (nfair, slow), "iphttps,slow", "ocserv,slo
 row("%s clients: RTT of client 1" % nfair, "iphttps,fairrtt", "ocserv,fairrtt", ms)
 row("full handshakes (4 at once)", "iphttps,-new", "ocserv,-new", per_s)
 row("full handshakes per server CPU s", "iphttps,-new,cpu", "ocserv,-new,cpu", per_s, ">= 0.8 x rsa2048 sign")
+row("  openssl s_server, same key", "s_server,-new,cpu", None, per_s)
 if num("ocserv,-reuse"):
     rows.append(("resumed sessions (4 at once)", "not offered", per_s(num("ocserv,-reuse")), "", ""))
     rows.append(("resumed per server CPU s", "not offered", per_s(num("ocserv,-reuse,cpu")), "", ""))
@@ -694,7 +703,7 @@ echo "  single stream, RTT: $SINGLE_CMD"
 [ -n "${CMDS[nat64]:-}" ] && echo "  inside host, IPv6 and NAT64:" && echo "    ${CMDS[nat64]}"
 [ -n "${CMDS[ocserv]:-}" ] && echo "  ocserv+openconnect:" && echo "    ${CMDS[ocserv]}"
 skip fair || echo "  $NFAIR clients: $FAIR_CMD; each fK runs the same client as C toward its own server address"
-skip handshakes || echo "  handshakes: in C, 4 at once: openssl s_time -connect ADDR:PORT -new|-reuse -time $T [-CAfile ca.pem -cert client1.pem -key client1.key]; server CPU from /proc/PID/stat; openssl speed -seconds 3 rsa2048"
+skip handshakes || echo "  handshakes: in C, 4 at once: openssl s_time -connect ADDR:PORT -new|-reuse -time $T [-CAfile ca.pem -cert client1.pem -key client1.key]; server CPU from /proc/PID/stat; openssl speed -seconds 3 rsa2048; in S: openssl s_server -accept 4444 -cert server.pem -key server.key -Verify 1 -CAfile ca.pem (iphttps' generated files)"
 [ -n "${IDLE_CMD[*]:-}" ] && echo "  idle iphttps clients, against a fresh server each (in S: iphttps server --auth certificates|none --listen 192.0.2.1:8444|8443 ...):" &&
 	echo "    in C: ${IDLE_CMD[*]}   (server PSS before and after)"
 [ -n "${CMDS[idle-oc]:-}" ] && echo "  idle openconnect clients:" && echo "    ${CMDS[idle-oc]}"
