@@ -51,17 +51,10 @@ const struct opt_def client_opts[] = {
 };
 #undef O
 
-/* err = "FILE:LINE: name: ..." or "--name: ..."; returns -1. */
-static int __attribute__((format(printf, 5, 6)))
-bad(const struct client_cfg *c, const char *name, size_t item, char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	opts_vbad(client_opts, &c->origin, c, name, item, err, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+/* err = "FILE:LINE: name: ..." or "--name: ..." about option name's value
+ * (item of a list); -1. */
+#define bad(c, name, item, err, ...) \
+	opts_bad(client_opts, &(c)->origin, (c), (name), (item), (err), __VA_ARGS__)
 
 /* Expired: an error; within CERT_WARN_DAYS: a warning. */
 static int check_expiry(const struct client_cfg *c, const char *opt, const char *file,

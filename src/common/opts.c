@@ -268,12 +268,15 @@ const char *opts_where(const struct opt_def *defs, const struct opts_origin *ori
 	return out;
 }
 
-int opts_vbad(const struct opt_def *defs, const struct opts_origin *origin, const void *cfg,
-	      const char *name, size_t item, char *err, const char *fmt, va_list ap)
+int opts_bad(const struct opt_def *defs, const struct opts_origin *origin, const void *cfg,
+	     const char *name, size_t item, char *err, const char *fmt, ...)
 {
 	char w[320], msg[ERRLEN];
+	va_list ap;
 
+	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	snprintf(err, ERRLEN, "%s: %s", opts_where(defs, origin, cfg, name, item, w, sizeof(w)), msg);
 	return -1;
 }

@@ -70,9 +70,9 @@ int opts_parse_file(const struct opt_def *defs, void *cfg, const char *section,
 const char *opts_where(const struct opt_def *defs, const struct opts_origin *origin,
 		       const void *cfg, const char *name, size_t item, char *out, size_t len);
 /* err = opts_where(...) ": " and the message; returns -1. */
-int opts_vbad(const struct opt_def *defs, const struct opts_origin *origin, const void *cfg,
-	      const char *name, size_t item, char *err, const char *fmt, va_list ap)
-	__attribute__((format(printf, 7, 0)));
+int opts_bad(const struct opt_def *defs, const struct opts_origin *origin, const void *cfg,
+	     const char *name, size_t item, char *err, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
 void opts_usage(FILE *f, const char *synopsis, const struct opt_def *defs);
 void strlist_free(struct strlist *l);
 int strlist_add(struct strlist *l, const char *s);

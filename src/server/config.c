@@ -123,18 +123,10 @@ static void null_enc_default(struct server_cfg *c)
 			      NULL_ENC_PREFER : NULL_ENC_OFF;
 }
 
-/* err = "FILE:LINE: name: ..." or "--name: ...", for option name's value
- * (item of a list); returns -1. */
-static int __attribute__((format(printf, 5, 6)))
-bad(const struct server_cfg *c, const char *name, size_t item, char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	opts_vbad(server_opts, &c->origin, c, name, item, err, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+/* err = "FILE:LINE: name: ..." or "--name: ..." about option name's value
+ * (item of a list); -1. */
+#define bad(c, name, item, err, ...) \
+	opts_bad(server_opts, &(c)->origin, (c), (name), (item), (err), __VA_ARGS__)
 
 int server_parse_prefix(const char *text, struct in6_addr *p, long *plen)
 {

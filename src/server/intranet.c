@@ -29,16 +29,8 @@ static const char *const default_allow[] = { "10.0.0.0/8", "172.16.0.0/12", "192
 
 /* err = "--name: ..." or "FILE:LINE: name: ..." for option name's value
  * (item of a list), as every option error; returns -1. */
-static int __attribute__((format(printf, 5, 6)))
-bad(const struct server_cfg *c, const char *name, size_t item, char *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	opts_vbad(server_opts, &c->origin, c, name, item, err, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#define bad(c, name, item, err, ...) \
+	opts_bad(server_opts, &(c)->origin, (c), (name), (item), (err), __VA_ARGS__)
 
 static uint32_t mask4(uint8_t len)
 {

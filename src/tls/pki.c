@@ -3,6 +3,7 @@
 #include "tls/pki.h"
 
 #include "common/log.h"
+#include "tls/certcheck.h"
 #include "tls/tls.h"
 
 #include <arpa/inet.h>
@@ -795,11 +796,9 @@ int pki_revoke_client(const struct pki_paths *p, const char *name, char *serial_
 	if (issue_crl(p, ca, cakey, old, X509_get0_serialNumber(x), err) < 0)
 		goto out;
 	if (serial_out) {
-		BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-		char *hex = bn ? BN_bn2hex(bn) : NULL;
-		snprintf(serial_out, serial_len, "%s", hex ? hex : "?");
-		OPENSSL_free(hex);
-		BN_free(bn);
+		struct cert_facts cf;
+		cert_facts_of(x, &cf);
+		snprintf(serial_out, serial_len, "%s", cf.serial);
 	}
 	snprintf(kept, sizeof(kept), "%s.revoked", cert);
 	if (rename(cert, kept) < 0 || (unlink(key) < 0 && errno != ENOENT)) {

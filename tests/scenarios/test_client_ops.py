@@ -14,21 +14,9 @@ import time
 import types
 
 import netns
+from hookutil import env_file, script
 
 FAST = ("--reconnect-initial", "1", "--reconnect-max", "2")
-
-
-def script(d, name, body):
-    path = os.path.join(d, name)
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\n" + body + "\n")
-    os.chmod(path, 0o755)
-    return path
-
-
-def env_file(path):
-    with open(path) as f:
-        return dict(l.rstrip("\n").split("=", 1) for l in f if "=" in l)
 
 
 def test_up_and_down_scripts(topo, start_server, start_client):
