@@ -157,7 +157,7 @@ int cmd_server(int argc, char **argv)
 		return 2;
 	}
 	if (priv_user_lookup(cfg.user, &cfg.run_as, err) < 0) {
-		fprintf(stderr, "iphttps server: %s\n", err);
+		log_cmd_error("iphttps server", "%s", err);
 		server_cfg_free(&cfg);
 		return 2;
 	}
