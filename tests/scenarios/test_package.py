@@ -136,7 +136,13 @@ def run_package(topo, work):
                 % (netns.SERVER_NAME, netns.INSIDE_PREFIX, tun, PORT))
     p = topo.run("srv", ["/usr/bin/iphttps", "server", "--check", "-c", "/etc/iphttps/server.conf"])
     assert "configuration OK: /etc/iphttps/server.conf" in p.stdout
-    server = topo.popen("srv", exec_start, name="installed-server")
+    # As systemd would run it: the unit's capability bounding set and no new
+    # privileges (setpriv), the rest of its sandbox needs systemd itself.
+    caps = re.search(r"^CapabilityBoundingSet=(.*)$", text, re.M).group(1).split()
+    assert re.search(r"^NoNewPrivileges=yes$", text, re.M)
+    sandbox = ["setpriv", "--no-new-privs", "--bounding-set",
+               ",".join(["-all"] + ["+" + c[4:].lower() for c in caps]), "--"]
+    server = topo.popen("srv", sandbox + exec_start, name="installed-server")
     try:
         line = netns.wait_for(lambda: (lambda t: t.split("To connect a client:\n", 1)[1]
                                        .split("\n", 1)[0] if "To connect a client:\n" in t
@@ -153,6 +159,11 @@ def run_package(topo, work):
                        .get("State") == "LinkUp", 30, 0.2, "the client LinkUp")
         p = topo.run("srv", ["/usr/bin/iphttps", "clients", tun])
         assert "CN=client1" in p.stdout, p.stdout
+        # It dropped to the package's user, with CAP_NET_ADMIN alone.
+        with open("/proc/%d/status" % server.pid) as f:
+            st = dict(l.split(":", 1) for l in f)
+        assert st["Uid"].split()[1] == str(pwd.getpwnam("iphttps").pw_uid), st["Uid"]
+        assert st["CapEff"].strip() == "0000000000001000", st["CapEff"]
         p = topo.run("srv", ["curl", "-sS", "http://127.0.0.1:%d/metrics" % PORT])
         assert 'subject="CN=client1"' in p.stdout
         assert os.path.exists("/var/lib/iphttps/ca.pem")
