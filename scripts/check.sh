@@ -80,9 +80,9 @@ if want scenarios; then
 	else
 		xml=$logdir/scenarios.xml
 		export IPHTTPS_BIN=${IPHTTPS_BIN:-$PWD/$O/iphttps-san}
-		args=(-q -p no:cacheprovider --junitxml="$xml" -o junit_family=xunit2)
+		args=(-q -p no:cacheprovider --durations=25 --junitxml="$xml" -o junit_family=xunit2)
 		[ -n "$kexpr" ] && args+=(-k "$kexpr")
-		timeout 840 /usr/bin/python3 -m pytest "${args[@]}" tests/scenarios
+		timeout ${SCENARIO_TIMEOUT:-1020} /usr/bin/python3 -m pytest "${args[@]}" tests/scenarios
 		rc=$?
 		if [ -f "$xml" ]; then
 			read -r sp sf ss < <(/usr/bin/python3 - "$xml" <<'PY'
