@@ -83,8 +83,8 @@ static void check(struct conn *c, enum conn_state *last)
 	assert(srv->n_handshakes == (st == CONN_HTTP_REQUEST ? 1u : 0u));
 	assert(srv->n_linkup == (st == CONN_LINKUP ? 1u : 0u));
 	if (st != CONN_CLOSED) {
-		assert(srv->queued == bufq_pending(&c->out));
-		assert(bufq_pending(&c->out) <= (size_t)cfg.queue_limit);
+		assert(srv->queued == bufq_pending(&c->io.out));
+		assert(bufq_pending(&c->io.out) <= (size_t)cfg.queue_limit);
 	} else {
 		assert(srv->queued == 0 && srv->n_conns == 0);
 	}

@@ -131,7 +131,7 @@ void bind_identify(struct conn *c)
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	X509 *cert = c->ssl && c->srv->cfg->auth == AUTH_CERTIFICATES ? SSL_get0_peer_certificate(c->ssl) : NULL;
+	X509 *cert = c->io.ssl && c->srv->cfg->auth == AUTH_CERTIFICATES ? SSL_get0_peer_certificate(c->io.ssl) : NULL;
 
 	if (cert && X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen >= 16) {
 		memcpy(c->key, md, 16);

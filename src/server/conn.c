@@ -34,18 +34,10 @@ const char *const refuse_reason_names[REFUSE__COUNT] = {
 static void do_read(struct conn *c);
 static void start_request(struct conn *c);
 
-enum io_rc { IO_AGAIN_READ = -1, IO_AGAIN_WRITE = -2, IO_ERROR = -3, IO_EOF = 0 };
-
 /* Last words of a failing read or write, for the log. */
 static const char *io_why(struct conn *c, char *buf, size_t len)
 {
-	unsigned long e = ERR_peek_last_error();
-	if (e) {
-		ERR_error_string_n(e, buf, len);
-		ERR_clear_error();
-		return buf;
-	}
-	return errno ? strerror(errno) : "closed by peer";
+	return stream_why(&c->io, buf, len);
 }
 
 static void set_mask(struct conn *c, uint32_t mask)
@@ -54,57 +46,6 @@ static void set_mask(struct conn *c, uint32_t mask)
 		return;
 	c->ev_mask = mask;
 	ev_mod(&c->srv->ev, &c->h, mask);
-}
-
-/* Read from the transport: > 0 bytes, or an io_rc. */
-static int conn_read(struct conn *c, uint8_t *buf, size_t len)
-{
-	if (!c->ssl) {
-		ssize_t n = read(c->h.fd, buf, len);
-		if (n > 0)
-			return (int)n;
-		if (n == 0)
-			return IO_EOF;
-		return errno == EAGAIN || errno == EINTR ? IO_AGAIN_READ : IO_ERROR;
-	}
-	int n = SSL_read(c->ssl, buf, (int)len);
-	if (n > 0)
-		return n;
-	switch (SSL_get_error(c->ssl, n)) {
-	case SSL_ERROR_WANT_READ:
-		return IO_AGAIN_READ;
-	case SSL_ERROR_WANT_WRITE:
-		return IO_AGAIN_WRITE;
-	case SSL_ERROR_ZERO_RETURN:
-		return IO_EOF;
-	case SSL_ERROR_SYSCALL:
-		if (!errno && !ERR_peek_error())
-			return IO_EOF;
-		return IO_ERROR;
-	default:
-		return IO_ERROR;
-	}
-}
-
-static int conn_write(struct conn *c, const uint8_t *buf, size_t len)
-{
-	if (!c->ssl) {
-		ssize_t n = send(c->h.fd, buf, len, MSG_NOSIGNAL);
-		if (n >= 0)
-			return (int)n;
-		return errno == EAGAIN || errno == EINTR ? IO_AGAIN_WRITE : IO_ERROR;
-	}
-	int n = SSL_write(c->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
-	if (n > 0)
-		return n;
-	switch (SSL_get_error(c->ssl, n)) {
-	case SSL_ERROR_WANT_WRITE:
-		return IO_AGAIN_WRITE;
-	case SSL_ERROR_WANT_READ:
-		return IO_AGAIN_READ;
-	default:
-		return IO_ERROR;
-	}
 }
 
 /* Who a connection counts against for --max-handshakes-per-source: its
@@ -211,7 +152,7 @@ void conn_accepted(struct server *s, int fd, const struct sockaddr_storage *peer
 		inet_ntop(AF_INET, &p4->sin_addr, host, sizeof(host));
 		snprintf(c->peer_str, sizeof(c->peer_str), "%s:%u", host, ntohs(p4->sin_port));
 	}
-	v6df_init(&c->df, (size_t)s->cfg->max_packet);
+	stream_init(&c->io, fd, NULL, (size_t)s->cfg->max_packet);
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -221,11 +162,11 @@ void conn_accepted(struct server *s, int fd, const struct sockaddr_storage *peer
 	handshake_enter(c);
 
 	if (s->ssl_ctx) {
-		if (!(c->ssl = SSL_new(s->ssl_ctx)) || !SSL_set_fd(c->ssl, fd)) {
+		if (!(c->io.ssl = SSL_new(s->ssl_ctx)) || !SSL_set_fd(c->io.ssl, fd)) {
 			conn_close(c, "TLS: out of memory");
 			return;
 		}
-		SSL_set_accept_state(c->ssl);
+		SSL_set_accept_state(c->io.ssl);
 		c->state = CONN_TLS_HANDSHAKE;
 	} else {
 		start_request(c);
@@ -265,21 +206,32 @@ static void reset_null_only(struct conn *c)
 		   "refuses: reset, so that a Windows 8/10/11 client retries at once with encrypted suites");
 }
 
+/* The words of a failed handshake: OpenSSL's reason, or the system's. */
+static void handshake_why(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e)
+		ERR_error_string_n(e, buf, len);
+	else
+		snprintf(buf, len, "%s", errno ? strerror(errno) : "closed by peer");
+}
+
 /* Drive SSL_accept; 0 while in progress or done, -1 when closed. */
 static int do_handshake(struct conn *c)
 {
-	int r = SSL_accept(c->ssl);
+	int r = SSL_accept(c->io.ssl);
 	char why[256];
 
 	if (r == 1) {
-		tls_describe(c->ssl, c->tls_desc, sizeof(c->tls_desc));
+		tls_describe(c->io.ssl, c->tls_desc, sizeof(c->tls_desc));
 		ident_take(c);
 		log_debug("client #%llu %s: TLS up: %s", (unsigned long long)c->id, c->peer_str,
 			  c->tls_desc);
 		start_request(c);
 		return c->state == CONN_CLOSED ? -1 : 0;
 	}
-	switch (SSL_get_error(c->ssl, r)) {
+	switch (SSL_get_error(c->io.ssl, r)) {
 	case SSL_ERROR_WANT_READ:
 		set_mask(c, EPOLLIN);
 		return 0;
@@ -287,7 +239,7 @@ static int do_handshake(struct conn *c)
 		set_mask(c, EPOLLIN | EPOLLOUT);
 		return 0;
 	case SSL_ERROR_WANT_CLIENT_HELLO_CB:
-		if (tls_server_refused_null_only(c->ssl)) {
+		if (tls_server_refused_null_only(c->io.ssl)) {
 			reset_null_only(c);
 			return -1;
 		}
@@ -295,12 +247,12 @@ static int do_handshake(struct conn *c)
 		__attribute__((fallthrough));
 	default:
 		c->srv->st.tls_failed++;
-		c->srv->st.hs_failures[hs_classify(c->ssl)]++;
+		c->srv->st.hs_failures[hs_classify(c->io.ssl)]++;
 		snprintf(why, sizeof(why), "TLS handshake failed: ");
-		io_why(c, why + strlen(why), sizeof(why) - strlen(why));
-		if (SSL_get_verify_result(c->ssl) != X509_V_OK)
+		handshake_why(why + strlen(why), sizeof(why) - strlen(why));
+		if (SSL_get_verify_result(c->io.ssl) != X509_V_OK)
 			snprintf(why + strlen(why), sizeof(why) - strlen(why), " (client certificate: %s)",
-				 X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
+				 X509_verify_cert_error_string(SSL_get_verify_result(c->io.ssl)));
 		conn_close(c, why);
 		return -1;
 	}
@@ -314,18 +266,11 @@ static int out_append(struct conn *c, const uint8_t *data, size_t len)
 
 	if (s->queued + len > (uint64_t)s->cfg->queue_budget)
 		return -2;
-	if (bufq_append(&c->out, data, len, (size_t)s->cfg->queue_limit, OUT_MIN_CAP) < 0)
+	if (stream_queue(&c->io, data, len, (size_t)s->cfg->queue_limit, OUT_MIN_CAP) < 0)
 		return -1;
 	s->queued += len;
 	server_mark_dirty(c);
 	return 0;
-}
-
-/* n queued bytes left (written, or dropped with the connection). */
-static void out_consume(struct conn *c, size_t n)
-{
-	bufq_consume(&c->out, n);
-	c->srv->queued -= n;
 }
 
 void conn_send_packet(struct conn *c, const uint8_t *pkt, size_t len)
@@ -338,32 +283,31 @@ void conn_send_packet(struct conn *c, const uint8_t *pkt, size_t len)
 		link_drop(c, r == -2 ? DROP_SERVER_BUDGET : DROP_QUEUE_FULL);
 		return;
 	}
-	c->tx_packets++;
-	c->tx_bytes += len;
+	c->io.tx_packets++;
+	c->io.tx_bytes += len;
 	c->srv->st.tx_packets++;
 	c->srv->st.tx_bytes += len;
 }
 
 void conn_flush(struct conn *c)
 {
+	size_t before = stream_pending(&c->io);
 	char why[256];
+	int rc;
 
 	if (c->state == CONN_CLOSED)
 		return;
-	while (bufq_pending(&c->out)) {
-		int n = conn_write(c, bufq_head(&c->out), bufq_head_len(&c->out));
-		if (n > 0) {
-			out_consume(c, (size_t)n);
-			continue;
-		}
-		if (n == IO_AGAIN_WRITE) {
-			set_mask(c, EPOLLIN | EPOLLOUT);
-			return;
-		}
-		if (n == IO_AGAIN_READ) {
-			set_mask(c, EPOLLIN);
-			return;
-		}
+	rc = stream_flush(&c->io);
+	c->srv->queued -= before - stream_pending(&c->io);
+	if (rc == STREAM_WANT_WRITE) {
+		set_mask(c, EPOLLIN | EPOLLOUT);
+		return;
+	}
+	if (rc == STREAM_WANT_READ) {
+		set_mask(c, EPOLLIN);
+		return;
+	}
+	if (rc <= 0) {
 		snprintf(why, sizeof(why), "write failed: ");
 		io_why(c, why + strlen(why), sizeof(why) - strlen(why));
 		conn_close(c, why);
@@ -398,8 +342,6 @@ static int on_packet(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct conn *c = arg;
 
-	c->rx_packets++;
-	c->rx_bytes += len;
 	c->srv->st.rx_packets++;
 	c->srv->st.rx_bytes += len;
 	return link_from_client(c, pkt, len);
@@ -410,17 +352,17 @@ static int feed_stream(struct conn *c, const uint8_t *data, size_t len)
 {
 	char why[160];
 
-	if (v6df_feed(&c->df, data, len, on_packet, c) == 0)
+	if (stream_feed(&c->io, data, len, on_packet, c) == 0)
 		return 0;
 	if (c->state == CONN_CLOSED)
 		return -1;
 	c->srv->st.stream_errors++;
-	if (c->df.error == V6DF_ERR_VERSION)
+	if (c->io.df.error == V6DF_ERR_VERSION)
 		snprintf(why, sizeof(why), "stream error: not IPv6 (first byte 0x%02x) after %llu packets",
-			 c->df.bad_byte, (unsigned long long)c->df.packets);
+			 c->io.df.bad_byte, (unsigned long long)c->io.df.packets);
 	else
 		snprintf(why, sizeof(why), "stream error: %s after %llu packets",
-			 v6df_strerror(c->df.error), (unsigned long long)c->df.packets);
+			 v6df_strerror(c->io.df.error), (unsigned long long)c->io.df.packets);
 	conn_close(c, why);
 	return -1;
 }
@@ -536,7 +478,7 @@ static void do_read(struct conn *c)
 
 	c->pending_read = 0;
 	while (c->state == CONN_HTTP_REQUEST || c->state == CONN_LINKUP) {
-		int n = conn_read(c, c->srv->rbuf, sizeof(c->srv->rbuf) - 64);
+		int n = stream_read(&c->io, c->srv->rbuf, sizeof(c->srv->rbuf) - 64);
 		if (n > 0) {
 			int r = c->state == CONN_HTTP_REQUEST
 				? on_request_bytes(c, c->srv->rbuf, (size_t)n)
@@ -551,13 +493,13 @@ static void do_read(struct conn *c)
 			budget -= (size_t)n;
 			continue;
 		}
-		if (n == IO_AGAIN_READ)
+		if (n == STREAM_WANT_READ)
 			return;
-		if (n == IO_AGAIN_WRITE) {
+		if (n == STREAM_WANT_WRITE) {
 			set_mask(c, EPOLLIN | EPOLLOUT);
 			return;
 		}
-		if (n == IO_EOF) {
+		if (n == STREAM_EOF) {
 			conn_close(c, c->state == CONN_LINKUP ? "closed by peer" : "closed by peer before the request was complete");
 			return;
 		}
@@ -594,10 +536,7 @@ void conn_event(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	}
 	if (c->state == CONN_CLOSING) {
 		/* Discard whatever the peer still sends while our answer drains. */
-		ssize_t n = c->ssl ? 0 : recv(c->h.fd, c->srv->rbuf, sizeof(c->srv->rbuf), MSG_DONTWAIT);
-		if (c->ssl)
-			SSL_read(c->ssl, c->srv->rbuf, (int)sizeof(c->srv->rbuf));
-		(void)n;
+		stream_read(&c->io, c->srv->rbuf, sizeof(c->srv->rbuf));
 		return;
 	}
 	do_read(c);
@@ -616,8 +555,8 @@ void conn_close(struct conn *c, const char *why)
 			log_info("client #%llu %s%s%s: closed: %s after %s (rx %llu packets %llu bytes, "
 				 "tx %llu packets %llu bytes)", (unsigned long long)c->id, c->peer_str,
 				 c->ident ? " " : "", ident_subject(c), why, up,
-				 (unsigned long long)c->rx_packets, (unsigned long long)c->rx_bytes,
-				 (unsigned long long)c->tx_packets, (unsigned long long)c->tx_bytes);
+				 (unsigned long long)c->io.rx_packets, (unsigned long long)c->io.rx_bytes,
+				 (unsigned long long)c->io.tx_packets, (unsigned long long)c->io.tx_bytes);
 		else
 			log_info("client #%llu %s%s%s: closed: %s", (unsigned long long)c->id,
 				 c->peer_str, c->ident ? " " : "", ident_subject(c), why);
@@ -628,23 +567,14 @@ void conn_close(struct conn *c, const char *why)
 	handshake_leave(c);
 	if (c->h.fd >= 0)
 		ev_del(&s->ev, &c->h);
-	if (c->ssl) {
-		if (c->state == CONN_LINKUP || c->state == CONN_CLOSING)
-			SSL_shutdown(c->ssl); /* best effort close_notify, never waits */
-		SSL_free(c->ssl);
-		c->ssl = NULL;
-	}
+	s->queued -= stream_pending(&c->io);
+	stream_close(&c->io, c->state == CONN_LINKUP || c->state == CONN_CLOSING);
 	ERR_clear_error();
-	if (c->h.fd >= 0)
-		close(c->h.fd);
 	c->h.fd = -1;
 	free(c->hp);
 	c->hp = NULL;
 	free(c->held);
 	c->held = NULL;
-	v6df_free(&c->df);
-	s->queued -= bufq_pending(&c->out);
-	bufq_free(&c->out);
 	c->state = CONN_CLOSED;
 	/* Unlink from the list of connections, park in the graveyard. */
 	if (c->prev)
@@ -701,7 +631,5 @@ void conn_tick(struct conn *c, uint64_t now_ms)
 		return;
 	if (s->cfg->ra_interval > 0 && now_ms - c->last_ra_ms >= (uint64_t)s->cfg->ra_interval * 1000)
 		link_send_ra(c, NULL);
-	if (!bufq_pending(&c->out) && c->out.cap)
-		bufq_free(&c->out);
-	v6df_shrink(&c->df);
+	stream_shrink(&c->io);
 }

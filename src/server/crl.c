@@ -62,7 +62,7 @@ void crl_disconnect_revoked(struct server *s)
 	struct conn *c, *next;
 
 	for (c = s->conns; c && s->crls; c = next) {
-		X509 *x = c->ssl ? SSL_get0_peer_certificate(c->ssl) : NULL;
+		X509 *x = c->io.ssl ? SSL_get0_peer_certificate(c->io.ssl) : NULL;
 		next = c->next;
 		if (!x || !certcheck_revoked(s->crls, x))
 			continue;

@@ -10,7 +10,7 @@
 
 void ident_take(struct conn *c)
 {
-	X509 *x = c->ssl ? SSL_get0_peer_certificate(c->ssl) : NULL;
+	X509 *x = c->io.ssl ? SSL_get0_peer_certificate(c->io.ssl) : NULL;
 	struct cert_facts f;
 	size_t n;
 	long days;

@@ -232,7 +232,7 @@ static struct in6_addr client_key(const struct conn *c)
 	struct in6_addr k;
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	X509 *cert = c->ssl ? SSL_get0_peer_certificate(c->ssl) : NULL;
+	X509 *cert = c->io.ssl ? SSL_get0_peer_certificate(c->io.ssl) : NULL;
 
 	if (cert && X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen >= 16) {
 		memcpy(&k, md, 16);

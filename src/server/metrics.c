@@ -161,8 +161,8 @@ static void clients(FILE *f, const struct server *s)
 				continue;
 			}
 			client_labels(f, c);
-			fprintf(f, " %llu\n", k == 1 ? (unsigned long long)c->rx_bytes
-				: k == 2 ? (unsigned long long)c->tx_bytes : (unsigned long long)c->since);
+			fprintf(f, " %llu\n", k == 1 ? (unsigned long long)c->io.rx_bytes
+				: k == 2 ? (unsigned long long)c->io.tx_bytes : (unsigned long long)c->since);
 		}
 	}
 }

@@ -61,10 +61,10 @@ static struct hook_job *job_for(struct conn *c, const char *script, const char *
 	hook_env(j, "IPHTTPS_PREFIX", "%s/64", name);
 	hook_env(j, "IPHTTPS_ADDRESSES", "%s", addrs);
 	hook_env(j, "IPHTTPS_TLS", "%s", c->tls_desc);
-	hook_env(j, "IPHTTPS_RX_BYTES", "%llu", (unsigned long long)c->rx_bytes);
-	hook_env(j, "IPHTTPS_TX_BYTES", "%llu", (unsigned long long)c->tx_bytes);
-	hook_env(j, "IPHTTPS_RX_PACKETS", "%llu", (unsigned long long)c->rx_packets);
-	hook_env(j, "IPHTTPS_TX_PACKETS", "%llu", (unsigned long long)c->tx_packets);
+	hook_env(j, "IPHTTPS_RX_BYTES", "%llu", (unsigned long long)c->io.rx_bytes);
+	hook_env(j, "IPHTTPS_TX_BYTES", "%llu", (unsigned long long)c->io.tx_bytes);
+	hook_env(j, "IPHTTPS_RX_PACKETS", "%llu", (unsigned long long)c->io.rx_packets);
+	hook_env(j, "IPHTTPS_TX_PACKETS", "%llu", (unsigned long long)c->io.tx_packets);
 	return j;
 }
 

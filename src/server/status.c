@@ -156,7 +156,7 @@ static struct json_object *clients_json(struct server *s)
 			strcat(buf, "/64");
 			add_str(o, "Prefix", buf);
 		}
-		add_str(o, "TLS", c->tls_desc[0] ? c->tls_desc : (c->ssl ? "" : "none (plain HTTP)"));
+		add_str(o, "TLS", c->tls_desc[0] ? c->tls_desc : (c->io.ssl ? "" : "none (plain HTTP)"));
 		if (c->ident) {
 			add_str(o, "Subject", c->ident->subject);
 			add_str(o, "Serial", c->ident->serial);
@@ -167,10 +167,10 @@ static struct json_object *clients_json(struct server *s)
 			json_object_array_add(a, json_object_new_string(
 				inet_ntop(AF_INET6, &c->addrs[i], buf, sizeof(buf))));
 		json_object_object_add(o, "Addresses", a);
-		add_u64(o, "RxBytes", c->rx_bytes);
-		add_u64(o, "TxBytes", c->tx_bytes);
-		add_u64(o, "RxPackets", c->rx_packets);
-		add_u64(o, "TxPackets", c->tx_packets);
+		add_u64(o, "RxBytes", c->io.rx_bytes);
+		add_u64(o, "TxBytes", c->io.tx_bytes);
+		add_u64(o, "RxPackets", c->io.rx_packets);
+		add_u64(o, "TxPackets", c->io.tx_packets);
 		add_u64(o, "AddressesEvicted", c->evicted);
 		json_object_object_add(o, "Drops", drops_json(c->drops, NULL));
 		json_object_array_add(arr, o);

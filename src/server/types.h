@@ -14,6 +14,7 @@
 #include "common/hook.h"
 #include "ctl/ctl.h"
 #include "net/evloop.h"
+#include "net/stream.h"
 #include "net/tunio.h"
 #include "server/addrtab.h"
 #include "server/config.h"
@@ -86,7 +87,6 @@ struct conn {
 	struct server *srv;
 	uint64_t id;
 	enum conn_state state;
-	SSL *ssl;                       /* NULL with transport http */
 	struct sockaddr_storage peer;
 	char peer_str[64];
 	uint64_t start_ms;              /* accept time (monotonic) */
@@ -94,8 +94,8 @@ struct conn {
 	uint64_t last_ra_ms;
 	uint32_t ev_mask;
 	struct http_req_parser *hp;     /* only while the request is read */
-	struct v6_deframer df;
-	struct bufq out;                /* bytes to send */
+	struct stream io;               /* socket, TLS (io.ssl NULL with transport http), deframer,
+	                                   queue of bytes to send, packet counters */
 	uint8_t n_addrs, max_addrs;     /* max_addrs: the room in addrs (fixed at accept) */
 	uint8_t has_key;                /* key holds the client certificate's digest */
 	struct in6_addr *addrs;         /* bound source addresses */
@@ -113,7 +113,6 @@ struct conn {
 	uint64_t closing_ms;            /* when it went Closing */
 	uint8_t dirty, pending_read;
 	char tls_desc[64];
-	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	uint32_t drops[DROP__COUNT];
 	struct conn_ident *ident;       /* its certificate (ident.h), or NULL */
 	struct hook_job *connect_job;   /* its connect script, while it runs (scripts.h) */

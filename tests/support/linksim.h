@@ -1,7 +1,7 @@
 /* The server's link without sockets, for unit tests and fuzzing: a server
  * whose connections are plain structs in LinkUp, fed packets as if they
  * came from their streams (link_from_client); what the link queues toward
- * each connection stays in its queue (c->out) to be taken, what it would
+ * each connection stays in its queue (c->io.out) to be taken, what it would
  * write to the TUN is collected.  Header-only (static functions): include
  * it in one test or harness linked with the library. */
 #ifndef IPHTTPS_LINKSIM_H
@@ -92,10 +92,10 @@ static inline struct conn *sim_conn(struct sim *m, const uint8_t *key)
 		memcpy(c->key, key, 16);
 		c->has_key = 1;
 	}
-	bufq_consume(&c->out, bufq_pending(&c->out));
+	bufq_consume(&c->io.out, bufq_pending(&c->io.out));
 	s->queued = 0;
 	for (int i = 0; i < m->n; i++)
-		s->queued += bufq_pending(&m->c[i]->out);
+		s->queued += bufq_pending(&m->c[i]->io.out);
 	return c;
 }
 
@@ -103,14 +103,14 @@ static inline struct conn *sim_conn(struct sim *m, const uint8_t *key)
 static inline void sim_pop(struct conn *c, uint8_t *out, size_t n)
 {
 	while (n) {
-		size_t k = bufq_head_len(&c->out);
+		size_t k = bufq_head_len(&c->io.out);
 		if (k > n)
 			k = n;
 		if (out) {
-			memcpy(out, bufq_head(&c->out), k);
+			memcpy(out, bufq_head(&c->io.out), k);
 			out += k;
 		}
-		bufq_consume(&c->out, k);
+		bufq_consume(&c->io.out, k);
 		c->srv->queued -= k;
 		n -= k;
 	}
@@ -122,11 +122,11 @@ static inline size_t sim_take(struct conn *c, uint8_t *out, size_t cap)
 {
 	size_t len;
 
-	if (bufq_pending(&c->out) < 40 || cap < 40)
+	if (bufq_pending(&c->io.out) < 40 || cap < 40)
 		return 0;
 	sim_pop(c, out, 40);
 	len = 40 + ((size_t)out[4] << 8 | out[5]);
-	if (len > cap || bufq_pending(&c->out) < len - 40)
+	if (len > cap || bufq_pending(&c->io.out) < len - 40)
 		abort();        /* the link queues whole packets only */
 	sim_pop(c, out + 40, len - 40);
 	return len;
@@ -148,8 +148,8 @@ static inline unsigned sim_flush_all(struct sim *m)
 static inline void sim_close(struct sim *m, struct conn *c)
 {
 	link_conn_down(c);
-	c->srv->queued -= bufq_pending(&c->out);
-	bufq_free(&c->out);
+	c->srv->queued -= bufq_pending(&c->io.out);
+	bufq_free(&c->io.out);
 	c->state = CONN_CLOSED;
 }
 
@@ -159,8 +159,8 @@ static inline void sim_free(struct sim *m)
 		struct conn *c = m->c[i];
 		if (c->state == CONN_LINKUP)
 			link_conn_down(c);
-		bufq_free(&c->out);
-		v6df_free(&c->df);
+		bufq_free(&c->io.out);
+		v6df_free(&c->io.df);
 		free(c->addrs);
 		free(c->addr_used);
 		free(c);
