@@ -651,11 +651,18 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	 * filter unless programs are run. */
 	if (intranet_caps(s) || cfg->connect_script || cfg->disconnect_script)
 		priv_children_expected();
+	if (intranet_caps(s) && cfg->run_as.drop) {
+		/* The translator and the resolver are restarted as they were
+		 * started: their configuration, TUN and port are root's. */
+		log_info("staying uid 0 (CAP_NET_ADMIN and what the translator and the resolver need): they are restarted as they were started");
+		cfg->run_as.drop = 0;
+	}
 	if (priv_drop(&cfg->run_as, intranet_caps(s), err) < 0) {
 		log_errx("%s", err);
 		goto out;
 	}
-	log_info("running as %s (uid %u), CAP_NET_ADMIN%s only", cfg->run_as.name, (unsigned)getuid(),
+	log_info("running as %s (uid %u), CAP_NET_ADMIN%s only", cfg->run_as.drop ? cfg->run_as.name : "root",
+		 (unsigned)getuid(),
 		 intranet_caps(s) & ~(1ull << CAP_NET_ADMIN) ? " and what the intranet's programs need" : "");
 	log_listening(s);
 	log_tls_policy(s);

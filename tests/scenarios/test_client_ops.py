@@ -127,6 +127,7 @@ def test_reload_that_changes_the_ra_reaches_clients_at_once(topo, start_server, 
     """A route added on the server reaches a connected client at the reload,
     not with the next periodic RA (--ra-interval, 600 s by default)."""
     d = tempfile.mkdtemp(prefix="iph-ra-", dir="/tmp")
+    os.chmod(d, 0o755)      # as /etc/iphttps: the reload reads it as iphttps
     conf = os.path.join(d, "server.conf")
     with open(conf, "w") as f:
         f.write("[server]\nroute = %s\n" % netns.INSIDE_PREFIX)
