@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
@@ -78,10 +79,20 @@ static void child_caps(uint64_t caps)
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 }
 
+/* Become u (keeping the permitted capabilities for child_caps), or exit. */
+static void child_user(const struct proc_user *u)
+{
+	if (!u || !u->set || getuid() == u->uid)
+		return;
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(1, &u->gid) < 0 ||
+	    setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)
+		_exit(126);
+}
+
 /* After fork, in the child: only async-signal-safe calls (the parent may
  * have threads). Never returns. */
 static void child_exec(const char *path, char *const argv[], char *const envp[], int in_fd,
-		       int out_fd, pid_t parent, uint64_t caps)
+		       int out_fd, pid_t parent, uint64_t caps, const struct proc_user *u)
 {
 	static const char msg[] = "cannot execute the program (errno ";
 	struct sigaction sa;
@@ -104,6 +115,7 @@ static void child_exec(const char *path, char *const argv[], char *const envp[],
 	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
 		for (int fd = 3; fd < 1024; fd++)
 			close(fd);
+	child_user(u);
 	child_caps(caps);
 	execve(path, argv, envp);
 	e = errno;
@@ -120,7 +132,7 @@ static void child_exec(const char *path, char *const argv[], char *const envp[],
 /* Fork and exec argv (path resolved) with stdin in_fd and the write end
  * out_fd of the output pipe.  Returns the pid or -1 (errno). */
 static pid_t spawn(const char *path, char *const argv[], char *const extra_env[], int in_fd,
-		   int out_fd, uint64_t caps)
+		   int out_fd, uint64_t caps, const struct proc_user *u)
 {
 	char *envp[ENV_SLOTS], pathbuf[4096];
 	int null_fd = -1;
@@ -131,7 +143,7 @@ static pid_t spawn(const char *path, char *const argv[], char *const extra_env[]
 		return -1;
 	pid = fork();
 	if (pid == 0)
-		child_exec(path, argv, envp, in_fd, out_fd, me, caps);
+		child_exec(path, argv, envp, in_fd, out_fd, me, caps, u);
 	if (null_fd >= 0)
 		close(null_fd);
 	return pid;
@@ -316,7 +328,7 @@ static int start_child(struct proc *p, char *err)
 		snprintf(err, ERRLEN, "%s: pipe: %s", p->name, strerror(errno));
 		return -1;
 	}
-	p->pid = spawn(p->path, p->argv, p->env, p->stdin_fd, out[1], p->caps);
+	p->pid = spawn(p->path, p->argv, p->env, p->stdin_fd, out[1], p->caps, &p->user);
 	close(out[1]);
 	if (p->pid < 0) {
 		snprintf(err, ERRLEN, "%s: fork: %s", p->name, strerror(errno));
@@ -404,14 +416,23 @@ void proc_stop_wait(struct proc *p, int timeout_ms)
 		uint64_t deadline = ev_now_ms() + (uint64_t)timeout_ms;
 		int st;
 
-		kill(p->pid, SIGTERM);
+		signal_child(p, SIGTERM);
 		while (pfd.fd >= 0 && ev_now_ms() < deadline &&
 		       poll(&pfd, 1, (int)(deadline - ev_now_ms())) == 0)
 			;
 		if (waitpid(p->pid, &st, WNOHANG) != p->pid) {
 			log_warnx("%s: still running %d ms after SIGTERM; SIGKILL", p->name, timeout_ms);
-			kill(p->pid, SIGKILL);
-			waitpid(p->pid, &st, 0);
+			signal_child(p, SIGKILL);
+			/* Bounded: a child we may not signal (another user's)
+			 * must not hang the daemon's exit. */
+			pfd.revents = 0;
+			if (pfd.fd >= 0)
+				poll(&pfd, 1, 2000);
+			if (waitpid(p->pid, &st, WNOHANG) != p->pid) {
+				log_warnx("%s: pid %d could not be stopped; left running", p->name,
+					  (int)p->pid);
+				st = SIGKILL;
+			}
 		}
 		p->state = PROC_STOPPING;
 		child_exited(p, st);
@@ -528,6 +549,12 @@ static int reap_by(pid_t pid, uint64_t deadline)
 int proc_run_sync(char *const argv[], const char *input, int timeout_ms, char *out, size_t outlen,
 		  char *err)
 {
+	return proc_run_sync_caps(argv, input, timeout_ms, 0, out, outlen, err);
+}
+
+int proc_run_sync_caps(char *const argv[], const char *input, int timeout_ms, uint64_t caps,
+		       char *out, size_t outlen, char *err)
+{
 	char path[512];
 	int in[2] = { -1, -1 }, o[2] = { -1, -1 }, st, rc;
 	uint64_t deadline;
@@ -543,7 +570,7 @@ int proc_run_sync(char *const argv[], const char *input, int timeout_ms, char *o
 		snprintf(err, ERRLEN, "%s: pipe: %s", argv[0], strerror(errno));
 		goto fail;
 	}
-	pid = spawn(path, argv, NULL, in[0], o[1], 0);
+	pid = spawn(path, argv, NULL, in[0], o[1], caps, NULL);
 	close(in[0]);
 	close(o[1]);
 	if (pid < 0) {

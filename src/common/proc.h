@@ -59,6 +59,15 @@ enum proc_state {
 struct proc;
 typedef void (*proc_exit_fn)(struct proc *p, int wstatus, void *arg);
 
+/* Who the child runs as: set, another user than the daemon's now (the
+ * daemon's own user later, so that it can still signal the child after it
+ * gave up root). */
+struct proc_user {
+	int set;
+	uid_t uid;
+	gid_t gid;
+};
+
 struct proc {
 	/* Set by the caller before proc_start(). */
 	const char *name;               /* for the log and the status */
@@ -67,6 +76,7 @@ struct proc {
 	int stdin_fd;                   /* -1 (or 0 when never set): /dev/null */
 	int restart;                    /* restart with backoff when it exits */
 	uint64_t caps;                  /* 1 << CAP_x: ambient capabilities for the child */
+	struct proc_user user;          /* run as this user (caps kept as ambient) */
 	unsigned backoff_min_ms, backoff_max_ms, stop_timeout_ms; /* 0: 1000, 60000, 5000 */
 	unsigned run_timeout_ms;        /* 0: none; else stopped when still running then */
 	proc_exit_fn on_exit;
@@ -121,5 +131,9 @@ int proc_find_program(const char *name, char *out, size_t len);
  * not be started or timed out. */
 int proc_run_sync(char *const argv[], const char *input, int timeout_ms, char *out,
 		  size_t outlen, char *err);
+/* The same, the child given the ambient capabilities caps (as proc.caps):
+ * a daemon that runs as another user since its setup undoing it. */
+int proc_run_sync_caps(char *const argv[], const char *input, int timeout_ms, uint64_t caps,
+		       char *out, size_t outlen, char *err);
 
 #endif

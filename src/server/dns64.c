@@ -152,7 +152,7 @@ int dns64_start(struct server *s, char *err)
 	p->argv[2] = (char *)"-c";
 	p->argv[3] = in->unbound_conf;
 	p->restart = 1;
-	p->caps = intranet_caps(s);
+	intranet_child_user(s, p);
 	if (proc_start(&s->ev, p, err) < 0 || wait_ready(s, in, err) < 0)
 		return -1;
 	log_info("DNS64: unbound answers on [%s]:%d", inet_ntop(AF_INET6, &in->dns64_addr, a, sizeof(a)),

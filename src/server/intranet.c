@@ -552,6 +552,13 @@ uint64_t intranet_caps(const struct server *s)
 	return caps;
 }
 
+void intranet_child_user(const struct server *s, struct proc *p)
+{
+	p->caps = intranet_caps(s);
+	if (s->cfg->run_as.drop)
+		p->user = (struct proc_user){ 1, s->cfg->run_as.uid, s->cfg->run_as.gid };
+}
+
 static struct json_object *strlist_json(const struct strlist *l)
 {
 	struct json_object *a = json_object_new_array();

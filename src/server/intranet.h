@@ -93,6 +93,9 @@ int intranet_server_addr(const struct server *s, const struct in6_addr *a);
 void intranet_status(const struct server *s, struct json_object *o);
 /* Capabilities the children need after the server gave up the others. */
 uint64_t intranet_caps(const struct server *s);
+/* A child of the intranet as the server's user (--user) from its first
+ * start: the server, once it is that user, can still stop it. */
+void intranet_child_user(const struct server *s, struct proc *p);
 
 /* Helpers shared by the files of the intranet. */
 int cidr4_parse(const char *text, struct cidr4 *out);

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,9 @@ static int write_file(const char *path, const char *text, char *err)
 static int run(char *const argv[], const char *input, char *err)
 {
 	char out[1024], e[ERRLEN];
-	int st = proc_run_sync(argv, input, RUN_TIMEOUT_MS, out, sizeof(out), e);
+	/* CAP_NET_ADMIN for the child: at shutdown the server runs as its
+	 * user with that capability only. */
+	int st = proc_run_sync_caps(argv, input, RUN_TIMEOUT_MS, 1ull << CAP_NET_ADMIN, out, sizeof(out), e);
 	char *nl;
 
 	if (st < 0) {
@@ -221,14 +224,27 @@ static int nft_apply(struct intranet *in, char *err)
 	return r;
 }
 
+/* The map a previous TAYGA wrote (as root, at a start) to the user. */
+static int own_map(const char *dir, const struct priv_user *u)
+{
+	char map[PATH_MAX];
+
+	snprintf(map, sizeof(map), "%s/dynamic.map", dir);
+	return chown(map, u->uid, u->gid) < 0 && errno != ENOENT ? -1 : 0;
+}
+
 static int tayga_conf(struct server *s, struct intranet *in, char *path, size_t plen, char *err)
 {
 	char conf[1024], p[INET6_ADDRSTRLEN], pool[40], self[INET_ADDRSTRLEN], data[PATH_MAX];
 	struct in_addr me = { .s_addr = htonl(ntohl(in->pool.a.s_addr) + 1) };
 
-	snprintf(data, sizeof(data), "%s/nat64-%s", s->cfg->state_dir, s->cfg->tun);
-	if (mkdir(data, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, ERRLEN, "mkdir %s: %s", data, strerror(errno));
+	/* TAYGA's map, in the run directory: a restarted TAYGA runs as the
+	 * server's user, who owns it (the state directory is root's). */
+	snprintf(data, sizeof(data), "%s/%s-tayga", in->dir, s->cfg->tun);
+	if ((mkdir(data, 0700) < 0 && errno != EEXIST) ||
+	    (s->cfg->run_as.drop && (chown(data, s->cfg->run_as.uid, s->cfg->run_as.gid) < 0 ||
+				     own_map(data, &s->cfg->run_as) < 0))) {
+		snprintf(err, ERRLEN, "%s: %s", data, strerror(errno));
 		return -1;
 	}
 	cidr4_format(&in->pool, pool, sizeof(pool));
@@ -268,7 +284,7 @@ static int tayga_start(struct server *s, struct intranet *in, char *err)
 	p->argv[4] = (char *)"-c";
 	p->argv[5] = conf;
 	p->restart = 1;
-	p->caps = intranet_caps(s);
+	intranet_child_user(s, p);
 	return proc_start(&s->ev, p, err);
 }
 

@@ -72,8 +72,11 @@ class Lab:
                                    "--bind", WEB_V4, "--directory", self.www], name="web")
         netns.wait_for(lambda: t.run("ins", ["curl", "-sf", "-m2", "http://%s/" % WEB_V4],
                                      check=False).returncode == 0, 20, 0.2, "the web server")
-        # The intranet options in a configuration file (read again on SIGHUP).
-        self.conf = os.path.join(self.dir, "server.conf")
+        # The intranet options in a configuration file, read again on SIGHUP
+        # by the server's user (as /etc/iphttps would be: readable to it).
+        self.conf_dir = tempfile.mkdtemp(prefix="iph-conf-", dir="/tmp")
+        os.chmod(self.conf_dir, 0o755)
+        self.conf = os.path.join(self.conf_dir, "server.conf")
         self.write_conf(WEB_V4, ["corp.example"])
         self.server = conftest.Server(t, self.binary, ["-c", self.conf])
         st = self.server.state()
@@ -110,6 +113,7 @@ class Lab:
             self.server.stop()
         finally:
             self.topo.teardown()
+            shutil.rmtree(self.conf_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -645,18 +649,21 @@ def test_dns64_in_per_client_mode(topo, start_server, start_client):
     assert "-n64" not in topo.run("srv", ["ip", "-o", "link"]).stdout
 
 
-def test_resolver_that_fails_to_start(topo, start_server, tmp_path, iphttps_bin):
+def test_resolver_that_fails_to_start(topo, start_server, iphttps_bin):
     """An unbound that dies at start (here one that says why and exits 1)
     is a start-up error naming it and its last words; what was set up
     already (the translator, its TUN, the rules) is taken away."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    for prog in ("nft", "tayga", "stdbuf"):
-        os.symlink(shutil.which(prog), bin_dir / prog)
-    fake = bin_dir / "unbound"
-    fake.write_text("#!/bin/sh\necho 'fatal error: could not open ports' >&2\nexit 1\n")
-    fake.chmod(0o755)
     base = tempfile.mkdtemp(prefix="iph-fail-", dir="/tmp")
+    os.chmod(base, 0o755)       # the children run as the server's user
+    bin_dir = os.path.join(base, "bin")
+    os.mkdir(bin_dir)
+    os.chmod(bin_dir, 0o755)
+    for prog in ("nft", "tayga", "stdbuf"):
+        os.symlink(shutil.which(prog), os.path.join(bin_dir, prog))
+    fake = os.path.join(bin_dir, "unbound")
+    with open(fake, "w") as f:
+        f.write("#!/bin/sh\necho 'fatal error: could not open ports' >&2\nexit 1\n")
+    os.chmod(fake, 0o755)
     try:
         p = topo.run("srv", ["env", "PATH=%s:/usr/bin:/bin" % bin_dir, iphttps_bin, "server",
                              "--state-dir", base + "/state", "--run-dir", base, "--hostname",

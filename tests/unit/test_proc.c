@@ -395,6 +395,31 @@ static void test_children_die_with_the_daemon(void **state)
 	}
 }
 
+/* A child as another user keeps only the capabilities asked for, as
+ * ambient ones (what a daemon gives a resolver that binds port 53). */
+static void test_child_user_and_caps(void **state)
+{
+	struct evloop ev;
+	struct proc p;
+	struct seen s = { 0 };
+	char err[ERRLEN];
+
+	if (getuid() != 0)
+		skip();
+	assert_int_equal(ev_init(&ev), 0);
+	sh(&p, "as-nobody", "echo \"$(id -u):$(id -g) $(grep CapEff /proc/self/status | cut -f2)\"");
+	p.user = (struct proc_user){ 1, 65534, 65534 };
+	p.caps = 1ull << 10;    /* CAP_NET_BIND_SERVICE */
+	p.on_exit = count_exit;
+	p.arg = &s;
+	assert_int_equal(proc_start(&ev, &p, err), 0);
+	assert_true(run_until(&ev, &s.exits, 1, 5000));
+	/* sh itself is the program: the capability stays effective in it */
+	assert_string_equal(p.last_line, "65534:65534 0000000000000400");
+	proc_release(&p);
+	ev_free(&ev);
+}
+
 static void test_find_program(void **state)
 {
 	char out[512];
@@ -420,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_not_found_and_exec_failure),
 		cmocka_unit_test(test_run_sync),
 		cmocka_unit_test(test_children_die_with_the_daemon),
+		cmocka_unit_test(test_child_user_and_caps),
 		cmocka_unit_test(test_find_program),
 	};
 
