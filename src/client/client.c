@@ -202,10 +202,9 @@ static void attempt_succeeded(struct client *c, struct attempt *a)
 			 url_text(&c->urls[a->url_index], u, sizeof(u)), (unsigned long long)a->elapsed_ms);
 	c->connected_since = time(NULL);
 	c->linkup_ms = ev_now_ms();
-	c->sock_h.fd = c->lc.fd;
+	c->sock_h.fd = c->lc.io.fd;
 	c->sock_h.cb = client_on_sock;
 	c->sock_mask = EPOLLIN;
-	v6df_init(&c->df, 0);
 	if (ev_add(&c->ev, &c->sock_h, EPOLLIN) < 0) {
 		link_conn_close(&c->lc);
 		c->last_code = IPH_E_LOCAL;
@@ -259,14 +258,30 @@ static void on_attempt_done(struct evloop *ev, struct ev_handler *h, uint32_t ev
 	client_reload_pending(c);
 }
 
+struct client_count client_count(const struct client *c)
+{
+	struct client_count n = { c->rx_bytes, c->tx_bytes, c->rx_packets, c->tx_packets };
+
+	if (c->state == CS_LINKUP) {
+		n.rx_bytes += c->lc.io.rx_bytes;
+		n.tx_bytes += c->lc.io.tx_bytes;
+		n.rx_packets += c->lc.io.rx_packets;
+		n.tx_packets += c->lc.io.tx_packets;
+	}
+	return n;
+}
+
 void client_close_link(struct client *c)
 {
 	if (c->state != CS_LINKUP)
 		return;
 	ev_del(&c->ev, &c->sock_h);
+	c->rx_bytes += c->lc.io.rx_bytes;
+	c->tx_bytes += c->lc.io.tx_bytes;
+	c->rx_packets += c->lc.io.rx_packets;
+	c->tx_packets += c->lc.io.tx_packets;
 	link_conn_close(&c->lc);
-	v6df_free(&c->df);
-	bufq_clear(&c->out);
+	c->lc.io.rx_bytes = c->lc.io.tx_bytes = c->lc.io.rx_packets = c->lc.io.tx_packets = 0;
 	c->connected_since = 0;
 }
 
@@ -277,8 +292,8 @@ void client_link_lost(struct client *c, uint32_t code, const char *why)
 	if (c->state != CS_LINKUP)
 		return;
 	log_warnx("link lost: 0x%x %s: %s (rx %llu packets, tx %llu packets)", code,
-		  iph_error_symbol(code), why, (unsigned long long)c->rx_packets,
-		  (unsigned long long)c->tx_packets);
+		  iph_error_symbol(code), why, (unsigned long long)c->lc.io.rx_packets,
+		  (unsigned long long)c->lc.io.tx_packets);
 	client_close_link(c);
 	c->last_code = code;
 	c->last_step = "linkup";
@@ -465,7 +480,7 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 			log_info("%s: through the proxy %s:%s%s", urls[i].host, c->proxies[i].host,
 				 c->proxies[i].port, c->proxies[i].has_auth ? " (with credentials)" : "");
 	}
-	c->tun_h.fd = c->sig_h.fd = c->done_h.fd = c->lc.fd = c->lw_h.fd = -1;
+	c->tun_h.fd = c->sig_h.fd = c->done_h.fd = c->lc.io.fd = c->lw_h.fd = -1;
 	c->dns.bus_h.fd = c->dns.tmr_h.fd = -1;
 	c->ctl.h.fd = -1;
 	c->done_pipe[0] = c->done_pipe[1] = -1;
@@ -561,8 +576,6 @@ out:
 		close(c->sig_h.fd);
 	linkwatch_close(c->lw_h.fd);
 	client_drop_held(c);
-	v6df_free(&c->df);
-	bufq_free(&c->out);
 	ev_free(&c->ev);
 	if (!c->running) {
 		close(c->done_pipe[0]);

@@ -78,8 +78,6 @@ struct client {
 	int done_pipe[2];
 	struct ctl_server ctl;
 	struct link_conn lc;            /* the link while LinkUp */
-	struct v6_deframer df;
-	struct bufq out;                /* bytes for the server */
 	uint32_t sock_mask;
 	struct reconnect_timer rt;
 	uint64_t next_attempt_ms;       /* 0: none scheduled */
@@ -109,7 +107,8 @@ struct client {
 	char tls_desc[96], server_cert[512], peer[64];
 	char resp_note[200];            /* the 200 announced a body of its own (connect.h) */
 	time_t connected_since, next_attempt_wall;
-	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets, drops, attempts, failures, link_losses;
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets; /* of the links that ended: client_count() */
+	uint64_t drops, attempts, failures, link_losses;
 	uint64_t tun_write_errors;
 	uint64_t router_msgs_ignored;   /* RAs and Redirects not from the router */
 	uint64_t linkup_ms;
@@ -130,6 +129,13 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 void client_update_status(struct client *c);
 /* The one function that changes state; logs every transition. */
 void client_set_state(struct client *c, enum client_state st, const char *why);
+
+/* IPv6 packets and bytes both ways since the start: the links that ended
+ * and the one up (its stream's counters). */
+struct client_count {
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
+};
+struct client_count client_count(const struct client *c);
 
 /* datapath.c */
 void client_on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events);

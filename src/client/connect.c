@@ -194,24 +194,24 @@ static int tls_connect(const struct iph_url *u, const struct connect_opts *o, st
 	char err[ERRLEN];
 	uint64_t deadline = ev_now_ms() + (uint64_t)o->timeout_ms;
 
-	lc->ssl = tls_client_ssl(o->ssl_ctx, lc->fd, u->host, err);
-	if (!lc->ssl || tls_client_use_cred(lc->ssl, cu) < 0) {
-		fail(r, IPH_E_LOCAL, "tls", "%s", lc->ssl ? "out of memory" : err);
+	lc->io.ssl = tls_client_ssl(o->ssl_ctx, lc->io.fd, u->host, err);
+	if (!lc->io.ssl || tls_client_use_cred(lc->io.ssl, cu) < 0) {
+		fail(r, IPH_E_LOCAL, "tls", "%s", lc->io.ssl ? "out of memory" : err);
 		return -1;
 	}
-	if (o->null_only && tls_client_null_only(lc->ssl) < 0) {
+	if (o->null_only && tls_client_null_only(lc->io.ssl) < 0) {
 		fail(r, IPH_E_ALGORITHM_MISMATCH, "tls", "this OpenSSL cannot offer the null suites "
 		     "(TLS_RSA_WITH_NULL_SHA256, TLS_RSA_WITH_NULL_SHA) of the first attempt");
 		return -1;
 	}
-	tls_trace_attach(lc->ssl, trace);
+	tls_trace_attach(lc->io.ssl, trace);
 	for (;;) {
-		int rc = SSL_connect(lc->ssl), e;
+		int rc = SSL_connect(lc->io.ssl), e;
 		if (rc == 1)
 			break;
-		e = SSL_get_error(lc->ssl, rc);
+		e = SSL_get_error(lc->io.ssl, rc);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			if (!net_wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
+			if (!net_wait_fd(lc->io.fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
 				fail(r, IPH_E_TIMEDOUT, "tls", "TLS handshake with %s not complete within %d ms (last message: %s %s)",
 				     r->peer, o->timeout_ms, trace->last_msg_sent ? "sent" : "received",
 				     trace->last_msg >= 0 ? tls_hs_name(trace->last_msg) : "none");
@@ -219,49 +219,44 @@ static int tls_connect(const struct iph_url *u, const struct connect_opts *o, st
 			}
 			continue;
 		}
-		r->code = tls_classify_failure(lc->ssl, rc, e, r->why, sizeof(r->why));
+		r->code = tls_classify_failure(lc->io.ssl, rc, e, r->why, sizeof(r->why));
 		r->step = "tls";
-		tls_peer_summary(lc->ssl, r->server_cert, sizeof(r->server_cert));
+		tls_peer_summary(lc->io.ssl, r->server_cert, sizeof(r->server_cert));
 		return -1;
 	}
-	tls_describe(lc->ssl, r->tls_desc, sizeof(r->tls_desc));
-	tls_peer_summary(lc->ssl, r->server_cert, sizeof(r->server_cert));
+	tls_describe(lc->io.ssl, r->tls_desc, sizeof(r->tls_desc));
+	tls_peer_summary(lc->io.ssl, r->server_cert, sizeof(r->server_cert));
 	return 0;
+}
+
+/* A stream operation failed (EOF or error): the TLS layer names it (any
+ * failure, or only a TLS-level one) when it can (in TLS 1.3 a refused
+ * client certificate shows up after the handshake), as
+ * tls_classify_failure reads it right after the call.  1 when named. */
+static int stream_failed(struct link_conn *lc, struct connect_result *r, int any)
+{
+	if (!lc->io.ssl || (!any && lc->io.ssl_err != SSL_ERROR_SSL))
+		return 0;
+	errno = lc->io.sys_errno;
+	r->code = tls_classify_failure(lc->io.ssl, lc->io.ssl_ret, lc->io.ssl_err, r->why, sizeof(r->why));
+	r->step = "tls";
+	return 1;
 }
 
 /* Write all of buf through TLS (or plain), within the deadline. */
 static int send_all(struct link_conn *lc, const char *buf, size_t len, uint64_t deadline,
 		    struct connect_result *r)
 {
-	size_t off = 0;
-	while (off < len) {
-		int n, e = 0;
-		if (lc->ssl) {
-			n = SSL_write(lc->ssl, buf + off, (int)(len - off));
-			if (n <= 0)
-				e = SSL_get_error(lc->ssl, n);
-		} else {
-			n = (int)send(lc->fd, buf + off, len - off, MSG_NOSIGNAL);
-			if (n < 0)
-				e = errno == EAGAIN ? SSL_ERROR_WANT_WRITE : SSL_ERROR_SYSCALL;
-		}
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) &&
-		    net_wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
-			continue;
-		if (lc->ssl && e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
-			r->code = tls_classify_failure(lc->ssl, n, e, r->why, sizeof(r->why));
-			r->step = "tls";
-		} else {
-			fail(r, e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? IPH_E_TIMEDOUT : IPH_E_CONNRESET,
-			     "http", "sending the request failed: %s", strerror(errno ? errno : EIO));
-		}
-		return -1;
-	}
-	return 0;
+	int n = stream_write_wait(&lc->io, buf, len, deadline);
+
+	if (n > 0)
+		return 0;
+	if (n == STREAM_TIMEOUT)
+		fail(r, IPH_E_TIMEDOUT, "http", "sending the request failed: not taken within the time");
+	else if (!stream_failed(lc, r, 1))
+		fail(r, IPH_E_CONNRESET, "http", "sending the request failed: %s",
+		     strerror(lc->io.sys_errno ? lc->io.sys_errno : EIO));
+	return -1;
 }
 
 /* Notes on a 200 whose headers announce a body of its own rather than the
@@ -319,38 +314,20 @@ static int judge_response(const struct http_resp_parser *p, struct connect_resul
 static int read_chunk(const struct connect_opts *o, struct link_conn *lc, uint64_t deadline,
 		      uint8_t *buf, size_t len, struct connect_result *r)
 {
-	for (;;) {
-		int n, e = 0;
+	int n = stream_read_wait(&lc->io, buf, len, deadline);
 
-		if (lc->ssl) {
-			n = SSL_read(lc->ssl, buf, (int)len);
-			if (n <= 0)
-				e = SSL_get_error(lc->ssl, n);
-		} else {
-			n = (int)recv(lc->fd, buf, len, 0);
-			if (n < 0)
-				e = errno == EAGAIN ? SSL_ERROR_WANT_READ : SSL_ERROR_SYSCALL;
-			else if (n == 0)
-				e = SSL_ERROR_ZERO_RETURN;
-		}
-		if (n > 0)
-			return n;
-		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-			if (net_wait_fd(lc->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
-				continue;
-			fail(r, IPH_E_TIMEDOUT, "http", "no HTTP response from %s within %d ms after the POST",
-			     r->peer, o->timeout_ms);
-		} else if (lc->ssl && e == SSL_ERROR_SSL) {
-			/* TLS 1.3: a refused client certificate shows up here. */
-			r->code = tls_classify_failure(lc->ssl, n, e, r->why, sizeof(r->why));
-			r->step = "tls";
-		} else if (e == SSL_ERROR_SYSCALL && errno == ECONNRESET) {
-			fail(r, IPH_E_CONNRESET, "http", "%s reset the connection instead of answering the POST", r->peer);
-		} else {
-			fail(r, IPH_E_CLOSED, "http", "%s closed the connection instead of answering the POST", r->peer);
-		}
-		return -1;
-	}
+	if (n > 0)
+		return n;
+	if (n == STREAM_TIMEOUT)
+		fail(r, IPH_E_TIMEDOUT, "http", "no HTTP response from %s within %d ms after the POST",
+		     r->peer, o->timeout_ms);
+	else if (stream_failed(lc, r, 0))
+		;       /* TLS 1.3: a refused client certificate shows up here */
+	else if (lc->io.ssl_err == SSL_ERROR_SYSCALL && lc->io.sys_errno == ECONNRESET)
+		fail(r, IPH_E_CONNRESET, "http", "%s reset the connection instead of answering the POST", r->peer);
+	else
+		fail(r, IPH_E_CLOSED, "http", "%s closed the connection instead of answering the POST", r->peer);
+	return -1;
 }
 
 /* The answer to the POST: interim 1xx answers (not 101) are skipped, as
@@ -419,12 +396,12 @@ int iph_connect(const struct iph_url *u, const struct connect_opts *o, struct li
 	memset(&trace, 0, sizeof(trace));
 	memset(r, 0, sizeof(*r));
 	memset(lc, 0, sizeof(*lc));
-	lc->fd = -1;
+	stream_init(&lc->io, -1, NULL, 0);
 	if (o->proxy)
-		lc->fd = proxy_open(o->proxy, u->host, u->port, o->timeout_ms, r);
+		lc->io.fd = proxy_open(o->proxy, u->host, u->port, o->timeout_ms, r);
 	else
-		lc->fd = tcp_connect(u, o->timeout_ms, r);
-	if (lc->fd < 0)
+		lc->io.fd = tcp_connect(u, o->timeout_ms, r);
+	if (lc->io.fd < 0)
 		return -1;
 	if (o->ssl_ctx && tls_connect(u, o, lc, r, &trace, &cu) < 0)
 		goto fail;
@@ -440,8 +417,8 @@ int iph_connect(const struct iph_url *u, const struct connect_opts *o, struct li
 	if (send_all(lc, req, (size_t)n, ev_now_ms() + (uint64_t)o->timeout_ms, r) < 0 ||
 	    read_response(o, lc, r) < 0)
 		goto fail;
-	if (lc->ssl)
-		tls_trace_attach(lc->ssl, NULL);
+	if (lc->io.ssl)
+		tls_trace_attach(lc->io.ssl, NULL);
 	r->code = IPH_OK;
 	r->step = "linkup";
 	return 0;
@@ -453,13 +430,8 @@ fail:
 
 void link_conn_close(struct link_conn *lc)
 {
-	if (lc->ssl) {
-		tls_trace_attach(lc->ssl, NULL);
-		SSL_free(lc->ssl);
-		lc->ssl = NULL;
-	}
+	if (lc->io.ssl)
+		tls_trace_attach(lc->io.ssl, NULL);
+	stream_close(&lc->io, 0);
 	ERR_clear_error();
-	if (lc->fd >= 0)
-		close(lc->fd);
-	lc->fd = -1;
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/stream.h"
 #include "wire/http.h"
 
 struct iph_url {
@@ -56,11 +57,11 @@ struct connect_result {
 	int cred_fault;         /* the code concerns our client certificate (tls.h tls_cred_use) */
 };
 
-/* An established link: the socket, the TLS session and the bytes of the
- * stream that came with the response header. */
+/* An established link: the stream (socket, TLS session, deframer, queue,
+ * counters: net/stream.h) and the bytes of the stream that came with the
+ * response header. */
 struct link_conn {
-	int fd;
-	SSL *ssl;
+	struct stream io;
 	uint8_t rest[HTTP_MAX_HEADER];
 	size_t rest_len;
 };

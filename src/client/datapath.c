@@ -26,85 +26,49 @@ static void set_mask(struct client *c, uint32_t mask)
 	}
 }
 
+/* One packet toward the server, counted; -1 when the queue is full. */
 static int queue(struct client *c, const uint8_t *pkt, size_t len)
 {
-	return bufq_append(&c->out, pkt, len, (size_t)c->cfg->queue_limit, 65536);
+	return stream_queue_packet(&c->lc.io, pkt, len, (size_t)c->cfg->queue_limit, 65536);
 }
 
-static void lost_tls(struct client *c, int n, int err, const char *what)
+/* The stream ended or failed (rc, with what the stream kept): the link is
+ * lost, with the code and words of what happened. */
+static void lost(struct client *c, int rc, const char *what)
 {
-	char why[512], e[256] = "";
-	unsigned long oe = ERR_get_error();
+	const struct stream *s = &c->lc.io;
+	char why[512], e[256];
 	uint32_t code = IPH_E_CLOSED;
 
-	if (oe)
-		ERR_error_string_n(oe, e, sizeof(e));
 	ERR_clear_error();
-	if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && !errno && !oe)) {
+	if (rc == STREAM_EOF || (s->ssl_err == SSL_ERROR_SYSCALL && s->sys_errno == EPIPE)) {
 		snprintf(why, sizeof(why), "the server closed the connection (%s)", what);
-	} else if (err == SSL_ERROR_SYSCALL && errno == EPIPE) {
-		snprintf(why, sizeof(why), "the server closed the connection (%s)", what);
-	} else if (err == SSL_ERROR_SYSCALL && errno == ECONNRESET) {
+	} else if (s->ssl_err == SSL_ERROR_SYSCALL && s->sys_errno == ECONNRESET) {
 		code = IPH_E_CONNRESET;
 		snprintf(why, sizeof(why), "connection reset (%s)", what);
-	} else if (err == SSL_ERROR_SYSCALL && errno == ETIMEDOUT) {
+	} else if (s->ssl_err == SSL_ERROR_SYSCALL && s->sys_errno == ETIMEDOUT) {
 		code = IPH_E_TIMEDOUT;
 		snprintf(why, sizeof(why), "connection timed out (%s)", what);
 	} else {
 		code = IPH_E_PROTOCOL;
-		snprintf(why, sizeof(why), "%s failed: %s", what, e[0] ? e : strerror(errno ? errno : EIO));
+		snprintf(why, sizeof(why), "%s failed: %s", what, stream_why(s, e, sizeof(e)));
 	}
 	client_link_lost(c, code, why);
 }
 
-/* The link's transport: TLS, or plain TCP for an http:// entry point.
- * Returns > 0 bytes, or an SSL_ERROR_* (WANT_READ, WANT_WRITE, ZERO_RETURN,
- * SYSCALL with errno, SSL). */
-static int link_io(struct client *c, int writing, void *buf, size_t len, int *err)
-{
-	int n;
-
-	if (len > (1u << 30))
-		len = 1u << 30;
-	if (c->lc.ssl) {
-		n = writing ? SSL_write(c->lc.ssl, buf, (int)len) : SSL_read(c->lc.ssl, buf, (int)len);
-		*err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(c->lc.ssl, n);
-		return n;
-	}
-	n = (int)(writing ? send(c->lc.fd, buf, len, MSG_NOSIGNAL) : recv(c->lc.fd, buf, len, 0));
-	if (n > 0)
-		*err = SSL_ERROR_NONE;
-	else if (n == 0 && !writing)
-		*err = SSL_ERROR_ZERO_RETURN;
-	else if (errno == EAGAIN || errno == EINTR)
-		*err = writing ? SSL_ERROR_WANT_WRITE : SSL_ERROR_WANT_READ;
-	else
-		*err = SSL_ERROR_SYSCALL;
-	return n;
-}
-
 void client_flush(struct client *c)
 {
-	while (c->state == CS_LINKUP && bufq_pending(&c->out)) {
-		int e, n = link_io(c, 1, (void *)bufq_head(&c->out), bufq_head_len(&c->out), &e);
-		if (n > 0) {
-			bufq_consume(&c->out, (size_t)n);
-			continue;
-		}
-		switch (e) {
-		case SSL_ERROR_WANT_WRITE:
-			set_mask(c, EPOLLIN | EPOLLOUT);
-			return;
-		case SSL_ERROR_WANT_READ:
-			set_mask(c, EPOLLIN);
-			return;
-		default:
-			lost_tls(c, n, e, "write");
-			return;
-		}
-	}
-	if (c->state == CS_LINKUP)
+	int rc;
+
+	if (c->state != CS_LINKUP)
+		return;
+	rc = stream_flush(&c->lc.io);
+	if (rc == STREAM_WANT_WRITE)
+		set_mask(c, EPOLLIN | EPOLLOUT);
+	else if (rc == 1 || rc == STREAM_WANT_READ)
 		set_mask(c, EPOLLIN);
+	else
+		lost(c, rc, "write");
 }
 
 /* One packet from the TUN toward the server. */
@@ -112,12 +76,8 @@ static int from_tun(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct client *c = arg;
 
-	if (c->state != CS_LINKUP || queue(c, pkt, len) < 0) {
+	if (c->state != CS_LINKUP || queue(c, pkt, len) < 0)
 		c->drops++;
-		return 0;
-	}
-	c->tx_packets++;
-	c->tx_bytes += (uint64_t)len;
 	return 0;
 }
 
@@ -209,9 +169,6 @@ static int on_packet(void *arg, const uint8_t *pkt, size_t len)
 	}
 	if (len > 40 && pkt[6] == IPPROTO_ICMPV6 && pkt[40] == ICMP6_TYPE_RA)
 		watch_ra(c, pkt, len);
-
-	c->rx_packets++;
-	c->rx_bytes += len;
 	if (!c->kernel_ready) {
 		uint8_t *copy;
 		if (c->n_held >= CLIENT_HOLD_PKTS || !(copy = malloc(len))) {
@@ -265,10 +222,8 @@ void client_announce_addresses(struct client *c)
 		if (c->have_link_prefix && memcmp(&a->sin6_addr, &c->link_prefix, 8))
 			continue; /* an address of another link, about to go */
 		n = nd_build_na(pkt, sizeof(pkt), &a->sin6_addr, &c->router_ll, &a->sin6_addr, 0x20);
-		if (n > 0 && queue(c, pkt, (size_t)n) == 0) {
-			c->tx_packets++;
-			c->tx_bytes += (uint64_t)n;
-		}
+		if (n > 0)
+			queue(c, pkt, (size_t)n);
 	}
 	freeifaddrs(ifa);
 	if (!(c->sock_mask & EPOLLOUT))
@@ -297,12 +252,14 @@ int client_feed(struct client *c, const uint8_t *data, size_t len)
 {
 	char why[400];
 
-	if (v6df_feed(&c->df, data, len, on_packet, c) == 0)
+	const struct v6_deframer *df = &c->lc.io.df;
+
+	if (stream_feed(&c->lc.io, data, len, on_packet, c) == 0)
 		return 0;
 	snprintf(why, sizeof(why), "the server sent bytes that are not IPv6 packets: %s (byte 0x%02x after %llu packets)%s%s%s",
-		 v6df_strerror(c->df.error), c->df.bad_byte, (unsigned long long)c->df.packets,
-		 !c->df.packets && c->resp_note[0] ? "; " : "", !c->df.packets ? c->resp_note : "",
-		 !c->df.packets && c->resp_note[0] ? ": a web page, not an IP-HTTPS stream" : "");
+		 v6df_strerror(df->error), df->bad_byte, (unsigned long long)df->packets,
+		 !df->packets && c->resp_note[0] ? "; " : "", !df->packets ? c->resp_note : "",
+		 !df->packets && c->resp_note[0] ? ": a web page, not an IP-HTTPS stream" : "");
 	client_link_lost(c, IPH_E_PROTOCOL, why);
 	return -1;
 }
@@ -319,21 +276,16 @@ void client_on_sock(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	}
 	/* Read until TLS wants more: what OpenSSL holds is invisible to epoll. */
 	for (;;) {
-		int e, n = link_io(c, 0, c->rbuf, sizeof(c->rbuf) - 64, &e);
+		int n = stream_read(&c->lc.io, c->rbuf, sizeof(c->rbuf) - 64);
 		if (n > 0) {
 			if (client_feed(c, c->rbuf, (size_t)n) < 0)
 				return;
 			continue;
 		}
-		switch (e) {
-		case SSL_ERROR_WANT_READ:
-			return;
-		case SSL_ERROR_WANT_WRITE:
+		if (n == STREAM_WANT_WRITE)
 			set_mask(c, EPOLLIN | EPOLLOUT);
-			return;
-		default:
-			lost_tls(c, n, e, "read");
-			return;
-		}
+		else if (n != STREAM_WANT_READ)
+			lost(c, n, "read");
+		return;
 	}
 }

@@ -56,8 +56,8 @@ static struct hook_job *job_for(struct client *c, const char *script, const char
 		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", i ? " " : "",
 				      c->dns.want.domains[i]);
 	hook_env(j, "IPHTTPS_DNS_DOMAINS", "%s", buf);
-	hook_env(j, "IPHTTPS_RX_BYTES", "%llu", (unsigned long long)c->rx_bytes);
-	hook_env(j, "IPHTTPS_TX_BYTES", "%llu", (unsigned long long)c->tx_bytes);
+	hook_env(j, "IPHTTPS_RX_BYTES", "%llu", (unsigned long long)client_count(c).rx_bytes);
+	hook_env(j, "IPHTTPS_TX_BYTES", "%llu", (unsigned long long)client_count(c).tx_bytes);
 	return j;
 }
 

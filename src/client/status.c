@@ -81,6 +81,7 @@ static struct json_object *state_json(struct client *c)
 	char buf[8192], t[32], err[ERRLEN];
 	const struct iph_url *u = &c->urls[c->cur];
 	const struct iph_error *e = iph_error_lookup(c->last_code);
+	struct client_count n = client_count(c);
 
 	add_str(o, "Role", "client");
 	add_str(o, "Interface", c->tun_name);
@@ -133,10 +134,10 @@ add_str(o, "URL", u->text);
 		buf[0] = 0;
 	json_object_object_add(o, "Routes", lines(buf));
 	dns_status(c, o);
-	add_u64(o, "RxBytes", c->rx_bytes);
-	add_u64(o, "TxBytes", c->tx_bytes);
-	add_u64(o, "RxPackets", c->rx_packets);
-	add_u64(o, "TxPackets", c->tx_packets);
+	add_u64(o, "RxBytes", n.rx_bytes);
+	add_u64(o, "TxBytes", n.tx_bytes);
+	add_u64(o, "RxPackets", n.rx_packets);
+	add_u64(o, "TxPackets", n.tx_packets);
 	add_u64(o, "Drops", c->drops);
 	add_u64(o, "RouterMessagesIgnored", c->router_msgs_ignored);
 	add_u64(o, "Attempts", c->attempts);

@@ -57,6 +57,7 @@ static int tls_result(struct stream *s, int n)
 {
 	int e = SSL_get_error(s->ssl, n), sys = errno;
 
+	s->ssl_ret = n;
 	switch (e) {
 	case SSL_ERROR_WANT_READ:
 		return STREAM_WANT_READ;

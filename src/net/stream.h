@@ -40,6 +40,7 @@ struct stream {
 	SSL *ssl;               /* NULL: plain TCP */
 	struct v6_deframer df;  /* packets that come in */
 	struct bufq out;        /* bytes that wait to go out */
+	int ssl_ret;            /* the failing SSL_read/SSL_write's return value */
 	int ssl_err;            /* of the last EOF or error (see above) */
 	int sys_errno;
 	unsigned long lib_err;
