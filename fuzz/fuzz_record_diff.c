@@ -1,0 +1,129 @@
+/* Differential libFuzzer harness for the record layer (src/tls/record.c):
+ * sealing then opening is the identity, and a record changed on the way is
+ * never delivered.
+ *
+ * Input: a byte choosing the suite (TLS 1.3 AES-128/256-GCM, TLS 1.2
+ * AES-128-GCM, NULL-SHA256, NULL-SHA in TLS 1.0) and options; 48 bytes of
+ * key material (the secrets, or the master secret); 2 bytes of record size;
+ * 2 bytes naming a byte of the sealed stream to damage; then the plaintext,
+ * cut into chunks at every 0xff byte.  The client's layer seals (several
+ * chunks per call, its own KeyUpdates early when asked), the server's opens
+ * in pieces of input-chosen size: the plaintext must come back whole.  Then
+ * the same stream with one byte flipped (or cut short) goes to a fresh
+ * server layer: everything it delivers is a prefix of the plaintext that
+ * ends before the damaged record, and it ends failed or waiting. */
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tls/record.h"
+
+struct sink {
+	const uint8_t *want;
+	size_t want_len, got;
+};
+
+/* Makes the two ends from the key material (49 bytes); 0 or -1. */
+static int make(uint8_t opt, const uint8_t *km, struct rec *s, struct rec *c)
+{
+	static const uint16_t ids[5] = { 0x1301, 0x1302, 0xC02F, 0x003B, 0x0002 };
+	uint16_t id = ids[opt % 5];
+	char err[ERRLEN];
+
+	if (id == 0x1301 || id == 0x1302) {
+		size_t hl = id == 0x1301 ? 32 : 48;
+		/* the two secrets overlap in the 49 bytes of key material */
+		return rec_init_tls13(s, REC_SERVER, id, km, km + 1, hl, err) |
+		       rec_init_tls13(c, REC_CLIENT, id, km, km + 1, hl, err);
+	}
+	uint16_t v = id == 0x0002 ? 0x0301 : 0x0303;
+	return rec_init_tls12(s, REC_SERVER, id, v, km, km + 8, km + 16, "SHA256", err) |
+	       rec_init_tls12(c, REC_CLIENT, id, v, km, km + 8, km + 16, "SHA256", err);
+}
+
+/* Feeds stream to r in pieces; the plaintext must be a prefix of want.
+ * Returns the last result. */
+static enum rec_result feed(struct rec *r, uint8_t *stream, size_t n, uint8_t step, struct sink *k)
+{
+	enum rec_result rc = REC_NEED_MORE;
+	struct rec_span sp;
+	size_t pos = 0, used, piece;
+
+	while (pos < n) {
+		piece = 1 + (size_t)step * 97 % (n - pos);
+		rc = rec_open(r, stream + pos, piece, &used, &sp);
+		pos += used;
+		if (rc == REC_DATA) {
+			assert(k->got + sp.n <= k->want_len);
+			assert(!memcmp(sp.p, k->want + k->got, sp.n));
+			k->got += sp.n;
+			continue;
+		}
+		if (rc != REC_NEED_MORE)
+			return rc;
+	}
+	return REC_NEED_MORE;   /* all of it was used */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rec s, c, s2;
+	struct iovec iov[64];
+	uint8_t *stream, *plain;
+	size_t plen, need, max_plain, flip, cut, starts[512], nrec = 0;
+	ssize_t n;
+	int niov = 0;
+
+	if (size < 53)
+		return 0;
+	if (make(data[0], data + 1, &s, &c) < 0)
+		return 0;
+	max_plain = ((size_t)data[49] << 8 | data[50]) % (REC_MAX_PLAIN + 1);
+	flip = (size_t)data[51] << 8 | data[52];
+	plain = (uint8_t *)data + 53;
+	plen = size - 53;
+	for (size_t i = 0, from = 0; i <= plen; i++)
+		if (i == plen || (plain[i] == 0xff && niov < 63)) {    /* the last chunk takes the rest */
+			iov[niov++] = (struct iovec){ plain + from, i - from };
+			from = i;
+		}
+	if (data[0] & 0x80)
+		c.ku_after = (uint32_t)c.wr.seq + 1 + (data[0] >> 5 & 3);   /* our KeyUpdates, early */
+	need = rec_seal_size(&c, plen, max_plain);
+	stream = malloc(need + 1);
+	n = rec_seal(&c, iov, niov, max_plain, stream, need);
+	assert(n == (ssize_t)need);
+	/* the identity */
+	struct sink k = { plain, plen, 0 };
+	assert(feed(&s, stream, need, data[0], &k) == REC_NEED_MORE);
+	assert(k.got == plen);
+	assert(s.key_updates_in == c.key_updates_out);
+	/* a damaged copy: one bit flipped, or the stream cut short */
+	for (size_t pos = 0; pos + REC_HDR <= need && nrec < 512; nrec++) {
+		starts[nrec] = pos;
+		pos += REC_HDR + ((size_t)stream[pos + 3] << 8 | stream[pos + 4]);
+	}
+	if (need) {
+		struct sink k2 = { plain, plen, 0 };
+		enum rec_result rc;
+		size_t at = flip % need, before = 0;
+		cut = data[52] & 1 ? need : at;
+		if (cut == need)
+			stream[at] ^= (uint8_t)(1u << (data[51] & 7));
+		rec_free(&c);
+		make(data[0], data + 1, &s2, &c);
+		rc = feed(&s2, stream, cut, data[50], &k2);
+		for (size_t i = 0; i < nrec && starts[i] <= at; i++)
+			before = i;     /* the damaged record's index */
+		/* what was delivered came from records before the damaged one */
+		assert(rc == REC_FATAL || rc == REC_NEED_MORE);
+		assert(s2.records_in <= before);
+		rec_free(&s2);
+	}
+	rec_free(&s);
+	rec_free(&c);
+	free(stream);
+	return 0;
+}
