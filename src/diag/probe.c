@@ -229,21 +229,21 @@ int probe_open(const struct probe_opts *o, struct probe_result *r, struct probe_
 
 	hs->tried = 1;
 	c->hs = hs;
-	c->fd = -1;
+	stream_init(&c->io, -1, NULL, 0);
 	probe_clock(&t0);
 	if (o->proxy) {
 		struct connect_result cr;
 
 		memset(&cr, 0, sizeof(cr));
-		c->fd = proxy_open(o->proxy, r->url.host, r->url.port, o->timeout_ms, &cr);
+		c->io.fd = proxy_open(o->proxy, r->url.host, r->url.port, o->timeout_ms, &cr);
 		if (!r->proxy_tried) {
 			r->proxy_tried = 1;
-			r->proxy_ok = c->fd >= 0;
+			r->proxy_ok = c->io.fd >= 0;
 			r->proxy_ms = probe_ms_since(&t0);
-			r->proxy_code = c->fd >= 0 ? IPH_OK : cr.code;
-			snprintf(r->proxy_why, sizeof(r->proxy_why), "%s", c->fd >= 0 ? cr.peer : cr.why);
+			r->proxy_code = c->io.fd >= 0 ? IPH_OK : cr.code;
+			snprintf(r->proxy_why, sizeof(r->proxy_why), "%s", c->io.fd >= 0 ? cr.peer : cr.why);
 		}
-		if (c->fd < 0) {
+		if (c->io.fd < 0) {
 			hs->code = cr.code;
 			snprintf(hs->why, sizeof(hs->why), "%s", cr.why);
 			return -1;
@@ -252,9 +252,9 @@ int probe_open(const struct probe_opts *o, struct probe_result *r, struct probe_
 	} else {
 		struct probe_addr a = r->addrs[r->use_addr];
 
-		c->fd = tcp_one(&a, o->timeout_ms);
+		c->io.fd = tcp_one(&a, o->timeout_ms);
 		snprintf(hs->peer, sizeof(hs->peer), "%s", a.text);
-		if (c->fd < 0) {
+		if (c->io.fd < 0) {
 			hs->code = a.tcp == PT_REFUSED ? IPH_E_CONNREFUSED : IPH_E_TIMEDOUT;
 			snprintf(hs->why, sizeof(hs->why), "connecting to %s again failed: %s", a.text, strerror(a.err));
 			return -1;
@@ -267,23 +267,19 @@ int probe_open(const struct probe_opts *o, struct probe_result *r, struct probe_
 
 void probe_close(struct probe_conn *c)
 {
-	if (c->ssl) {
-		/* a close_notify, not waited for, when the handshake completed */
-		if (SSL_is_init_finished(c->ssl))
-			SSL_shutdown(c->ssl);
-		tls_trace_attach(c->ssl, NULL);
-		SSL_free(c->ssl);           /* frees the tap BIO and the socket BIO */
-		c->ssl = NULL;
-		ERR_clear_error();
-	}
+	/* A close_notify, not waited for, when the handshake completed; the
+	 * SSL frees the tap BIO and the socket BIO. */
+	int notify = c->io.ssl && SSL_is_init_finished(c->io.ssl);
+
+	if (c->io.ssl)
+		tls_trace_attach(c->io.ssl, NULL);
+	stream_close(&c->io, notify);
+	ERR_clear_error();
 	if (c->tap) {
 		tlsp_free(&c->tap->tp);
 		free(c->tap);
 		c->tap = NULL;
 	}
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
 }
 
 /* ---- the run ---- */
@@ -326,7 +322,7 @@ static int retry(const struct probe_opts *o, SSL_CTX *ctx, struct probe_result *
 static void main_connection(const struct probe_opts *o, const struct probe_ctxs *x,
 			    struct probe_result *r)
 {
-	struct probe_conn c = { .fd = -1 };
+	struct probe_conn c = { .io.fd = -1 };
 	SSL_CTX *ctx = x->main;
 	enum probe_retry why;
 

@@ -103,8 +103,8 @@ static int issuer_matches(const struct probe_chain *ch, const char *text)
 void probe_chain(const struct probe_opts *o, SSL_CTX *ctx, struct probe_conn *c,
 		 struct probe_result *r)
 {
-	STACK_OF(X509) *sk = SSL_get_peer_cert_chain(c->ssl);
-	STACK_OF(X509_NAME) *cas = SSL_get_client_CA_list(c->ssl);
+	STACK_OF(X509) *sk = SSL_get_peer_cert_chain(c->io.ssl);
+	STACK_OF(X509_NAME) *cas = SSL_get_client_CA_list(c->io.ssl);
 	struct probe_chain *ch = &r->chain;
 	int n = sk ? sk_X509_num(sk) : 0;
 
@@ -140,7 +140,7 @@ void probe_chain(const struct probe_opts *o, SSL_CTX *ctx, struct probe_conn *c,
 static void check(const struct probe_opts *o, SSL_CTX *ctx, struct probe_result *r,
 		  struct probe_hs *hs)
 {
-	struct probe_conn c = { .fd = -1 };
+	struct probe_conn c = { .io.fd = -1 };
 
 	if (probe_open(o, r, hs, &c) == 0)
 		probe_handshake(ctx, &r->url, 0, o->timeout_ms, &c);

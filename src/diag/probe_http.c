@@ -22,7 +22,7 @@ enum io_end { IO_TIMEOUT = -2, IO_FAILED = -1, IO_CLOSED = 0 };
  * is ready for events.  Returns 1 ready, 0 out of time. */
 static int wait_io(struct probe_conn *c, short events, const struct timespec *t0, int timeout_ms)
 {
-	struct pollfd p = { .fd = c->fd, .events = events };
+	struct pollfd p = { .fd = c->io.fd, .events = events };
 	int left, rc;
 
 	do {
@@ -34,14 +34,17 @@ static int wait_io(struct probe_conn *c, short events, const struct timespec *t0
 	return rc > 0;
 }
 
-/* Takes the connection after a failed TLS call (or a plain socket error
- * e, 0 for EOF); records who ended it into the facts and why into why. */
-static uint32_t ended(struct probe_conn *c, int ret, int e, char *why, size_t whylen)
+/* Takes the connection after its stream ended or failed; records who ended
+ * it into the facts and why into why. */
+static uint32_t ended(struct probe_conn *c, char *why, size_t whylen)
 {
 	struct diag_facts *f = &c->hs->f;
+	int e = c->io.sys_errno;
 
-	if (c->ssl)
-		return probe_tls_late_failure(c, ret, e, why, whylen);
+	if (c->io.ssl) {
+		errno = e;      /* tls_classify_failure reads it */
+		return probe_tls_late_failure(c, c->io.ssl_ret, c->io.ssl_err, why, whylen);
+	}
 	f->first_close = DIAG_SERVER;
 	f->first_close_rst = e == ECONNRESET;
 	f->rst[DIAG_SERVER] = f->first_close_rst;
@@ -57,30 +60,17 @@ static int io_write(struct probe_conn *c, const void *buf, size_t len, const str
 	size_t off = 0;
 
 	while (off < len) {
-		int n, e = 0, want = 0;
+		int n = stream_write(&c->io, (const char *)buf + off, len - off);
 
-		if (c->ssl) {
-			n = SSL_write(c->ssl, (const char *)buf + off, (int)(len - off));
-			if (n <= 0) {
-				e = SSL_get_error(c->ssl, n);
-				want = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-			}
-		} else {
-			n = (int)send(c->fd, (const char *)buf + off, len - off, MSG_NOSIGNAL);
-			if (n < 0) {
-				e = errno;
-				want = e == EAGAIN || e == EINTR ? POLLOUT : 0;
-			}
-		}
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
 		}
-		if (!want) {
-			*code = ended(c, n, e, why, whylen);
+		if (n != STREAM_WANT_READ && n != STREAM_WANT_WRITE) {
+			*code = ended(c, why, whylen);
 			return IO_FAILED;
 		}
-		if (!wait_io(c, (short)want, t0, timeout_ms)) {
+		if (!wait_io(c, n == STREAM_WANT_READ ? POLLIN : POLLOUT, t0, timeout_ms)) {
 			*code = IPH_E_TIMEDOUT;
 			snprintf(why, whylen, "could not send within %d ms", timeout_ms);
 			return IO_TIMEOUT;
@@ -95,31 +85,19 @@ static int io_read(struct probe_conn *c, uint8_t *buf, size_t len, const struct 
 		   int timeout_ms, uint32_t *code, char *why, size_t whylen)
 {
 	for (;;) {
-		int n, e;
+		int n = stream_read(&c->io, buf, len);
 
-		if (c->ssl) {
-			n = SSL_read(c->ssl, buf, (int)len);
-			if (n > 0)
-				return n;
-			e = SSL_get_error(c->ssl, n);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-				if (wait_io(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, t0, timeout_ms))
-					continue;
-				break;
-			}
-			*code = ended(c, n, e, why, whylen);
-			return *code == IPH_E_CLOSED ? IO_CLOSED : IO_FAILED;
-		}
-		n = (int)recv(c->fd, buf, len, 0);
 		if (n > 0)
 			return n;
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_io(c, POLLIN, t0, timeout_ms))
+		if (n == STREAM_WANT_READ || n == STREAM_WANT_WRITE) {
+			if (wait_io(c, n == STREAM_WANT_READ ? POLLIN : POLLOUT, t0, timeout_ms))
 				continue;
 			break;
 		}
-		*code = ended(c, n, n < 0 ? errno : 0, why, whylen);
-		return n == 0 ? IO_CLOSED : IO_FAILED;
+		*code = ended(c, why, whylen);
+		if (c->io.ssl)
+			return *code == IPH_E_CLOSED ? IO_CLOSED : IO_FAILED;
+		return n == STREAM_EOF ? IO_CLOSED : IO_FAILED;
 	}
 	*code = IPH_E_TIMEDOUT;
 	snprintf(why, whylen, "nothing within %d ms", timeout_ms);
@@ -178,19 +156,22 @@ static int tls13_verdict_wait(const struct probe_opts *o, struct probe_conn *c, 
 	int wait_ms = c->hs->ms * 4 > 250 ? (int)(c->hs->ms * 4) : 250;
 	char b;
 
-	if (!c->ssl || SSL_version(c->ssl) != TLS1_3_VERSION || !c->trace.cert_request)
+	if (!c->io.ssl || SSL_version(c->io.ssl) != TLS1_3_VERSION || !c->trace.cert_request)
 		return 0;
 	if (wait_ms > o->timeout_ms)
 		wait_ms = o->timeout_ms;
 	probe_clock(&t0);
 	for (;;) {
-		int n = SSL_peek(c->ssl, &b, 1), e;
+		int n = SSL_peek(c->io.ssl, &b, 1), e;
 
 		if (n > 0)
 			return 0;
-		e = SSL_get_error(c->ssl, n);
+		e = SSL_get_error(c->io.ssl, n);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-			h->code = ended(c, n, e, h->why, sizeof(h->why));
+			c->io.ssl_ret = n;
+			c->io.ssl_err = e;
+			c->io.sys_errno = errno;
+			h->code = ended(c, h->why, sizeof(h->why));
 			return -1;
 		}
 		if (!wait_io(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, &t0, wait_ms))

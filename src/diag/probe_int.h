@@ -12,6 +12,7 @@
 
 #include "diag/probe.h"
 #include "diag/tlsparse.h"
+#include "net/stream.h"
 #include "tls/verify.h"
 
 /* The TLS contexts of one run: the profile's, and the two suites checks. */
@@ -33,10 +34,10 @@ struct probe_tap {
 	size_t head_len;
 };
 
-/* One connection of the probe: socket, TLS and what watches it. */
+/* One connection of the probe: the stream (socket, TLS: io.ssl NULL for
+ * http://; net/stream.h) and what watches it. */
 struct probe_conn {
-	int fd;
-	SSL *ssl;                       /* NULL for http:// */
+	struct stream io;
 	struct tls_trace trace;
 	struct probe_tap *tap;
 	struct probe_hs *hs;

@@ -366,7 +366,7 @@ static BIO_METHOD *tee_method(void)
 static int tap_attach(struct probe_conn *c)
 {
 	BIO_METHOD *m = tee_method();
-	BIO *sock = SSL_get_rbio(c->ssl), *tee;
+	BIO *sock = SSL_get_rbio(c->io.ssl), *tee;
 
 	if (!m || !sock || !(c->tap = calloc(1, sizeof(*c->tap))))
 		return -1;
@@ -384,7 +384,7 @@ static int tap_attach(struct probe_conn *c)
 	 * when given the tee: keep one for the chain. */
 	BIO_up_ref(sock);
 	BIO_push(tee, sock);
-	SSL_set_bio(c->ssl, tee, tee);
+	SSL_set_bio(c->io.ssl, tee, tee);
 	return 0;
 }
 
@@ -396,8 +396,8 @@ static void plaintext_facts(struct probe_conn *c)
 {
 	struct diag_facts *f = &c->hs->f;
 	const struct tls_trace *t = &c->trace;
-	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
-	STACK_OF(X509_NAME) *cas = SSL_get_client_CA_list(c->ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->io.ssl);
+	STACK_OF(X509_NAME) *cas = SSL_get_client_CA_list(c->io.ssl);
 
 	if (!f->leaf_ok && chain && sk_X509_num(chain) > 0 &&
 	    tlsp_cert_info_x509(sk_X509_value(chain, 0), &f->leaf) == 0) {
@@ -447,7 +447,7 @@ static void quote_not_tls(struct probe_conn *c)
 
 	if (!t || !c->hs->f.not_tls[DIAG_SERVER] || t->head_len >= sizeof(t->head))
 		return;
-	n = recv(c->fd, t->head + t->head_len, sizeof(t->head) - t->head_len, MSG_DONTWAIT);
+	n = recv(c->io.fd, t->head + t->head_len, sizeof(t->head) - t->head_len, MSG_DONTWAIT);
 	if (n > 0)
 		t->head_len += (size_t)n;
 	probe_quote(c->hs->f.not_tls_head[DIAG_SERVER], sizeof(c->hs->f.not_tls_head[0]), t->head,
@@ -496,25 +496,25 @@ int probe_handshake(SSL_CTX *ctx, const struct iph_url *u, int verify, int timeo
 
 	hs->verify = verify;
 	probe_clock(&t0);
-	if (!(c->ssl = tls_client_ssl(ctx, c->fd, u->host, err)) || tap_attach(c) < 0) {
+	if (!(c->io.ssl = tls_client_ssl(ctx, c->io.fd, u->host, err)) || tap_attach(c) < 0) {
 		hs->code = IPH_E_LOCAL;
-		snprintf(hs->why, sizeof(hs->why), "cannot set up TLS: %s", c->ssl ? "out of memory" : err);
+		snprintf(hs->why, sizeof(hs->why), "cannot set up TLS: %s", c->io.ssl ? "out of memory" : err);
 		return -1;
 	}
 	if (!verify)
-		SSL_set_verify(c->ssl, SSL_VERIFY_NONE, NULL);
-	tls_trace_attach(c->ssl, &c->trace);
+		SSL_set_verify(c->io.ssl, SSL_VERIFY_NONE, NULL);
+	tls_trace_attach(c->io.ssl, &c->trace);
 	ERR_clear_error();
 	for (;;) {
-		rc = SSL_connect(c->ssl);
+		rc = SSL_connect(c->io.ssl);
 		if (rc == 1)
 			break;
-		e = SSL_get_error(c->ssl, rc);
+		e = SSL_get_error(c->io.ssl, rc);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-			hs->code = tls_classify_failure(c->ssl, rc, e, hs->why, sizeof(hs->why));
+			hs->code = tls_classify_failure(c->io.ssl, rc, e, hs->why, sizeof(hs->why));
 			break;
 		}
-		if (!wait_ssl(c->fd, e, &t0, timeout_ms)) {
+		if (!wait_ssl(c->io.fd, e, &t0, timeout_ms)) {
 			hs->code = IPH_E_TIMEDOUT;
 			snprintf(hs->why, sizeof(hs->why), "the TLS handshake with %s did not complete within %d ms (last message: %s %s)",
 				 hs->peer, timeout_ms, c->trace.last_msg_sent ? "sent" : "received",
@@ -524,7 +524,7 @@ int probe_handshake(SSL_CTX *ctx, const struct iph_url *u, int verify, int timeo
 	}
 	hs->ms = probe_ms_since(&t0);
 	f->duration = hs->ms / 1000.0;
-	hs->verify_result = verify ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+	hs->verify_result = verify ? SSL_get_verify_result(c->io.ssl) : X509_V_OK;
 	plaintext_facts(c);
 	if (rc != 1) {
 		quote_not_tls(c);
@@ -534,14 +534,14 @@ int probe_handshake(SSL_CTX *ctx, const struct iph_url *u, int verify, int timeo
 	hs->ok = 1;
 	hs->code = IPH_OK;
 	f->handshake_done = 1;
-	tls_describe(c->ssl, hs->desc, sizeof(hs->desc));
+	tls_describe(c->io.ssl, hs->desc, sizeof(hs->desc));
 	return 0;
 }
 
 uint32_t probe_tls_late_failure(struct probe_conn *c, int ret, int err, char *why, size_t whylen)
 {
 	struct diag_facts *f = &c->hs->f;
-	uint32_t code = tls_classify_failure(c->ssl, ret, err, why, whylen);
+	uint32_t code = tls_classify_failure(c->io.ssl, ret, err, why, whylen);
 
 	plaintext_facts(c);
 	/* A fatal alert before any data from the server: the server refused
