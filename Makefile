@@ -136,7 +136,7 @@ bench: $(BIN)
 # What `make install` and the Debian package ship besides the binary and the
 # man pages: the bash completion generated from the option tables, the
 # systemd units with this installation's paths.
-UNITS := iphttps-server.service iphttps-client@.service
+UNITS := iphttps-server.service iphttps-server.socket iphttps-client@.service
 
 $(O)/iphttps.bash: $(BIN)
 	@mkdir -p $(dir $@)

@@ -10,13 +10,22 @@
 #ifndef IPHTTPS_SDNOTIFY_H
 #define IPHTTPS_SDNOTIFY_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "common/errbuf.h"
 
 void notify_ready(void);
 void notify_reloading(void);
 void notify_stopping(void);
 /* STATUS=...: shown by `systemctl status`; sent only when it changed. */
 void notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Socket activation: the listening TCP socket systemd passed
+ * (iphttps-server.socket; LISTEN_FDS, taken out of the environment so that
+ * children do not see it), its address into desc.  Returns the fd, -1 when
+ * none was passed, or -2 with err[ERRLEN] when what was passed is not a
+ * listening stream socket. */
+int notify_listen_fd(char *desc, size_t desclen, char *err);
 /* Sends WATCHDOG=1 when half the interval the manager asked for has passed
  * since the last one; returns the milliseconds until the next is due, or -1
  * when there is no watchdog. */

@@ -327,6 +327,19 @@ static int open_listener(struct server *s, char *err)
 	socklen_t len;
 	int fd, one = 1, zero = 0;
 
+	/* Socket activation: systemd keeps the socket across a restart, so a
+	 * client that comes back at once (Windows retries at once after a
+	 * lost link) waits in its backlog instead of being refused. */
+	if ((fd = notify_listen_fd(s->lst.desc, sizeof(s->lst.desc), err)) == -2)
+		return -1;
+	if (fd >= 0) {
+		s->lst.h.fd = fd;
+		s->lst.h.cb = on_accept;
+		s->lst.srv = s;
+		log_info("listening on %s, the socket systemd passed (socket activation; --listen "
+			 "is not used)", s->lst.desc);
+		return ev_add(&s->ev, &s->lst.h, EPOLLIN);
+	}
 	if (server_parse_listen(s->cfg->listen, &ss, &len, err) < 0)
 		return -1;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -563,7 +576,7 @@ static void update_status(struct server *s)
 {
 	notify_status("%u client%s linked up, %u connection%s; listening on %s", s->n_linkup,
 		      s->n_linkup == 1 ? "" : "s", s->n_conns, s->n_conns == 1 ? "" : "s",
-		      s->cfg->listen);
+		      s->lst.desc);
 }
 
 /* What the listener really does.  Plain HTTP authenticates nobody and
@@ -573,7 +586,7 @@ static void update_status(struct server *s)
 static void log_listening(struct server *s)
 {
 	struct server_cfg *cfg = s->cfg;
-	const char *l = cfg->listen;
+	const char *l = s->lst.desc;    /* --listen, or the socket systemd passed */
 
 	if (cfg->transport == TRANSPORT_HTTP) {
 		log_info("listening on %s (plain HTTP: no TLS and no client authentication here; the balancer in front terminates TLS%s), %u path(s), max %ld clients",

@@ -96,7 +96,7 @@ static struct json_object *state_json(struct server *s)
 	add_str(o, "Role", "server");
 	add_str(o, "Interface", s->tun_name);
 	add_str(o, "State", s->stopping ? "Stopping" : "Listen");
-	add_str(o, "Listen", s->cfg->listen);
+	add_str(o, "Listen", s->lst.desc);
 	add_str(o, "Transport", s->cfg->transport == TRANSPORT_HTTP ? "http" : "https");
 	add_str(o, "Authentication", s->cfg->auth == AUTH_NONE ? "none" : "certificates");
 	add_tls_policy(o, s);

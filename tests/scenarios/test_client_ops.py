@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import types
@@ -151,3 +152,24 @@ def test_reload_that_changes_the_ra_reaches_clients_at_once(topo, start_server, 
     netns.wait_for(lambda: server.proc.stderr().count("reload: configuration read again") == 2,
                    10, 0.1, "the second reload")
     assert server.proc.stderr().count("the Router Advertisement changed") == 1
+
+
+def test_socket_activation_keeps_clients_across_a_restart(topo, start_server, start_client):
+    """With the socket systemd holds (iphttps-server.socket; sockact.py does
+    the same here), a server restart refuses nobody: the client's immediate
+    retry after the lost link waits in the backlog and is accepted by the
+    new server; no attempt fails, so no reconnect timer (Windows' 30 s)."""
+    act = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                        "sockact.py"), "--pause", "2", "443", "--"]
+    server = start_server(wrap=act)
+    assert "the socket systemd passed (socket activation" in server.proc.stderr()
+    assert server.state()["Listen"] == "[::]:443"
+    client = start_client(server)
+    client.wait_linkup()
+    os.kill(server.proc.pid, signal.SIGUSR1)
+    netns.wait_for(lambda: client.state()["LinkLosses"] == 1, 15, 0.1, "the link lost")
+    client.wait_linkup(timeout=25)
+    st = client.state()
+    assert st["Failures"] == 0, (st, client.proc.stderr())
+    assert "next attempt in" not in client.proc.stderr()
+    assert server.proc.stderr().count("socket activation") == 2

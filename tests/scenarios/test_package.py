@@ -123,7 +123,8 @@ def run_package(topo, work):
     assert sh(["man", "-w", "5", "iphttps.conf"]).stdout.strip()
     # The units name the installed binary; systemd itself finds nothing wrong.
     unit = "/lib/systemd/system/iphttps-server.service"
-    sh(["systemd-analyze", "verify", unit, "/lib/systemd/system/iphttps-client@.service"])
+    sh(["systemd-analyze", "verify", unit, "/lib/systemd/system/iphttps-client@.service",
+        "/lib/systemd/system/iphttps-server.socket"])
     with open(unit) as f:
         text = f.read()
     exec_start = shlex.split(re.search(r"^ExecStart=(.*)$", text, re.M).group(1))
