@@ -56,6 +56,7 @@ def test_sighup_reads_the_configuration_again(topo, server, start_client):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     d = tempfile.mkdtemp(prefix="iph-cliconf-", dir="/tmp")
+    os.chmod(d, 0o755)
     conf = os.path.join(d, "client.conf")
 
     def write(url, cert):
