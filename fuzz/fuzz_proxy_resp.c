@@ -1,5 +1,5 @@
 /* libFuzzer harness for the proxy answer scanner and the credentials built
- * from its challenges (src/client/proxy_auth.c).
+ * from its challenges (src/dial/proxy_auth.c).
  *
  * Input: a proxy's answer.  It goes to the scanner as raw bytes (no NUL
  * needed), then through the shared response parser (src/wire/http.c) and
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/proxy_auth.h"
+#include "dial/proxy_auth.h"
 #include "wire/http.h"
 
 static struct proxy_resp_info info;

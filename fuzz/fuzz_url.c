@@ -1,7 +1,7 @@
 /* libFuzzer harness for the URLs a client is given: the entry point
- * (iph_url_parse, src/client/connect.c), the proxy URL (proxy_parse_url)
+ * (iph_url_parse, src/dial/connect.c), the proxy URL (proxy_parse_url)
  * and the proxy chosen from https_proxy and no_proxy as curl reads them
- * (proxy_from_env, src/client/proxy.c).
+ * (proxy_from_env, src/dial/proxy.c).
  *
  * Input: up to four strings separated by newlines: an entry-point URL, a
  * proxy URL, a no_proxy list, a host.  Checks that what parses is within
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/connect.h"
-#include "client/proxy.h"
+#include "dial/connect.h"
+#include "dial/proxy.h"
 
 static void split(const uint8_t *d, size_t n, char out[4][1024])
 {

@@ -27,7 +27,7 @@
 #define IPHTTPS_ATTEMPT_H
 
 #include "client/config.h"
-#include "client/connect.h"
+#include "dial/connect.h"
 
 /* What Windows keeps per interface between attempts, and what the last
  * attempt did (for the log and `iphttps state`). */

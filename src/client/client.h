@@ -16,8 +16,8 @@
 #include <time.h>
 
 #include "client/attempt.h"
-#include "client/connect.h"
-#include "client/proxy.h"
+#include "dial/connect.h"
+#include "dial/proxy.h"
 #include "client/timer.h"
 #include "common/bufq.h"
 #include "common/hook.h"

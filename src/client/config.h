@@ -11,8 +11,8 @@
 #include <openssl/ssl.h>
 #include <stdio.h>
 
-#include "client/connect.h"
-#include "client/proxy.h"
+#include "dial/connect.h"
+#include "dial/proxy.h"
 #include "common/errbuf.h"
 #include "common/opts.h"
 #include "common/priv.h"

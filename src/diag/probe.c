@@ -3,6 +3,7 @@
  * and the verdict (probe_verdict.c).  See probe.h. */
 #include "diag/probe_int.h"
 #include "errors.h"
+#include "net/tcp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -115,52 +116,16 @@ static void resolve(struct probe_result *r)
 
 /* ---- TCP ---- */
 
-/* Takes a socket in SYN_SENT; returns the SYNs it sent. */
-static unsigned syns_sent(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return 1;
-	return 1 + (ti.tcpi_total_retrans > ti.tcpi_retransmits ? ti.tcpi_total_retrans : ti.tcpi_retransmits);
-}
-
-/* Connect to a within timeout_ms; fills a's result.  Returns the connected
- * socket (blocking I/O off, TCP_NODELAY set as the client does), or -1. */
+/* Connect to a within timeout_ms, as the client does (net/tcp.h); fills
+ * a's result.  Returns the connected socket, or -1. */
 static int tcp_one(struct probe_addr *a, int timeout_ms)
 {
-	struct pollfd p = { .events = POLLOUT };
-	struct timespec t0;
-	socklen_t el = sizeof(a->err);
-	int fd, rc, one = 1;
+	struct tcp_attempt t;
+	int fd = tcp_connect_sa((struct sockaddr *)&a->sa, a->salen, timeout_ms, &t);
 
-	probe_clock(&t0);
-	a->syns = 1;
-	a->err = 0;
-	fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		a->err = errno;
-		a->tcp = PT_ERROR;
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&a->sa, a->salen) < 0 && errno != EINPROGRESS) {
-		a->err = errno;
-	} else {
-		p.fd = fd;
-		do {
-			int left = timeout_ms - (int)probe_ms_since(&t0);
-
-			rc = left > 0 ? poll(&p, 1, left) : 0;
-		} while (rc < 0 && errno == EINTR);
-		if (rc <= 0) {
-			a->err = ETIMEDOUT;
-			a->syns = syns_sent(fd);
-		} else {
-			getsockopt(fd, SOL_SOCKET, SO_ERROR, &a->err, &el);
-		}
-	}
-	a->ms = probe_ms_since(&t0);
+	a->err = t.err;
+	a->syns = t.syns;
+	a->ms = t.ms;
 	switch (a->err) {
 	case 0: a->tcp = PT_OK; break;
 	case ECONNREFUSED: a->tcp = PT_REFUSED; break;
@@ -168,11 +133,6 @@ static int tcp_one(struct probe_addr *a, int timeout_ms)
 	case ENETUNREACH: case EHOSTUNREACH: a->tcp = PT_UNREACH; break;
 	default: a->tcp = PT_ERROR;
 	}
-	if (a->tcp != PT_OK) {
-		close(fd);
-		return -1;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
 }
 

@@ -3,8 +3,8 @@
  * the proxy's CONNECT, the TLS handshake of a chosen client profile, the
  * certificate chain, the HTTP POST, and the link up to the Router
  * Advertisement, without a TUN device) and records what each showed.  It is
- * built from the client's own layers (client/connect.h for the URL,
- * client/proxy.h, tls/tls.h and tls/verify.h, wire/http.h, wire/nd.h,
+ * built from the client's own layers (dial/connect.h for the URL,
+ * dial/proxy.h, tls/tls.h and tls/verify.h, wire/http.h, wire/nd.h,
  * wire/ipv6_stream.h), and it watches its own TLS bytes with the capture
  * side's parser (diag/tlsparse.h) so that its facts are those a capture of
  * the same connection gives: the verdict is decided by diag/verdict.h, as
@@ -31,8 +31,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "client/connect.h"
-#include "client/proxy.h"
+#include "dial/connect.h"
+#include "dial/proxy.h"
 #include "diag/verdict.h"
 #include "wire/nd.h"
 

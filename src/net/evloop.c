@@ -84,6 +84,14 @@ int ev_run_once(struct evloop *ev, int timeout_ms)
 	return done;
 }
 
+uint64_t ev_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 uint64_t ev_now_ms(void)
 {
 	struct timespec ts;

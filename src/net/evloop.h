@@ -58,5 +58,7 @@ int ev_run_once(struct evloop *ev, int timeout_ms);
 int ev_add_signals(struct evloop *ev, struct ev_handler *h);
 /* CLOCK_MONOTONIC in milliseconds. */
 uint64_t ev_now_ms(void);
+/* The same clock in microseconds. */
+uint64_t ev_now_us(void);
 
 #endif

@@ -37,29 +37,54 @@ void net_addr_str(const struct sockaddr *sa, char *out, size_t len)
 	}
 }
 
-int tcp_connect_addr(const struct addrinfo *a, int timeout_ms, int *err)
+/* SYNs sent so far on fd (1 + retransmissions), from TCP_INFO. */
+static unsigned syns_sent(int fd)
 {
-	uint64_t deadline = ev_now_ms() + (uint64_t)timeout_ms;
-	socklen_t el = sizeof(*err);
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return 1;
+	return 1 + (ti.tcpi_total_retrans > ti.tcpi_retransmits ? ti.tcpi_total_retrans : ti.tcpi_retransmits);
+}
+
+int tcp_connect_sa(const struct sockaddr *sa, socklen_t salen, int timeout_ms, struct tcp_attempt *t)
+{
+	uint64_t t0 = ev_now_us(), deadline = t0 / 1000 + (uint64_t)timeout_ms;
+	socklen_t el = sizeof(t->err);
 	int fd, one = 1;
 
-	*err = 0;
-	fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	t->err = 0;
+	t->syns = 1;
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		*err = errno;
+		t->err = errno;
+		t->ms = 0;
 		return -1;
 	}
-	if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS)
-		*err = errno;
-	else if (!net_wait_fd(fd, POLLOUT, deadline))
-		*err = ETIMEDOUT;
-	else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, err, &el) < 0)
-		*err = errno;
-	if (*err) {
+	if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS) {
+		t->err = errno;
+	} else if (!net_wait_fd(fd, POLLOUT, deadline)) {
+		t->err = ETIMEDOUT;
+		t->syns = syns_sent(fd);
+	} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &t->err, &el) < 0) {
+		t->err = errno;
+	}
+	t->ms = (double)(ev_now_us() - t0) / 1000.0;
+	if (t->err) {
 		close(fd);
 		return -1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	return fd;
+}
+
+int tcp_connect_addr(const struct addrinfo *a, int timeout_ms, int *err)
+{
+	struct tcp_attempt t;
+	int fd = tcp_connect_sa(a->ai_addr, a->ai_addrlen, timeout_ms, &t);
+
+	*err = t.err;
 	return fd;
 }

@@ -1,4 +1,4 @@
-/* Unit tests of the HTTP proxy layer (src/client/proxy.c, proxy_auth.c):
+/* Unit tests of the HTTP proxy layer (src/dial/proxy.c, proxy_auth.c):
  * proxy URLs, https_proxy/no_proxy, Proxy-Authenticate challenges, Basic
  * and Digest credentials (RFC 7617 and RFC 7616 examples), and CONNECT
  * exchanges against a scripted fake proxy on a loopback listener. */
@@ -20,8 +20,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "client/proxy.h"
-#include "client/proxy_auth.h"
+#include "dial/proxy.h"
+#include "dial/proxy_auth.h"
 #include "errors.h"
 
 /* ---- URLs ---- */

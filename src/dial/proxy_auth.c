@@ -1,5 +1,5 @@
 /* Proxy answers and proxy credentials: see proxy_auth.h. */
-#include "client/proxy_auth.h"
+#include "dial/proxy_auth.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

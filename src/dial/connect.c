@@ -1,5 +1,5 @@
 /* The client's connection layers: see connect.h. */
-#include "client/connect.h"
+#include "dial/connect.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "client/proxy.h"
+#include "dial/proxy.h"
 #include "net/tcp.h"
 #include "errors.h"
 #include "net/evloop.h"

@@ -1,6 +1,8 @@
-/* The client's connection layers, stacked: name resolution, TCP, TLS, the
- * HTTP POST and its response.  Used by the client for every attempt and by
- * the probe, so that the probe reports what a client would meet.
+/* Dialing out (src/dial/): the connection layers of a client, stacked: the
+ * URL, name resolution, TCP (net/tcp.h), an HTTP proxy (dial/proxy.h), TLS,
+ * the HTTP POST and its response, over one stream (net/stream.h).  Used by
+ * the client for every attempt and, layer by layer, by the probe, so that
+ * the probe reports what a client would meet.
  *
  * Error convention: iph_connect() returns 0 with the link ready (LinkUp), or
  * -1 with res->code an IPH_E_* code of errors.h, res->step the layer that

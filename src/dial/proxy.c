@@ -1,7 +1,7 @@
 /* HTTP proxies: URL and environment, TCP to the proxy, CONNECT with proxy
  * authentication.  See proxy.h; the answers' fields and the credentials
  * are in proxy_auth.c.  The password never goes into a message. */
-#include "client/proxy.h"
+#include "dial/proxy.h"
 #include "net/tcp.h"
 
 #include <arpa/inet.h>
@@ -18,7 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "client/proxy_auth.h"
+#include "dial/proxy_auth.h"
 #include "errors.h"
 #include "net/evloop.h"
 #include "wire/http.h"

@@ -14,7 +14,7 @@
 
 #include "common/errbuf.h"
 
-#include "client/connect.h"
+#include "dial/connect.h"
 
 struct proxy_cfg {
 	char host[256];
