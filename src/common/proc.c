@@ -79,14 +79,32 @@ static void child_caps(uint64_t caps)
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 }
 
+/* "WHAT (errno N)\n" on stderr, async-signal-safe. */
+static void child_say(const char *what, int e)
+{
+	char num[16];
+	int i = sizeof(num);
+
+	num[--i] = '\n';
+	num[--i] = ')';
+	do
+		num[--i] = (char)('0' + e % 10);
+	while ((e /= 10) && i > 0);
+	(void)!write(2, what, strlen(what));
+	(void)!write(2, " (errno ", 8);
+	(void)!write(2, num + i, sizeof(num) - (size_t)i);
+}
+
 /* Become u (keeping the permitted capabilities for child_caps), or exit. */
 static void child_user(const struct proc_user *u)
 {
 	if (!u || !u->set || getuid() == u->uid)
 		return;
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(1, &u->gid) < 0 ||
-	    setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)
+	    setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0) {
+		child_say("cannot become the program's user", errno);
 		_exit(126);
+	}
 }
 
 /* After fork, in the child: only async-signal-safe calls (the parent may

@@ -664,12 +664,9 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	 * filter unless programs are run. */
 	if (intranet_caps(s) || cfg->connect_script || cfg->disconnect_script)
 		priv_children_expected();
-	if (intranet_caps(s) && cfg->run_as.drop) {
-		/* The translator and the resolver are restarted as they were
-		 * started: their configuration, TUN and port are root's. */
-		log_info("staying uid 0 (CAP_NET_ADMIN and what the translator and the resolver need): they are restarted as they were started");
-		cfg->run_as.drop = 0;
-	}
+	/* The translator and the resolver already run as cfg->run_as (from
+	 * their first start, intranet_child_user): the server drops too, and
+	 * can still stop them and restart them as they were. */
 	if (priv_drop(&cfg->run_as, intranet_caps(s), err) < 0) {
 		log_errx("%s", err);
 		goto out;
