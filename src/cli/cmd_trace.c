@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <getopt.h>
+#include "common/json.h"
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,47 +221,20 @@ static void print_human(const struct trace_opts *o, const struct trace *t)
 	print_summary(stdout, &s, t, k, nk);
 }
 
-/* ---- JSON output ---- */
-
-static void jstr(struct json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
-}
-
-static void jint(struct json_object *o, const char *k, int64_t v)
-{
-	json_object_object_add(o, k, json_object_new_int64(v));
-}
-
-static void jbool(struct json_object *o, const char *k, int v)
-{
-	json_object_object_add(o, k, json_object_new_boolean(v != 0));
-}
-
-/* Takes a time_t; writes "2025-01-31T00:00:00Z". */
-static const char *iso(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "?");
-	return buf;
-}
-
 /* A certificate summary as a new JSON object. */
 static struct json_object *json_cert(const struct tlsp_cert_info *c)
 {
 	struct json_object *o = json_object_new_object();
 	char d[32];
 
-	jstr(o, "subject", c->subject);
-	jstr(o, "issuer", c->issuer);
-	jstr(o, "san", c->san);
-	jstr(o, "not_before", iso(c->not_before, d, sizeof(d)));
-	jstr(o, "not_after", iso(c->not_after, d, sizeof(d)));
-	jstr(o, "key_type", c->key_type);
-	jint(o, "key_bits", c->key_bits);
-	jbool(o, "self_signed", c->self_signed);
+	json_put_str(o, "subject", c->subject);
+	json_put_str(o, "issuer", c->issuer);
+	json_put_str(o, "san", c->san);
+	json_put_str(o, "not_before", json_iso_time(c->not_before, d, sizeof(d)));
+	json_put_str(o, "not_after", json_iso_time(c->not_after, d, sizeof(d)));
+	json_put_str(o, "key_type", c->key_type);
+	json_put_i64(o, "key_bits", c->key_bits);
+	json_put_bool(o, "self_signed", c->self_signed);
 	return o;
 }
 
@@ -273,19 +247,19 @@ static struct json_object *json_tls(const struct diag_facts *f)
 	if (f->saw_client_hello) {
 		x = json_object_new_object();
 		a = json_object_new_array();
-		jstr(x, "version", tlsp_version_str(f->ch.max_version, b, sizeof(b)));
-		jint(x, "n_suites", (int64_t)f->ch.n_suites);
+		json_put_str(x, "version", tlsp_version_str(f->ch.max_version, b, sizeof(b)));
+		json_put_i64(x, "n_suites", (int64_t)f->ch.n_suites);
 		for (size_t i = 0; i < f->ch.n_stored; i++)
 			json_object_array_add(a, json_object_new_string(tlsp_suite_str(f->ch.suites[i], b, sizeof(b))));
 		json_object_object_add(x, "suites", a);
-		jstr(x, "sni", f->ch.has_sni ? f->ch.sni : "");
+		json_put_str(x, "sni", f->ch.has_sni ? f->ch.sni : "");
 		json_object_object_add(o, "client_hello", x);
 	}
 	if (f->saw_server_hello) {
 		x = json_object_new_object();
-		jstr(x, "version", tlsp_version_str(f->sh.version, b, sizeof(b)));
-		jstr(x, "suite", tlsp_suite_str(f->sh.suite, b, sizeof(b)));
-		jbool(x, "null_encryption", f->sh.version < TLSP_V_TLS13 && tlsp_suite_is_null(f->sh.suite));
+		json_put_str(x, "version", tlsp_version_str(f->sh.version, b, sizeof(b)));
+		json_put_str(x, "suite", tlsp_suite_str(f->sh.suite, b, sizeof(b)));
+		json_put_bool(x, "null_encryption", f->sh.version < TLSP_V_TLS13 && tlsp_suite_is_null(f->sh.suite));
 		json_object_object_add(o, "server_hello", x);
 	}
 	if (f->leaf_ok)
@@ -296,9 +270,9 @@ static struct json_object *json_tls(const struct diag_facts *f)
 			json_object_array_add(a, json_object_new_string(f->cr.cas[i]));
 		json_object_object_add(o, "certificate_request_cas", a);
 	}
-	jstr(o, "client_certificate", f->client_cert < 0 ? "none" : f->client_cert ? "present" : "empty");
-	jbool(o, "handshake_done", f->handshake_done);
-	jbool(o, "plain_http", f->plain_http);
+	json_put_str(o, "client_certificate", f->client_cert < 0 ? "none" : f->client_cert ? "present" : "empty");
+	json_put_bool(o, "handshake_done", f->handshake_done);
+	json_put_bool(o, "plain_http", f->plain_http);
 	return o;
 }
 
@@ -310,40 +284,40 @@ static struct json_object *json_conn(const struct trace_conn *tc)
 	struct diag_verdict v;
 	char when[64];
 
-	jint(o, "id", tc->id);
-	jstr(o, "client", tc->client);
-	jstr(o, "server", tc->server);
-	jstr(o, "start", time_str(&tc->start, when, sizeof(when)));
+	json_put_i64(o, "id", tc->id);
+	json_put_str(o, "client", tc->client);
+	json_put_str(o, "server", tc->server);
+	json_put_str(o, "start", time_str(&tc->start, when, sizeof(when)));
 	json_object_object_add(o, "start_epoch", json_object_new_double(tc->start.tv_sec + tc->start.tv_usec / 1e6));
 	json_object_object_add(o, "duration", json_object_new_double(tc->duration));
 	for (size_t i = 0; i < tc->n_steps; i++) {
 		x = json_object_new_object();
 		json_object_object_add(x, "t", json_object_new_double(tc->steps[i].t));
-		jstr(x, "dir", tc->steps[i].dir == CAP_C2S ? "C->S" : "S->C");
-		jstr(x, "text", tc->steps[i].text);
+		json_put_str(x, "dir", tc->steps[i].dir == CAP_C2S ? "C->S" : "S->C");
+		json_put_str(x, "text", tc->steps[i].text);
 		json_object_array_add(steps, x);
 	}
 	json_object_object_add(o, "steps", steps);
-	jint(o, "steps_dropped", tc->steps_dropped);
+	json_put_i64(o, "steps_dropped", tc->steps_dropped);
 	json_object_object_add(o, "tls", json_tls(f));
 	if (f->saw_request || f->saw_response) {
 		x = json_object_new_object();
-		jstr(x, "method", f->method);
-		jstr(x, "path", f->path);
-		jstr(x, "host", f->host);
-		jint(x, "status", f->status);
-		jstr(x, "reason", f->reason);
-		jstr(x, "server", f->http_server);
+		json_put_str(x, "method", f->method);
+		json_put_str(x, "path", f->path);
+		json_put_str(x, "host", f->host);
+		json_put_i64(x, "status", f->status);
+		json_put_str(x, "reason", f->reason);
+		json_put_str(x, "server", f->http_server);
 		json_object_object_add(o, "http", x);
 	}
 	if (f->v6_packets[0] || f->v6_packets[1]) {
 		x = json_object_new_object();
-		jint(x, "packets_c2s", (int64_t)f->v6_packets[0]);
-		jint(x, "packets_s2c", (int64_t)f->v6_packets[1]);
-		jbool(x, "rs", f->saw_rs);
-		jbool(x, "ra", f->saw_ra);
-		jstr(x, "prefix", f->ra_has_prefix ? f->ra_prefix : "");
-		jint(x, "mtu", f->ra_mtu);
+		json_put_i64(x, "packets_c2s", (int64_t)f->v6_packets[0]);
+		json_put_i64(x, "packets_s2c", (int64_t)f->v6_packets[1]);
+		json_put_bool(x, "rs", f->saw_rs);
+		json_put_bool(x, "ra", f->saw_ra);
+		json_put_str(x, "prefix", f->ra_has_prefix ? f->ra_prefix : "");
+		json_put_i64(x, "mtu", f->ra_mtu);
 		json_object_object_add(o, "ipv6", x);
 	}
 	trace_verdict_full(tc, &v);
@@ -385,11 +359,11 @@ static void print_json(const struct trace_opts *o, const struct trace *t)
 		json_object_put(c);
 	}
 	printf("  ],\n");
-	jint(sum, "connections", (int64_t)t->n_conns);
-	jint(sum, "ok", t->n_ok);
-	jint(sum, "failed", t->n_fail);
-	jint(sum, "unknown", t->n_unknown);
-	jint(sum, "not_analysed", (int64_t)t->conns_skipped);
+	json_put_i64(sum, "connections", (int64_t)t->n_conns);
+	json_put_i64(sum, "ok", t->n_ok);
+	json_put_i64(sum, "failed", t->n_fail);
+	json_put_i64(sum, "unknown", t->n_unknown);
+	json_put_i64(sum, "not_analysed", (int64_t)t->conns_skipped);
 	jprint("summary", sum, 1);
 	printf("}\n");
 }

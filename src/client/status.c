@@ -1,5 +1,6 @@
 /* The client's answers on the control socket, shaped like
  * Get-NetIPHttpsState: see PRODUCT.md for the keys. */
+#include "common/json.h"
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,28 +10,17 @@
 #include "errors.h"
 #include "net/tun.h"
 
-static void add_str(struct json_object *o, const char *k, const char *v)
+/* Lines of text ("a\nb\n") as a JSON array. */
+/* A time of the client's, "-" when there is none (0). */
+static const char *client_time(time_t t, char *out, size_t len)
 {
-	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
-}
-
-static void add_u64(struct json_object *o, const char *k, uint64_t v)
-{
-	json_object_object_add(o, k, json_object_new_uint64(v));
-}
-
-static void iso_time(time_t t, char *out, size_t len)
-{
-	struct tm tm;
 	if (!t) {
 		snprintf(out, len, "-");
-		return;
+		return out;
 	}
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_iso_time(t, out, len);
 }
 
-/* Lines of text ("a\nb\n") as a JSON array. */
 static struct json_object *lines(const char *text)
 {
 	struct json_object *a = json_object_new_array();
@@ -66,13 +56,13 @@ static void add_attempt(struct json_object *o, struct client *c)
 {
 	const struct attempt_seq *s = &c->seq[c->cur];
 
-	add_str(o, "ClientCertificate", s->cert >= 0 ? c->cfg->creds[s->cert].label :
+	json_put_str(o, "ClientCertificate", s->cert >= 0 ? c->cfg->creds[s->cert].label :
 		c->cfg->n_creds ? "none left" : "none");
-	add_u64(o, "ClientCertificates", c->cfg->n_creds);
-	add_str(o, "NullEncryption", !c->cfg->null_enc ? "off" : s->null_next ?
+	json_put_u64(o, "ClientCertificates", c->cfg->n_creds);
+	json_put_str(o, "NullEncryption", !c->cfg->null_enc ? "off" : s->null_next ?
 		"on: the next attempt offers only the null suites (Windows' first attempt)" :
 		"on: the next attempt offers the encrypted suites (the null-only one failed)");
-	add_str(o, "Retries", s->retries);
+	json_put_str(o, "Retries", s->retries);
 }
 
 static struct json_object *state_json(struct client *c)
@@ -83,16 +73,16 @@ static struct json_object *state_json(struct client *c)
 	const struct iph_error *e = iph_error_lookup(c->last_code);
 	struct client_count n = client_count(c);
 
-	add_str(o, "Role", "client");
-	add_str(o, "Interface", c->tun_name);
-add_str(o, "URL", u->text);
+	json_put_str(o, "Role", "client");
+	json_put_str(o, "Interface", c->tun_name);
+json_put_str(o, "URL", u->text);
 	if (c->has_proxy[c->cur]) {
 		const struct proxy_cfg *px = &c->proxies[c->cur];
 		snprintf(buf, sizeof(buf), strchr(px->host, ':') ? "[%s]:%s" : "%s:%s", px->host, px->port);
-		add_str(o, "Proxy", buf);
+		json_put_str(o, "Proxy", buf);
 	}
-	add_str(o, "State", client_state_names[c->state]);
-	add_str(o, "EntryPointInUse", c->state == CS_LINKUP ? c->choice : "");
+	json_put_str(o, "State", client_state_names[c->state]);
+	json_put_str(o, "EntryPointInUse", c->state == CS_LINKUP ? c->choice : "");
 	if (c->n_urls > 1) {
 		struct json_object *eps = json_object_new_array();
 		for (size_t i = 0; i < c->n_urls; i++) {
@@ -109,23 +99,23 @@ add_str(o, "URL", u->text);
 		}
 		json_object_object_add(o, "EntryPoints", eps);
 	}
-	add_str(o, "InterfaceStatus", interface_status(c));
+	json_put_str(o, "InterfaceStatus", interface_status(c));
 	snprintf(buf, sizeof(buf), "0x%x", c->last_code);
-	add_str(o, "LastErrorCode", buf);
+	json_put_str(o, "LastErrorCode", buf);
 	if (c->last_code)
 		snprintf(buf, sizeof(buf), "%s: %s", e ? e->symbol : "UNKNOWN", c->last_error);
 	else
 		snprintf(buf, sizeof(buf), "-");
-	add_str(o, "LastError", buf);
+	json_put_str(o, "LastError", buf);
 	if (c->last_code && e)
-		add_str(o, "Fix", e->fix);
-	iso_time(c->state == CS_LINKUP ? 0 : c->next_attempt_wall, t, sizeof(t));
-	add_str(o, "NextAttempt", c->running ? "in progress" : t);
-	iso_time(c->connected_since, t, sizeof(t));
-	add_str(o, "ConnectedSince", t);
-	add_str(o, "Peer", c->state == CS_LINKUP ? c->peer : "");
-	add_str(o, "TLS", c->state == CS_LINKUP ? c->tls_desc : "");
-	add_str(o, "ServerCertificate", c->server_cert);
+		json_put_str(o, "Fix", e->fix);
+	client_time(c->state == CS_LINKUP ? 0 : c->next_attempt_wall, t, sizeof(t));
+	json_put_str(o, "NextAttempt", c->running ? "in progress" : t);
+	client_time(c->connected_since, t, sizeof(t));
+	json_put_str(o, "ConnectedSince", t);
+	json_put_str(o, "Peer", c->state == CS_LINKUP ? c->peer : "");
+	json_put_str(o, "TLS", c->state == CS_LINKUP ? c->tls_desc : "");
+	json_put_str(o, "ServerCertificate", c->server_cert);
 	add_attempt(o, c);
 	if (tun_list_addrs(c->tun_name, buf, sizeof(buf), err) < 0)
 		buf[0] = 0;
@@ -134,24 +124,24 @@ add_str(o, "URL", u->text);
 		buf[0] = 0;
 	json_object_object_add(o, "Routes", lines(buf));
 	dns_status(c, o);
-	add_u64(o, "RxBytes", n.rx_bytes);
-	add_u64(o, "TxBytes", n.tx_bytes);
-	add_u64(o, "RxPackets", n.rx_packets);
-	add_u64(o, "TxPackets", n.tx_packets);
-	add_u64(o, "Drops", c->drops);
-	add_u64(o, "RouterMessagesIgnored", c->router_msgs_ignored);
-	add_u64(o, "Attempts", c->attempts);
-	add_u64(o, "Failures", c->failures);
-	add_u64(o, "LinkLosses", c->link_losses);
+	json_put_u64(o, "RxBytes", n.rx_bytes);
+	json_put_u64(o, "TxBytes", n.tx_bytes);
+	json_put_u64(o, "RxPackets", n.rx_packets);
+	json_put_u64(o, "TxPackets", n.tx_packets);
+	json_put_u64(o, "Drops", c->drops);
+	json_put_u64(o, "RouterMessagesIgnored", c->router_msgs_ignored);
+	json_put_u64(o, "Attempts", c->attempts);
+	json_put_u64(o, "Failures", c->failures);
+	json_put_u64(o, "LinkLosses", c->link_losses);
 	json_object_object_add(o, "Tun", ctl_tun_json(&c->tun));
-	add_u64(o, "PID", (uint64_t)getpid());
+	json_put_u64(o, "PID", (uint64_t)getpid());
 	return o;
 }
 
 static struct json_object *ok(const char *what)
 {
 	struct json_object *o = json_object_new_object();
-	add_str(o, "Result", what);
+	json_put_str(o, "Result", what);
 	return o;
 }
 

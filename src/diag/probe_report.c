@@ -6,6 +6,7 @@
 #include "errors.h"
 
 #include <arpa/inet.h>
+#include "common/json.h"
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,40 +88,6 @@ void probe_print(FILE *f, const struct probe_opts *o, const struct probe_result 
 	report_verdict(f, &s, 2, &r->v);
 }
 
-/* ---- JSON ---- */
-
-/* Add a string (jstr), an integer (jint), a boolean (jbool) or a time in
- * milliseconds, null when < 0 (jms), to o under k. */
-static void jstr(struct json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
-}
-
-static void jint(struct json_object *o, const char *k, int64_t v)
-{
-	json_object_object_add(o, k, json_object_new_int64(v));
-}
-
-static void jbool(struct json_object *o, const char *k, int v)
-{
-	json_object_object_add(o, k, json_object_new_boolean(v != 0));
-}
-
-static void jms(struct json_object *o, const char *k, double ms)
-{
-	json_object_object_add(o, k, ms < 0 ? NULL : json_object_new_double((double)(int64_t)(ms * 1000) / 1000));
-}
-
-/* "2026-01-31T00:00:00Z" of t into buf. */
-static const char *iso(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		snprintf(buf, len, "?");
-	return buf;
-}
-
 /* The sections of the document, each a new object (or array) owned by the
  * caller, or NULL when the step did not run. */
 static struct json_object *json_steps(const struct probe_opts *o, const struct probe_result *r)
@@ -134,10 +101,10 @@ static struct json_object *json_steps(const struct probe_opts *o, const struct p
 	for (size_t i = 0; i < l->n; i++) {
 		struct json_object *x = json_object_new_object(), *d = json_object_new_array();
 
-		jstr(x, "step", l->s[i].name);
-		jstr(x, "status", probe_status_name(l->s[i].status));
-		jms(x, "ms", l->s[i].ms);
-		jstr(x, "text", l->s[i].text);
+		json_put_str(x, "step", l->s[i].name);
+		json_put_str(x, "status", probe_status_name(l->s[i].status));
+		json_put_ms(x, "ms", l->s[i].ms);
+		json_put_str(x, "text", l->s[i].text);
 		for (size_t j = 0; j < l->s[i].n_lines; j++)
 			json_object_array_add(d, json_object_new_string(l->s[i].lines[j]));
 		json_object_object_add(x, "details", d);
@@ -155,11 +122,11 @@ static struct json_object *json_tcp(const struct probe_result *r)
 	for (size_t i = 0; i < r->n_addrs; i++) {
 		struct json_object *x = json_object_new_object();
 
-		jstr(x, "address", r->addrs[i].text);
-		jstr(x, "result", res[r->addrs[i].tcp]);
-		jms(x, "ms", r->addrs[i].ms);
-		jint(x, "syns", r->addrs[i].syns);
-		jbool(x, "used", (int)i == r->use_addr);
+		json_put_str(x, "address", r->addrs[i].text);
+		json_put_str(x, "result", res[r->addrs[i].tcp]);
+		json_put_ms(x, "ms", r->addrs[i].ms);
+		json_put_i64(x, "syns", r->addrs[i].syns);
+		json_put_bool(x, "used", (int)i == r->use_addr);
 		json_object_array_add(a, x);
 	}
 	return a;
@@ -171,25 +138,25 @@ static struct json_object *json_hs(const struct probe_result *r, const struct pr
 	const struct diag_facts *f = &hs->f;
 	char b[64];
 
-	jbool(x, "ok", hs->ok);
-	jbool(x, "certificate_checked", hs->verify);
-	jms(x, "ms", hs->tcp_ok ? hs->ms : -1);
-	jstr(x, "peer", hs->peer);
-	jstr(x, "version", f->saw_server_hello ? tlsp_version_str(f->sh.version, b, sizeof(b)) : "");
-	jstr(x, "suite", f->saw_server_hello ? tlsp_suite_str(f->sh.suite, b, sizeof(b)) : "");
-	jbool(x, "null_encryption", f->saw_server_hello && tlsp_suite_is_null(f->sh.suite));
-	jstr(x, "description", hs->desc);
-	jint(x, "suites_offered", (int64_t)f->ch.n_suites);
-	jstr(x, "messages", hs->msgs);
-	jstr(x, "code", report_code_str(hs->code, b, sizeof(b)));
-	jstr(x, "error", hs->ok ? "" : hs->why);
-	jbool(x, "client_certificate_requested", f->saw_cert_request);
+	json_put_bool(x, "ok", hs->ok);
+	json_put_bool(x, "certificate_checked", hs->verify);
+	json_put_ms(x, "ms", hs->tcp_ok ? hs->ms : -1);
+	json_put_str(x, "peer", hs->peer);
+	json_put_str(x, "version", f->saw_server_hello ? tlsp_version_str(f->sh.version, b, sizeof(b)) : "");
+	json_put_str(x, "suite", f->saw_server_hello ? tlsp_suite_str(f->sh.suite, b, sizeof(b)) : "");
+	json_put_bool(x, "null_encryption", f->saw_server_hello && tlsp_suite_is_null(f->sh.suite));
+	json_put_str(x, "description", hs->desc);
+	json_put_i64(x, "suites_offered", (int64_t)f->ch.n_suites);
+	json_put_str(x, "messages", hs->msgs);
+	json_put_str(x, "code", report_code_str(hs->code, b, sizeof(b)));
+	json_put_str(x, "error", hs->ok ? "" : hs->why);
+	json_put_bool(x, "client_certificate_requested", f->saw_cert_request);
 	for (size_t i = 0; i < r->n_client_cas; i++)
 		json_object_array_add(cas, json_object_new_string(r->client_cas[i]));
 	for (size_t i = 0; !r->n_client_cas && i < f->cr.n_stored; i++)
 		json_object_array_add(cas, json_object_new_string(f->cr.cas[i]));
 	json_object_object_add(x, "client_ca_names", cas);
-	jstr(x, "client_certificate_sent", f->client_cert < 0 ? "none" : f->client_cert ? "present" : "empty");
+	json_put_str(x, "client_certificate_sent", f->client_cert < 0 ? "none" : f->client_cert ? "present" : "empty");
 	return x;
 }
 
@@ -198,10 +165,10 @@ static struct json_object *json_crl(const struct probe_crl *c)
 	struct json_object *x = json_object_new_object();
 	char b[32];
 
-	jstr(x, "url", c->url);
-	jstr(x, "code", report_code_str(c->code, b, sizeof(b)));
-	jstr(x, "text", c->why);
-	jms(x, "ms", c->url[0] ? c->ms : -1);
+	json_put_str(x, "url", c->url);
+	json_put_str(x, "code", report_code_str(c->code, b, sizeof(b)));
+	json_put_str(x, "text", c->why);
+	json_put_ms(x, "ms", c->url[0] ? c->ms : -1);
 	return x;
 }
 
@@ -211,13 +178,13 @@ static struct json_object *json_suites(const struct probe_result *r)
 	struct json_object *x = json_object_new_object();
 	char b[64];
 
-	jstr(x, "null", res[r->null_suites]);
-	jstr(x, "null_suite", r->null_suites == PSU_ACCEPTED ?
+	json_put_str(x, "null", res[r->null_suites]);
+	json_put_str(x, "null_suite", r->null_suites == PSU_ACCEPTED ?
 	     tlsp_suite_str(r->null_chk.f.sh.suite, b, sizeof(b)) : "");
-	jstr(x, "encrypted", res[r->enc_suites]);
-	jstr(x, "encrypted_suite", r->enc_suites == PSU_ACCEPTED ?
+	json_put_str(x, "encrypted", res[r->enc_suites]);
+	json_put_str(x, "encrypted_suite", r->enc_suites == PSU_ACCEPTED ?
 	     tlsp_suite_str(r->enc_chk.f.sh.suite, b, sizeof(b)) : "");
-	jstr(x, "left_out", r->left_out);
+	json_put_str(x, "left_out", r->left_out);
 	return x;
 }
 
@@ -232,26 +199,26 @@ static struct json_object *json_chain(const struct probe_opts *o, const struct p
 		const struct tlsp_cert_info *c = &ch->certs[i];
 		struct json_object *y = json_object_new_object();
 
-		jstr(y, "subject", c->subject);
-		jstr(y, "issuer", c->issuer);
-		jstr(y, "san", c->san);
-		jstr(y, "not_before", iso(c->not_before, d, sizeof(d)));
-		jstr(y, "not_after", iso(c->not_after, d, sizeof(d)));
-		jint(y, "days_left", ch->days_left[i]);
-		jstr(y, "key_type", c->key_type);
-		jint(y, "key_bits", c->key_bits);
-		jbool(y, "self_signed", c->self_signed);
+		json_put_str(y, "subject", c->subject);
+		json_put_str(y, "issuer", c->issuer);
+		json_put_str(y, "san", c->san);
+		json_put_str(y, "not_before", json_iso_time(c->not_before, d, sizeof(d)));
+		json_put_str(y, "not_after", json_iso_time(c->not_after, d, sizeof(d)));
+		json_put_i64(y, "days_left", ch->days_left[i]);
+		json_put_str(y, "key_type", c->key_type);
+		json_put_i64(y, "key_bits", c->key_bits);
+		json_put_bool(y, "self_signed", c->self_signed);
 		json_object_array_add(certs, y);
 	}
 	json_object_object_add(x, "certificates", certs);
-	jbool(x, "trusted", ch->trusted);
-	jstr(x, "trust_store", o->ca_file ? o->ca_file : "system");
-	jstr(x, "verify_error", ch->trusted || !ch->seen ? "" : ch->verify_text);
+	json_put_bool(x, "trusted", ch->trusted);
+	json_put_str(x, "trust_store", o->ca_file ? o->ca_file : "system");
+	json_put_str(x, "verify_error", ch->trusted || !ch->seen ? "" : ch->verify_text);
 	for (size_t i = 0; i < ch->n_built; i++)
 		json_object_array_add(path, json_object_new_string(ch->built[i]));
 	json_object_object_add(x, "path", path);
-	jbool(x, "name_match", ch->name_ok);
-	jstr(x, "expect_issuer", o->expect_issuer ? o->expect_issuer : "");
+	json_put_bool(x, "name_match", ch->name_ok);
+	json_put_str(x, "expect_issuer", o->expect_issuer ? o->expect_issuer : "");
 	json_object_object_add(x, "issuer_match", ch->issuer_checked ? json_object_new_boolean(ch->issuer_ok) : NULL);
 	json_object_object_add(x, "inside_match", ch->inside_checked ? json_object_new_boolean(ch->inside_ok) : NULL);
 	return x;
@@ -265,16 +232,16 @@ static struct json_object *json_http(const struct probe_result *r)
 	if (!h->tried)
 		return NULL;
 	x = json_object_new_object();
-	jint(x, "status", h->status);
-	jstr(x, "reason", h->reason);
-	jstr(x, "server", h->server);
-	jstr(x, "location", h->location);
-	jstr(x, "content_type", h->content_type);
-	jstr(x, "looks_like", h->looks);
-	jbool(x, "ip_https", h->answered && h->status / 100 == 2 && h->looks_iphttps);
-	jms(x, "ms", h->ms);
-	jstr(x, "error", h->code ? h->why : "");
-	jbool(x, "certificate_checked", !r->continued);
+	json_put_i64(x, "status", h->status);
+	json_put_str(x, "reason", h->reason);
+	json_put_str(x, "server", h->server);
+	json_put_str(x, "location", h->location);
+	json_put_str(x, "content_type", h->content_type);
+	json_put_str(x, "looks_like", h->looks);
+	json_put_bool(x, "ip_https", h->answered && h->status / 100 == 2 && h->looks_iphttps);
+	json_put_ms(x, "ms", h->ms);
+	json_put_str(x, "error", h->code ? h->why : "");
+	json_put_bool(x, "certificate_checked", !r->continued);
 	return x;
 }
 
@@ -288,23 +255,23 @@ static struct json_object *json_link(const struct probe_result *r)
 	if (!k->tried)
 		return NULL;
 	x = json_object_new_object();
-	jbool(x, "rs_sent", k->rs_sent);
-	jstr(x, "rs_source", PROBE_RS_SOURCE);
-	jbool(x, "router_advertisement", k->ra);
-	jms(x, "ms", k->ms);
-	jint(x, "packets", (int64_t)k->packets);
-	jstr(x, "error", k->ra ? "" : k->why);
+	json_put_bool(x, "rs_sent", k->rs_sent);
+	json_put_str(x, "rs_source", PROBE_RS_SOURCE);
+	json_put_bool(x, "router_advertisement", k->ra);
+	json_put_ms(x, "ms", k->ms);
+	json_put_i64(x, "packets", (int64_t)k->packets);
+	json_put_str(x, "error", k->ra ? "" : k->why);
 	if (!k->ra)
 		return x;
-	jstr(x, "source", k->ra_src);
+	json_put_str(x, "source", k->ra_src);
 	inet_ntop(AF_INET6, &ra->prefix, a, sizeof(a));
-	jstr(x, "prefix", ra->has_prefix ? a : "");
-	jint(x, "prefix_len", ra->has_prefix ? ra->prefix_len : 0);
-	jint(x, "valid_lifetime", ra->valid_lifetime);
-	jint(x, "preferred_lifetime", ra->preferred_lifetime);
-	jint(x, "router_lifetime", ra->router_lifetime);
-	jint(x, "mtu", ra->mtu);
-	jint(x, "hop_limit", ra->cur_hop_limit);
+	json_put_str(x, "prefix", ra->has_prefix ? a : "");
+	json_put_i64(x, "prefix_len", ra->has_prefix ? ra->prefix_len : 0);
+	json_put_i64(x, "valid_lifetime", ra->valid_lifetime);
+	json_put_i64(x, "preferred_lifetime", ra->preferred_lifetime);
+	json_put_i64(x, "router_lifetime", ra->router_lifetime);
+	json_put_i64(x, "mtu", ra->mtu);
+	json_put_i64(x, "hop_limit", ra->cur_hop_limit);
 	routes = json_object_new_array();
 	for (size_t i = 0; i < ra->n_routes; i++) {
 		struct json_object *y = json_object_new_object();
@@ -312,8 +279,8 @@ static struct json_object *json_link(const struct probe_result *r)
 
 		inet_ntop(AF_INET6, &ra->routes[i].prefix, a, sizeof(a));
 		snprintf(p, sizeof(p), "%s/%u", a, ra->routes[i].plen);
-		jstr(y, "prefix", p);
-		jint(y, "lifetime", ra->routes[i].lifetime);
+		json_put_str(y, "prefix", p);
+		json_put_i64(y, "lifetime", ra->routes[i].lifetime);
 		json_object_array_add(routes, y);
 	}
 	json_object_object_add(x, "routes", routes);
@@ -331,17 +298,17 @@ struct json_object *probe_json(const struct probe_opts *o, const struct probe_re
 
 	if (!doc)
 		return NULL;
-	jstr(doc, "url", o->url);
-	jstr(doc, "host", r->url.host);
-	jstr(doc, "port", r->url.port);
-	jstr(doc, "path", r->url.path);
-	jstr(doc, "profile", probe_profile_name(o->profile));
-	jstr(doc, "proxy", o->proxy ? o->proxy->host : "");
-	jstr(doc, "time", iso(r->when, b, sizeof(b)));
+	json_put_str(doc, "url", o->url);
+	json_put_str(doc, "host", r->url.host);
+	json_put_str(doc, "port", r->url.port);
+	json_put_str(doc, "path", r->url.path);
+	json_put_str(doc, "profile", probe_profile_name(o->profile));
+	json_put_str(doc, "proxy", o->proxy ? o->proxy->host : "");
+	json_put_str(doc, "time", json_iso_time(r->when, b, sizeof(b)));
 	json_object_object_add(doc, "steps", json_steps(o, r));
 	res = json_object_new_object();
-	jbool(res, "resolved", r->resolved);
-	jstr(res, "error", r->resolve_why);
+	json_put_bool(res, "resolved", r->resolved);
+	json_put_str(res, "error", r->resolve_why);
 	json_object_object_add(doc, "resolve", res);
 	json_object_object_add(doc, "tcp", json_tcp(r));
 	json_object_object_add(doc, "tls", r->main.tried && r->main.tcp_ok ? json_hs(r, &r->main) : NULL);

@@ -2,6 +2,7 @@
 #include "diag/report.h"
 #include "errors.h"
 
+#include "common/json.h"
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,12 +107,6 @@ void report_verdict(FILE *f, const struct report_style *s, int indent,
 		report_field(f, s, indent, "notes", 9, RC_YELLOW, v->notes);
 }
 
-/* Takes an object, a key and a string; adds it (empty strings too). */
-static void add_str(struct json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, json_object_new_string(v ? v : ""));
-}
-
 struct json_object *report_verdict_json(const struct diag_verdict *v)
 {
 	struct json_object *o = json_object_new_object();
@@ -121,14 +116,14 @@ struct json_object *report_verdict_json(const struct diag_verdict *v)
 
 	if (!o)
 		return NULL;
-	add_str(o, "result", diag_result_name(v->result));
-	add_str(o, "code", report_code_str(v->code, code, sizeof(code)));
-	add_str(o, "symbol", v->code == IPH_E_IO_PENDING ? "" : iph_error_symbol(v->code));
-	add_str(o, "interface_status", e ? e->status : "");
-	add_str(o, "summary", v->summary);
-	add_str(o, "cause", v->cause);
-	add_str(o, "evidence", v->evidence);
-	add_str(o, "fix", v->fix);
+	json_put_str(o, "result", diag_result_name(v->result));
+	json_put_str(o, "code", report_code_str(v->code, code, sizeof(code)));
+	json_put_str(o, "symbol", v->code == IPH_E_IO_PENDING ? "" : iph_error_symbol(v->code));
+	json_put_str(o, "interface_status", e ? e->status : "");
+	json_put_str(o, "summary", v->summary);
+	json_put_str(o, "cause", v->cause);
+	json_put_str(o, "evidence", v->evidence);
+	json_put_str(o, "fix", v->fix);
 	while (n > 0 && v->notes[n - 1] == ' ')
 		n--;
 	json_object_object_add(o, "notes", json_object_new_string_len(v->notes, (int)n));
