@@ -129,6 +129,12 @@ demo: $(BIN)
 	scripts/deps.sh --test --quiet
 	scripts/demo.sh
 
+# The building blocks of the multi-process server (rings, record layer).
+$(O)/bench-modules: bench/modules.c $(O)/libiphttps.a
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(O)/libiphttps.a $(LDLIBS)
+bench-modules: $(O)/bench-modules
+	$(O)/bench-modules
+
 bench: $(BIN)
 	scripts/deps.sh --test --bench --quiet
 	bench/bench.sh

@@ -138,6 +138,10 @@ static void set_nonblock(int fd, int on)
 	fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
+/* The client's first data, written as soon as its side of the handshake is
+ * done (an IP-HTTPS client's POST comes right behind its Finished). */
+static const char *early_write;
+
 static void handshake(struct pair *p, const struct want *w)
 {
 	int sdone = 0, cdone = 0, rc;
@@ -155,8 +159,12 @@ static void handshake(struct pair *p, const struct want *w)
 	SSL_set_fd(p->s, p->fd[0]);
 	SSL_set_fd(p->c, p->fd[1]);
 	while ((!sdone || !cdone) && now_ms() < end) {
-		if (!cdone && (rc = SSL_connect(p->c)) == 1)
+		if (!cdone && (rc = SSL_connect(p->c)) == 1) {
 			cdone = 1;
+			if (early_write)
+				assert_int_equal(SSL_write(p->c, early_write, (int)strlen(early_write)),
+						 (int)strlen(early_write));
+		}
 		else if (!cdone && SSL_get_error(p->c, rc) != SSL_ERROR_WANT_READ)
 			fail_msg("client handshake: %s", ERR_error_string(ERR_get_error(), NULL));
 		if (!sdone && (rc = SSL_accept(p->s)) == 1)
@@ -533,6 +541,25 @@ static void test_client_ignores_tickets(void **state)
 	rec_free(&e->r);
 	free(e);
 	pair_free(&p);
+}
+
+/* The client's data right behind its Finished stays in the socket, not in
+ * OpenSSL: the server takes over and reads it itself. */
+static void test_data_right_behind_finished(void **state)
+{
+	static const char post[] = "POST /IPHTTPS HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\n";
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+		struct pair p;
+		struct end *e = calloc(1, sizeof(*e));
+		SSL *peer;
+		early_write = post;
+		take_side(&p, &suites[i], REC_SERVER, e, &peer);
+		early_write = NULL;
+		assert_int_equal(receive(e, (const uint8_t *)post, strlen(post)), REC_DATA);
+		rec_free(&e->r);
+		free(e);
+		pair_free(&p);
+	}
 }
 
 /* ---- what stays with OpenSSL ---- */
@@ -1108,6 +1135,7 @@ int main(void)
 		cmocka_unit_test(test_interop_server),
 		cmocka_unit_test(test_interop_client),
 		cmocka_unit_test(test_client_ignores_tickets),
+		cmocka_unit_test(test_data_right_behind_finished),
 		cmocka_unit_test(test_not_taken_over),
 		cmocka_unit_test(test_hostile13),
 		cmocka_unit_test(test_too_long_refused_from_header),
