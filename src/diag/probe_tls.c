@@ -518,7 +518,7 @@ int probe_handshake(SSL_CTX *ctx, const struct iph_url *u, int verify, int timeo
 			hs->code = IPH_E_TIMEDOUT;
 			snprintf(hs->why, sizeof(hs->why), "the TLS handshake with %s did not complete within %d ms (last message: %s %s)",
 				 hs->peer, timeout_ms, c->trace.last_msg_sent ? "sent" : "received",
-				 c->trace.last_msg >= 0 ? tls_hs_name(c->trace.last_msg) : "none");
+				 c->trace.last_msg >= 0 ? (tls_hs_name(c->trace.last_msg) ?: "unknown") : "none");
 			break;
 		}
 	}

@@ -1,6 +1,7 @@
 /* Names of TLS cipher suites, alerts, versions and handshake messages, for
  * the troubleshooter's evidence.  See tlsparse.h. */
 #include "diag/tlsparse.h"
+#include "tls/names.h"
 
 #include <stdio.h>
 
@@ -91,42 +92,6 @@ static const struct suite_name suites[] = {
 	{ 0xCCAA, 0,  "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256" },
 };
 
-static const char *const alerts[256] = {
-	[0] = "close_notify",
-	[10] = "unexpected_message",
-	[20] = "bad_record_mac",
-	[21] = "decryption_failed",
-	[22] = "record_overflow",
-	[30] = "decompression_failure",
-	[40] = "handshake_failure",
-	[41] = "no_certificate",
-	[42] = "bad_certificate",
-	[43] = "unsupported_certificate",
-	[44] = "certificate_revoked",
-	[45] = "certificate_expired",
-	[46] = "certificate_unknown",
-	[47] = "illegal_parameter",
-	[48] = "unknown_ca",
-	[49] = "access_denied",
-	[50] = "decode_error",
-	[51] = "decrypt_error",
-	[60] = "export_restriction",
-	[70] = "protocol_version",
-	[71] = "insufficient_security",
-	[80] = "internal_error",
-	[86] = "inappropriate_fallback",
-	[90] = "user_canceled",
-	[100] = "no_renegotiation",
-	[109] = "missing_extension",
-	[110] = "unsupported_extension",
-	[111] = "certificate_unobtainable",
-	[112] = "unrecognized_name",
-	[113] = "bad_certificate_status_response",
-	[114] = "bad_certificate_hash_value",
-	[115] = "unknown_psk_identity",
-	[116] = "certificate_required",
-	[120] = "no_application_protocol",
-};
 
 /* The table entry for suite, or NULL (binary search: the table is sorted). */
 static const struct suite_name *suite_find(uint16_t suite)
@@ -184,10 +149,10 @@ size_t tlsp_suite_null_mac_len(uint16_t suite)
 	return s ? s->null_mac : 0;
 }
 
-/* Takes an alert description; returns its RFC name or NULL. */
+/* Takes an alert description; returns its RFC name or NULL (tls/names.c). */
 const char *tlsp_alert_name(uint8_t desc)
 {
-	return alerts[desc];
+	return tls_alert_name(desc);
 }
 
 /* Takes a protocol version; returns "TLS 1.2"-style text or NULL. */
@@ -218,26 +183,9 @@ const char *tlsp_version_str(uint16_t v, char *buf, size_t len)
 	return buf;
 }
 
-/* Takes a handshake type; returns its name or NULL. */
+/* Takes a handshake type; returns its name (tls/names.c, and the
+ * parser's own mark for an encrypted one) or NULL. */
 const char *tlsp_hs_name(int type)
 {
-	switch (type) {
-	case TLSP_HS_HELLO_REQUEST: return "HelloRequest";
-	case TLSP_HS_CLIENT_HELLO: return "ClientHello";
-	case TLSP_HS_SERVER_HELLO: return "ServerHello";
-	case TLSP_HS_NEW_SESSION_TICKET: return "NewSessionTicket";
-	case 5: return "EndOfEarlyData";
-	case TLSP_HS_ENCRYPTED_EXTENSIONS: return "EncryptedExtensions";
-	case TLSP_HS_CERTIFICATE: return "Certificate";
-	case TLSP_HS_SERVER_KEY_EXCHANGE: return "ServerKeyExchange";
-	case TLSP_HS_CERTIFICATE_REQUEST: return "CertificateRequest";
-	case TLSP_HS_SERVER_HELLO_DONE: return "ServerHelloDone";
-	case TLSP_HS_CERTIFICATE_VERIFY: return "CertificateVerify";
-	case TLSP_HS_CLIENT_KEY_EXCHANGE: return "ClientKeyExchange";
-	case TLSP_HS_FINISHED: return "Finished";
-	case 22: return "CertificateStatus";
-	case 24: return "KeyUpdate";
-	case TLSP_HS_ENCRYPTED: return "encrypted handshake message";
-	default: return NULL;
-	}
+	return type == TLSP_HS_ENCRYPTED ? "encrypted handshake message" : tls_hs_name(type);
 }

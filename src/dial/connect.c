@@ -214,7 +214,7 @@ static int tls_connect(const struct iph_url *u, const struct connect_opts *o, st
 			if (!net_wait_fd(lc->io.fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline)) {
 				fail(r, IPH_E_TIMEDOUT, "tls", "TLS handshake with %s not complete within %d ms (last message: %s %s)",
 				     r->peer, o->timeout_ms, trace->last_msg_sent ? "sent" : "received",
-				     trace->last_msg >= 0 ? tls_hs_name(trace->last_msg) : "none");
+				     trace->last_msg >= 0 ? (tls_hs_name(trace->last_msg) ?: "unknown") : "none");
 				return -1;
 			}
 			continue;

@@ -1,5 +1,6 @@
 /* Handshake trace, failure classification and key pinning: see verify.h. */
 #include "tls/verify.h"
+#include "tls/names.h"
 
 #include "errors.h"
 #include "tls/tls.h"
@@ -35,70 +36,6 @@ static void idx_init(void)
 }
 
 /* ---- names ---- */
-
-const char *tls_alert_name(int desc)
-{
-	switch (desc) {
-	case 0: return "close_notify";
-	case 10: return "unexpected_message";
-	case 20: return "bad_record_mac";
-	case 21: return "decryption_failed";
-	case 22: return "record_overflow";
-	case 30: return "decompression_failure";
-	case 40: return "handshake_failure";
-	case 41: return "no_certificate";
-	case 42: return "bad_certificate";
-	case 43: return "unsupported_certificate";
-	case 44: return "certificate_revoked";
-	case 45: return "certificate_expired";
-	case 46: return "certificate_unknown";
-	case 47: return "illegal_parameter";
-	case 48: return "unknown_ca";
-	case 49: return "access_denied";
-	case 50: return "decode_error";
-	case 51: return "decrypt_error";
-	case 60: return "export_restriction";
-	case 70: return "protocol_version";
-	case 71: return "insufficient_security";
-	case 80: return "internal_error";
-	case 86: return "inappropriate_fallback";
-	case 90: return "user_canceled";
-	case 100: return "no_renegotiation";
-	case 109: return "missing_extension";
-	case 110: return "unsupported_extension";
-	case 111: return "certificate_unobtainable";
-	case 112: return "unrecognized_name";
-	case 113: return "bad_certificate_status_response";
-	case 114: return "bad_certificate_hash_value";
-	case 115: return "unknown_psk_identity";
-	case 116: return "certificate_required";
-	case 120: return "no_application_protocol";
-	}
-	return "unknown_alert";
-}
-
-const char *tls_hs_name(int type)
-{
-	switch (type) {
-	case 0: return "HelloRequest";
-	case 1: return "ClientHello";
-	case 2: return "ServerHello";
-	case 4: return "NewSessionTicket";
-	case 5: return "EndOfEarlyData";
-	case 8: return "EncryptedExtensions";
-	case 11: return "Certificate";
-	case 12: return "ServerKeyExchange";
-	case 13: return "CertificateRequest";
-	case 14: return "ServerHelloDone";
-	case 15: return "CertificateVerify";
-	case 16: return "ClientKeyExchange";
-	case 20: return "Finished";
-	case 22: return "CertificateStatus";
-	case 24: return "KeyUpdate";
-	case 254: return "MessageHash";
-	}
-	return "unknown_message";
-}
 
 void tls_name_str(const X509_NAME *n, char *out, size_t outlen)
 {
@@ -502,7 +439,7 @@ static void add_after(char *why, size_t whylen, const struct tls_trace *t)
 	if (!t || t->alert_recv_after < 0)
 		return;
 	add(why, whylen, " after %s%s", t->alert_recv_after_sent ? "our " : "the server's ",
-	    tls_hs_name(t->alert_recv_after));
+	    tls_hs_name(t->alert_recv_after) ?: "an unknown message");
 }
 
 /* Map a fatal alert received from the server to a code. */
@@ -512,7 +449,7 @@ static uint32_t classify_alert(SSL *ssl, const struct tls_trace *t, int desc, ch
 	int no_cert = t ? t->cert_sent <= 0 : SSL_get_certificate(ssl) == NULL;
 	int asked = t ? t->cert_request : 0;
 
-	add(why, whylen, "received fatal alert %s (%d)", tls_alert_name(desc), desc);
+	add(why, whylen, "received fatal alert %s (%d)", tls_alert_name(desc) ?: "unknown", desc);
 	add_after(why, whylen, t);
 	if (desc == SSL3_AD_HANDSHAKE_FAILURE && asked && no_cert) {
 		add(why, whylen, ": the server asked for a client certificate (CertificateRequest) "
@@ -558,7 +495,7 @@ static void add_stage(char *why, size_t whylen, SSL *ssl, const struct tls_trace
 		add(why, whylen, " after the handshake");
 	else if (t && t->last_msg >= 0)
 		add(why, whylen, " during the handshake, after %s%s",
-		    t->last_msg_sent ? "our " : "the server's ", tls_hs_name(t->last_msg));
+		    t->last_msg_sent ? "our " : "the server's ", tls_hs_name(t->last_msg) ?: "unknown message");
 	else
 		add(why, whylen, " during the handshake");
 }
@@ -624,7 +561,7 @@ static uint32_t classify_local(SSL *ssl, const struct tls_trace *t, const struct
 	add(why, whylen, "TLS error: %s", q->text[0] ? q->text : "unknown");
 	add_stage(why, whylen, ssl, t);
 	if (t && t->alert_sent_desc >= 0)
-		add(why, whylen, "; we sent alert %s (%d)", tls_alert_name(t->alert_sent_desc),
+		add(why, whylen, "; we sent alert %s (%d)", tls_alert_name(t->alert_sent_desc) ?: "unknown",
 		    t->alert_sent_desc);
 	return IPH_E_ILLEGAL_MESSAGE;
 }

@@ -46,6 +46,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tls/names.h"
+
 /* What one handshake showed.  Message types are the TLS HandshakeType
  * numbers (1 ClientHello, 2 ServerHello, 13 CertificateRequest, ...), alert
  * descriptions the TLS AlertDescription numbers; -1 means none seen. */
@@ -93,10 +95,6 @@ int tls_ctx_set_pin(SSL_CTX *ctx, const char *pin);
 /* The pin kept by tls_ctx_set_pin, or NULL. */
 const char *tls_ctx_get_pin(const SSL_CTX *ctx);
 
-/* RFC names: "handshake_failure" for 40, "unknown_alert" if unknown. */
-const char *tls_alert_name(int desc);
-/* "ClientHello" for 1, ...; "unknown_message" if unknown. */
-const char *tls_hs_name(int type);
 /* One-line RFC 2253 text of a name ("CN=foo,O=bar") into out; "" if n is NULL. */
 void tls_name_str(const X509_NAME *n, char *out, size_t outlen);
 

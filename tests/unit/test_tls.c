@@ -12,6 +12,7 @@
 #include "tls/pki.h"
 #include "tls/tls.h"
 #include "tls/verify.h"
+#include "diag/tlsparse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -959,9 +960,16 @@ static void test_classify_trivial(void **state)
 	assert_null(tls_trace_get(ssl));
 	assert_string_equal(tls_alert_name(40), "handshake_failure");
 	assert_string_equal(tls_alert_name(116), "certificate_required");
-	assert_string_equal(tls_alert_name(255), "unknown_alert");
+	assert_null(tls_alert_name(255));
 	assert_string_equal(tls_hs_name(13), "CertificateRequest");
-	assert_string_equal(tls_hs_name(99), "unknown_message");
+	assert_null(tls_hs_name(99));
+	assert_string_equal(tls_hs_name(254), "MessageHash");
+	/* One table: the parser names what the TLS layer names. */
+	for (int v = 0; v < 256; v++) {
+		assert_ptr_equal(tlsp_alert_name((uint8_t)v), tls_alert_name(v));
+		if (v != TLSP_HS_ENCRYPTED)
+			assert_ptr_equal(tlsp_hs_name(v), tls_hs_name(v));
+	}
 	SSL_free(ssl);
 	SSL_CTX_free(c);
 }
