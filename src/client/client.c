@@ -29,26 +29,28 @@ const char *const client_state_names[] = {
 
 void client_update_status(struct client *c)
 {
-	if (c->state == CS_LINKUP)
+	if (c->fsm.state == CS_LINKUP)
 		notify_status("LinkUp: %s (%s)", c->urls[c->cur].text, c->peer);
 	else if (c->last_code)
-		notify_status("%s: 0x%x %s: %.120s", client_state_names[c->state], c->last_code,
+		notify_status("%s: 0x%x %s: %.120s", client_state_names[c->fsm.state], c->last_code,
 			      iph_error_symbol(c->last_code), c->last_error);
 	else
-		notify_status("%s", client_state_names[c->state]);
+		notify_status("%s", client_state_names[c->fsm.state]);
 }
 
-void client_set_state(struct client *c, enum client_state st, const char *why)
+/* The state became what the machine says (fsm.h) from old: log it, and
+ * what follows a change (the carrier follows the link: routes through the
+ * TUN stop being used while it is down, ignore_routes_with_linkdown). */
+static void entered(struct client *c, enum client_state old, const char *why)
 {
+	enum client_state st = c->fsm.state;
 	char e[ERRLEN];
 
-	if (c->state == st)
+	if (st == old)
 		return;
-	log_info("state %s -> %s%s%s", client_state_names[c->state], client_state_names[st],
+	log_info("state %s -> %s%s%s", client_state_names[old], client_state_names[st],
 		 why ? ": " : "", why ? why : "");
-	/* The carrier follows the link: routes through the TUN stop being used
-	 * while it is down (ignore_routes_with_linkdown). */
-	if ((st == CS_LINKUP) != (c->state == CS_LINKUP)) {
+	if ((st == CS_LINKUP) != (old == CS_LINKUP)) {
 		if (tun_set_carrier(c->tun_h.fd, st == CS_LINKUP, e) < 0)
 			log_warnx("%s", e);
 		if (st != CS_LINKUP) {
@@ -60,8 +62,21 @@ void client_set_state(struct client *c, enum client_state st, const char *why)
 		c->carrier_on_ms = ev_now_ms();
 		client_drop_held(c);
 	}
-	c->state = st;
 	client_update_status(c);
+}
+
+void client_set_state(struct client *c, enum client_state st, const char *why)
+{
+	enum client_state old = c->fsm.state;
+
+	c->fsm.state = st;
+	entered(c, old, why);
+}
+
+/* When the next round is due, for `state` (wall clock). */
+static void next_wall(struct client *c, uint64_t now)
+{
+	c->next_attempt_wall = c->fsm.next_ms ? time(NULL) + (time_t)((c->fsm.next_ms > now ? c->fsm.next_ms - now : 0) / 1000) : 0;
 }
 
 static void *attempt_thread(void *arg)
@@ -90,20 +105,14 @@ static const char *url_text(const struct iph_url *u, char *buf, size_t len)
 
 /* A round: every entry point at once (Windows 10 picks the nearest site the
  * same way); the first to answer 200 is kept. */
-static void schedule(struct client *c, uint64_t wait_ms);
-
 static void start_round(struct client *c)
 {
+	enum client_state old = c->fsm.state;
+	uint64_t now = ev_now_ms(), round = fsm_round_begin(&c->fsm), wait;
+	unsigned started = 0;
 	char u[600];
 
-	if (c->running || c->state == CS_DISABLED || c->state == CS_LINKUP)
-		return;
-	c->next_attempt_ms = 0;
-	c->next_attempt_wall = 0;
-	c->round++;
-	c->round_won = 0;
-	c->attempts++;
-	client_set_state(c, CS_LINKDOWN, "connecting");
+	entered(c, old, "connecting");
 	for (size_t i = 0; i < c->n_urls; i++) {
 		struct attempt *a = calloc(1, sizeof(*a));
 		if (!a) {
@@ -113,8 +122,8 @@ static void start_round(struct client *c)
 		a->c = c;
 		a->url_index = i;
 		a->seq = c->seq[i];
-		a->round = c->round;
-		a->started_ms = ev_now_ms();
+		a->round = round;
+		a->started_ms = now;
 		log_info("connecting to %s", url_text(&c->urls[i], u, sizeof(u)));
 		if (pthread_create(&a->thread, NULL, attempt_thread, a)) {
 			log_warnx("attempt: cannot start a thread");
@@ -122,47 +131,22 @@ static void start_round(struct client *c)
 			continue;
 		}
 		SSL_CTX_up_ref(c->ssl_ctx);    /* the attempt holds the context too */
-		c->running++;
+		started++;
 	}
-	if (!c->running) {
-		/* Not one attempt could start (memory, threads): the timer
-		 * tries again, never a stall. */
-		uint64_t wait = rt_failure(&c->rt, ev_now_ms());
+	wait = fsm_round_started(&c->fsm, started, now);
+	next_wall(c, now);
+	if (!started)
 		log_warnx("no connection attempt could start; next in %llu s",
 			  (unsigned long long)(wait / 1000));
-		schedule(c, wait);
-	}
 }
 
-static void schedule(struct client *c, uint64_t wait_ms)
+/* Every entry point of the round failed (the machine says when the next
+ * round is due): the last one to fail is reported (the others are in the
+ * state's EntryPoints). */
+static void round_failed(struct client *c, struct attempt *a, enum client_state old, uint64_t now)
 {
-	c->next_attempt_ms = ev_now_ms() + wait_ms;
-	c->next_attempt_wall = time(NULL) + (time_t)(wait_ms / 1000);
-}
+	uint64_t wait = c->fsm.next_ms > now ? c->fsm.next_ms - now : 0;
 
-/* Every entry point of the round failed: the last one to fail is reported
- * (the others are in the state's EntryPoints), and the reconnect timer
- * applies. */
-/* After a link that was up is lost, its immediate retry may meet a server
- * that is restarting: 1, 2, 4 and 8 s more (15 s in all) before the
- * specification's timer (30 s first).  3.1.5.4 wants a lost link
- * re-established; Windows retries at once after ERROR_CONNECTION_REFUSED
- * and WSAECONNRESET (iptlsclient.c WebSendRequestCompletion,
- * ../shared/WINDOWS-EVIDENCE.md) but then waits the 30 s; a few seconds
- * of restart should not cost every client half a minute. */
-static uint64_t recovery_wait(struct client *c)
-{
-	uint64_t wait = 1000ULL << (CLIENT_RECOVER_TRIES - c->recover);
-
-	c->recover--;
-	return wait;
-}
-
-static void round_failed(struct client *c, struct attempt *a)
-{
-	uint64_t wait = c->recover ? recovery_wait(c) : rt_failure(&c->rt, ev_now_ms());
-
-	c->failures++;
 	c->last_code = a->res.code;
 	c->last_step = a->res.step;
 	snprintf(c->last_error, sizeof(c->last_error), "%s", a->res.why);
@@ -174,18 +158,19 @@ static void round_failed(struct client *c, struct attempt *a)
 	else
 		log_warnx("cannot connect: 0x%x %s: %s; next attempt in %llu s", a->res.code,
 			  iph_error_symbol(a->res.code), a->res.why, (unsigned long long)(wait / 1000));
-	client_set_state(c, CS_LINKDOWN, "waiting to reconnect");
-	schedule(c, wait);
+	entered(c, old, "waiting to reconnect");
+	next_wall(c, now);
 }
 
 static void attempt_succeeded(struct client *c, struct attempt *a)
 {
 	char u[600];
 
+	enum client_state old;
+	uint64_t now = ev_now_ms();
+
 	c->lc = a->lc;
 	c->cur = a->url_index;
-	rt_reset(&c->rt);
-	c->recover = 0;
 	c->last_code = IPH_OK;
 	c->last_step = "linkup";
 	c->last_error[0] = 0;
@@ -201,7 +186,6 @@ static void attempt_succeeded(struct client *c, struct attempt *a)
 		snprintf(c->choice, sizeof(c->choice), "%s: the only entry point (%llu ms)",
 			 url_text(&c->urls[a->url_index], u, sizeof(u)), (unsigned long long)a->elapsed_ms);
 	c->connected_since = time(NULL);
-	c->linkup_ms = ev_now_ms();
 	c->sock_h.fd = c->lc.io.fd;
 	c->sock_h.cb = client_on_sock;
 	c->sock_mask = EPOLLIN;
@@ -209,11 +193,15 @@ static void attempt_succeeded(struct client *c, struct attempt *a)
 		link_conn_close(&c->lc);
 		c->last_code = IPH_E_LOCAL;
 		snprintf(c->last_error, sizeof(c->last_error), "epoll_ctl: %s", strerror(errno));
-		schedule(c, rt_failure(&c->rt, ev_now_ms()));
+		fsm_linkup_failed(&c->fsm, now);
+		next_wall(c, now);
 		return;
 	}
-	client_set_state(c, CS_ESTABLISHED, "HTTPS up, POST answered 200");
-	client_set_state(c, CS_LINKUP, NULL);
+	old = c->fsm.state;
+	fsm_established(&c->fsm);
+	entered(c, old, "HTTPS up, POST answered 200");
+	fsm_linkup(&c->fsm, now);
+	entered(c, CS_ESTABLISHED, NULL);
 	log_info("link up with %s (%s), %s; %s", c->peer, c->tls_desc, c->server_cert, c->choice);
 	if (c->lc.rest_len) {
 		/* Bytes that came with the response header start the stream. */
@@ -228,6 +216,8 @@ static void attempt_succeeded(struct client *c, struct attempt *a)
 static void on_attempt_done(struct evloop *ev, struct ev_handler *h, uint32_t events)
 {
 	struct client *c = CONTAINER(h, struct client, done_h);
+	uint64_t now = ev_now_ms();
+	enum client_state old;
 	struct attempt *a;
 	int current;
 
@@ -235,9 +225,8 @@ static void on_attempt_done(struct evloop *ev, struct ev_handler *h, uint32_t ev
 		return;
 	pthread_join(a->thread, NULL);
 	SSL_CTX_free(c->ssl_ctx);       /* the attempt's reference */
-	c->running--;
 	c->seq[a->url_index] = a->seq;
-	current = a->round == c->round && !c->stopping && c->state != CS_DISABLED;
+	current = a->round == c->fsm.round && !c->stopping && c->fsm.state != CS_DISABLED;
 	if (current) {
 		struct entry_status *e = &c->entries[a->url_index];
 		e->tried = 1;
@@ -245,14 +234,21 @@ static void on_attempt_done(struct evloop *ev, struct ev_handler *h, uint32_t ev
 		e->elapsed_ms = a->elapsed_ms;
 		snprintf(e->why, sizeof(e->why), "%s", a->rc == 0 ? "answered 200" : a->res.why);
 	}
-	if (a->rc == 0 && current && !c->round_won && c->state != CS_LINKUP) {
-		c->round_won = 1;
+	/* While stopping no round is waited for. */
+	old = c->fsm.state;
+	switch (fsm_attempt_done(&c->fsm, c->stopping ? UINT64_MAX : a->round, a->rc == 0, now)) {
+	case FSM_USE:
 		attempt_succeeded(c, a);
-	} else if (a->rc == 0) {
+		break;
+	case FSM_CLOSE:
 		/* A slower entry point, or one nobody waits for any more. */
 		link_conn_close(&a->lc);
-	} else if (current && !c->round_won && !c->running) {
-		round_failed(c, a);
+		break;
+	case FSM_ROUND_FAILED:
+		round_failed(c, a, old, now);
+		break;
+	case FSM_WAIT:
+		break;
 	}
 	free(a);
 	client_reload_pending(c);
@@ -262,7 +258,7 @@ struct client_count client_count(const struct client *c)
 {
 	struct client_count n = { c->rx_bytes, c->tx_bytes, c->rx_packets, c->tx_packets };
 
-	if (c->state == CS_LINKUP) {
+	if (c->fsm.state == CS_LINKUP) {
 		n.rx_bytes += c->lc.io.rx_bytes;
 		n.tx_bytes += c->lc.io.tx_bytes;
 		n.rx_packets += c->lc.io.rx_packets;
@@ -273,7 +269,7 @@ struct client_count client_count(const struct client *c)
 
 void client_close_link(struct client *c)
 {
-	if (c->state != CS_LINKUP)
+	if (c->fsm.state != CS_LINKUP)
 		return;
 	ev_del(&c->ev, &c->sock_h);
 	c->rx_bytes += c->lc.io.rx_bytes;
@@ -287,9 +283,10 @@ void client_close_link(struct client *c)
 
 void client_link_lost(struct client *c, uint32_t code, const char *why)
 {
-	uint64_t up_ms;
+	uint64_t now = ev_now_ms(), wait;
+	int broken;
 
-	if (c->state != CS_LINKUP)
+	if (c->fsm.state != CS_LINKUP)
 		return;
 	log_warnx("link lost: 0x%x %s: %s (rx %llu packets, tx %llu packets)", code,
 		  iph_error_symbol(code), why, (unsigned long long)c->lc.io.rx_packets,
@@ -298,29 +295,17 @@ void client_link_lost(struct client *c, uint32_t code, const char *why)
 	c->last_code = code;
 	c->last_step = "linkup";
 	snprintf(c->last_error, sizeof(c->last_error), "%s", why);
-	up_ms = ev_now_ms() - c->linkup_ms;
-	c->link_losses++;
-	c->quick_losses = up_ms < CLIENT_QUICK_LOSS_MS ? c->quick_losses + 1 : 0;
-	client_set_state(c, CS_LINKDOWN, "link lost");
-	/* A link that was up is re-established at once (3.1.5.4).  But a
-	 * server that broke the stream, or links that keep dying as soon as
-	 * they are up, count as failures: the reconnect timer applies, never a
-	 * busy loop of reconnections. */
-	if (code == IPH_E_PROTOCOL || code == IPH_E_LOCAL || c->quick_losses >= 2) {
-		uint64_t wait = rt_failure(&c->rt, ev_now_ms());
-		c->failures++;
-		c->recover = 0;
+	broken = code == IPH_E_PROTOCOL || code == IPH_E_LOCAL;
+	/* Re-established at once (3.1.5.4), then a few quick retries; but a
+	 * server that broke the stream, a local failure or links that keep
+	 * dying as soon as they are up wait for the reconnect timer. */
+	wait = fsm_link_lost(&c->fsm, broken, now);
+	entered(c, CS_LINKUP, "link lost");
+	next_wall(c, now);
+	if (wait)
 		log_warnx("%s; next attempt in %llu s", code == IPH_E_PROTOCOL ? "the server broke the stream"
 			  : code == IPH_E_LOCAL ? "a local failure"
 			  : "the link keeps failing as soon as it is up", (unsigned long long)(wait / 1000));
-		schedule(c, wait);
-	} else {
-		/* If that first attempt fails (a server restarting refuses it),
-		 * a few quick retries before the reconnect timer: see
-		 * recovery_wait(). */
-		c->recover = CLIENT_RECOVER_TRIES;
-		schedule(c, 0);
-	}
 }
 
 /* Windows' client starts over: null suites first again (IpTlsStartClient). */
@@ -332,33 +317,36 @@ static void seq_reset(struct client *c)
 
 void client_reconnect_now(struct client *c)
 {
-	rt_reset(&c->rt);
-	if (!c->running)
+	uint64_t now = ev_now_ms();
+
+	if (!c->fsm.running)
 		seq_reset(c);
-	if (c->state == CS_DISABLED)
-		return;
-	if (c->state != CS_LINKUP)
-		schedule(c, 0);
+	fsm_reconnect_now(&c->fsm, now);
+	next_wall(c, now);
 }
 
 void client_disable(struct client *c)
 {
+	enum client_state old;
+
 	client_close_link(c);
-	c->round++; /* attempts in flight are dropped when they report */
-	c->next_attempt_ms = 0;
+	old = c->fsm.state;
+	fsm_disable(&c->fsm);
 	c->next_attempt_wall = 0;
-	client_set_state(c, CS_DISABLED, "disabled by request");
+	entered(c, old, "disabled by request");
 }
 
 void client_enable(struct client *c)
 {
-	if (c->state != CS_DISABLED)
+	uint64_t now = ev_now_ms();
+
+	if (c->fsm.state != CS_DISABLED)
 		return;
-	rt_reset(&c->rt);
-	if (!c->running)
+	if (!c->fsm.running)
 		seq_reset(c);
-	client_set_state(c, CS_ENABLED, "enabled by request");
-	schedule(c, 0);
+	fsm_enable(&c->fsm, now);
+	next_wall(c, now);
+	entered(c, CS_DISABLED, "enabled by request");
 }
 
 static void on_signal(struct evloop *ev, struct ev_handler *h, uint32_t events)
@@ -418,10 +406,10 @@ static void on_linkwatch(struct evloop *ev, struct ev_handler *h, uint32_t event
 
 	int addr_changed = 0;
 
-	if (linkwatch_read(h->fd, c->ifindex, &addr_changed) == 1 && c->state == CS_LINKUP &&
+	if (linkwatch_read(h->fd, c->ifindex, &addr_changed) == 1 && c->fsm.state == CS_LINKUP &&
 	    !c->kernel_ready)
 		client_release_held(c);
-	else if (addr_changed && c->state == CS_LINKUP && c->kernel_ready) {
+	else if (addr_changed && c->fsm.state == CS_LINKUP && c->kernel_ready) {
 		client_announce_addresses(c);
 		client_hooks_address(c);
 	}
@@ -484,10 +472,11 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 	c->dns.bus_h.fd = c->dns.tmr_h.fd = -1;
 	c->ctl.h.fd = -1;
 	c->done_pipe[0] = c->done_pipe[1] = -1;
-	c->state = CS_ENABLED;
+	/* Enabled, the first round due once set up. */
+	fsm_init(&c->fsm, (uint64_t)cfg->reconnect_initial * 1000, (uint64_t)cfg->reconnect_max * 1000,
+		 ev_now_ms());
 	inet_pton(AF_INET6, "fe80::1", &c->router_ll);
 	seq_reset(c);
-	rt_init(&c->rt, (uint64_t)cfg->reconnect_initial * 1000, (uint64_t)cfg->reconnect_max * 1000);
 	if (ev_init(&c->ev) < 0 || pipe2(c->done_pipe, O_CLOEXEC) < 0)
 		fatal("event loop");
 	client_hooks_init(c);
@@ -528,18 +517,17 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 	}
 	log_info("running as %s (uid %u), CAP_NET_ADMIN only", cfg->run_as.drop ? cfg->run_as.name : "root",
 		 (unsigned)getuid());
-	schedule(c, 0);
 	client_update_status(c);
 	notify_ready();
 	while (!c->stopping) {
 		uint64_t now = ev_now_ms();
 		int timeout = notify_watchdog(now);
-		if (c->next_attempt_ms && !c->running) {
-			int t = c->next_attempt_ms > now ? (int)(c->next_attempt_ms - now) : 0;
+		if (c->fsm.next_ms && !c->fsm.running) {
+			int t = c->fsm.next_ms > now ? (int)(c->fsm.next_ms - now) : 0;
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}
-		if (c->state == CS_LINKUP && !c->kernel_ready) {
+		if (c->fsm.state == CS_LINKUP && !c->kernel_ready) {
 			uint64_t until = c->carrier_on_ms + CLIENT_HOLD_MS;
 			int t = until > now ? (int)(until - now) : 0;
 			if (timeout < 0 || t < timeout)
@@ -552,15 +540,15 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 		c->ev.stop = 0;
 		tunio_flush(&c->tun);   /* what this turn wrote, in super-packets */
 		ctl_server_tick(&c->ctl, ev_now_ms());
-		if (c->next_attempt_ms && !c->running && ev_now_ms() >= c->next_attempt_ms)
+		if (fsm_round_due(&c->fsm, ev_now_ms()))
 			start_round(c);
-		if (c->state == CS_LINKUP && !c->kernel_ready &&
+		if (c->fsm.state == CS_LINKUP && !c->kernel_ready &&
 		    ev_now_ms() >= c->carrier_on_ms + CLIENT_HOLD_MS)
 			client_release_held(c); /* no word from the kernel: go on */
 	}
 	rc = 0;
 out:
-	if (c->state == CS_LINKUP) {
+	if (c->fsm.state == CS_LINKUP) {
 		client_close_link(c);
 		client_set_state(c, CS_DISABLED, "the client stops");   /* its down script */
 	}
@@ -577,7 +565,7 @@ out:
 	linkwatch_close(c->lw_h.fd);
 	client_drop_held(c);
 	ev_free(&c->ev);
-	if (!c->running) {
+	if (!c->fsm.running) {
 		close(c->done_pipe[0]);
 		close(c->done_pipe[1]);
 		free(c);

@@ -18,6 +18,7 @@
 #include "client/attempt.h"
 #include "dial/connect.h"
 #include "dial/proxy.h"
+#include "client/fsm.h"
 #include "client/timer.h"
 #include "common/bufq.h"
 #include "common/hook.h"
@@ -31,10 +32,6 @@
 
 #define CLIENT_HOLD_PKTS 64
 #define CLIENT_HOLD_MS 1500
-#define CLIENT_QUICK_LOSS_MS 5000  /* a link lost sooner was not really up */
-#define CLIENT_RECOVER_TRIES 4     /* quick retries after losing a link: 1, 2, 4, 8 s */
-
-enum client_state { CS_DISABLED = 0, CS_ENABLED, CS_LINKDOWN, CS_ESTABLISHED, CS_LINKUP };
 extern const char *const client_state_names[];
 
 
@@ -71,7 +68,6 @@ struct client {
 	size_t n_urls, cur;
 	struct proxy_cfg proxies[CLIENT_MAX_URLS]; /* per URL, when has_proxy[i] */
 	int has_proxy[CLIENT_MAX_URLS];
-	enum client_state state;
 	char tun_name[16];
 	struct ev_handler tun_h, sock_h, done_h, sig_h; /* tun_h.fd is tun.fd */
 	struct tunio tun;               /* the TUN's reads and writes (net/tunio.h) */
@@ -79,11 +75,7 @@ struct client {
 	struct ctl_server ctl;
 	struct link_conn lc;            /* the link while LinkUp */
 	uint32_t sock_mask;
-	struct reconnect_timer rt;
-	uint64_t next_attempt_ms;       /* 0: none scheduled */
-	uint64_t round;                 /* current round of attempts */
-	unsigned running;               /* attempts whose thread has not reported */
-	int round_won;
+	struct client_fsm fsm;          /* state, rounds, timer (fsm.h) */
 	struct entry_status entries[CLIENT_MAX_URLS];
 	struct attempt_seq seq[CLIENT_MAX_URLS]; /* per entry point (attempt.h) */
 	char choice[256];               /* which entry point is in use and why */
@@ -108,14 +100,11 @@ struct client {
 	char resp_note[200];            /* the 200 announced a body of its own (connect.h) */
 	time_t connected_since, next_attempt_wall;
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets; /* of the links that ended: client_count() */
-	uint64_t drops, attempts, failures, link_losses;
+	uint64_t drops;
 	uint64_t tun_write_errors;
 	uint64_t router_msgs_ignored;   /* RAs and Redirects not from the router */
-	uint64_t linkup_ms;
-	unsigned quick_losses;
 	int stopping;
 	uint8_t rbuf[65536 + 64];
-	unsigned recover;               /* quick retries left after a lost link */
 	struct hooks hooks;             /* --up-script, --down-script (hooks.h) */
 	struct hook_stats hook_st;
 	struct hook_job *up_job;        /* while the up script runs */

@@ -60,7 +60,7 @@ void client_flush(struct client *c)
 {
 	int rc;
 
-	if (c->state != CS_LINKUP)
+	if (c->fsm.state != CS_LINKUP)
 		return;
 	rc = stream_flush(&c->lc.io);
 	if (rc == STREAM_WANT_WRITE)
@@ -76,7 +76,7 @@ static int from_tun(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct client *c = arg;
 
-	if (c->state != CS_LINKUP || queue(c, pkt, len) < 0)
+	if (c->fsm.state != CS_LINKUP || queue(c, pkt, len) < 0)
 		c->drops++;
 	return 0;
 }
@@ -92,7 +92,7 @@ void client_on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 		if (r <= 0)
 			break;
 	}
-	if (c->state == CS_LINKUP && !(c->sock_mask & EPOLLOUT))
+	if (c->fsm.state == CS_LINKUP && !(c->sock_mask & EPOLLOUT))
 		client_flush(c);
 }
 
@@ -211,7 +211,7 @@ void client_announce_addresses(struct client *c)
 	struct ifaddrs *ifa, *i;
 	uint8_t pkt[128];
 
-	if (c->state != CS_LINKUP || getifaddrs(&ifa) < 0)
+	if (c->fsm.state != CS_LINKUP || getifaddrs(&ifa) < 0)
 		return;
 	for (i = ifa; i; i = i->ifa_next) {
 		const struct sockaddr_in6 *a = (const void *)i->ifa_addr;
@@ -267,11 +267,11 @@ int client_feed(struct client *c, const uint8_t *data, size_t len)
 void client_on_sock(struct evloop *ev, struct ev_handler *h, uint32_t events)
 {
 	struct client *c = CONTAINER(h, struct client, sock_h);
-	if (c->state != CS_LINKUP)
+	if (c->fsm.state != CS_LINKUP)
 		return;
 	if (events & EPOLLOUT) {
 		client_flush(c);
-		if (c->state != CS_LINKUP)
+		if (c->fsm.state != CS_LINKUP)
 			return;
 	}
 	/* Read until TLS wants more: what OpenSSL holds is invisible to epoll. */

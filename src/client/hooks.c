@@ -67,7 +67,7 @@ static void up_done(struct hook_job *j, int ok, void *arg)
 
 	c->up_job = NULL;
 	c->up_ok = (uint8_t)ok;
-	if (!ok && c->cfg->hook_fatal && c->state == CS_LINKUP)
+	if (!ok && c->cfg->hook_fatal && c->fsm.state == CS_LINKUP)
 		client_link_lost(c, IPH_E_LOCAL, "the up script failed (--hook-fatal)");
 }
 
@@ -75,7 +75,7 @@ void client_hooks_address(struct client *c)
 {
 	struct hook_job *j;
 
-	if (c->up_ran || c->state != CS_LINKUP)
+	if (c->up_ran || c->fsm.state != CS_LINKUP)
 		return;
 	c->up_ran = 1;          /* once per link, scripts or not */
 	c->up_ok = 1;
@@ -98,7 +98,7 @@ void client_hooks_down(struct client *c, const char *why)
 	    !(j = job_for(c, c->cfg->down_script, "down")))
 		return;
 	hook_env(j, "IPHTTPS_DURATION", "%llu",
-		 (unsigned long long)((ev_now_ms() - c->linkup_ms) / 1000));
+		 (unsigned long long)((ev_now_ms() - c->fsm.linkup_ms) / 1000));
 	hook_env(j, "IPHTTPS_REASON", "%s", why ? why : "");
 	if (up)
 		hook_after(up, j);

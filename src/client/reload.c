@@ -55,18 +55,18 @@ static void apply(struct client *c, struct client_reload *r)
 			kept = (int)i;
 	}
 	memset(c->entries, 0, sizeof(c->entries));
-	c->rt.initial_ms = (uint64_t)c->cfg->reconnect_initial * 1000;
-	c->rt.max_ms = (uint64_t)c->cfg->reconnect_max * 1000;
+	c->fsm.rt.initial_ms = (uint64_t)c->cfg->reconnect_initial * 1000;
+	c->fsm.rt.max_ms = (uint64_t)c->cfg->reconnect_max * 1000;
 	c->hooks.timeout_ms = (unsigned)c->cfg->hook_timeout * 1000;
 	log_info("reload: configuration read again (%zu entry point%s)", c->n_urls,
 		 c->n_urls == 1 ? "" : "s");
 	c->cur = kept >= 0 ? (size_t)kept : 0;
-	if (c->state == CS_LINKUP && kept < 0) {
+	if (c->fsm.state == CS_LINKUP && kept < 0) {
 		log_notice("reload: the entry point in use (%s) is no longer configured: reconnecting", cur);
 		client_close_link(c);
 		client_set_state(c, CS_LINKDOWN, "reload: its entry point is gone");
 	}
-	if (c->state != CS_LINKUP)
+	if (c->fsm.state != CS_LINKUP)
 		client_reconnect_now(c);    /* with what was just read */
 }
 
@@ -84,11 +84,11 @@ void client_reload(struct client *c)
 	}
 	client_reload_discard(c);       /* a newer one replaces it */
 	c->pending_reload = r;
-	if (!c->running)
+	if (!c->fsm.running)
 		client_reload_pending(c);
 	else
-		log_info("reload: read; applied once the %u attempt%s in flight report", c->running,
-			 c->running == 1 ? "" : "s");
+		log_info("reload: read; applied once the %u attempt%s in flight report", c->fsm.running,
+			 c->fsm.running == 1 ? "" : "s");
 }
 
 void client_reload_discard(struct client *c)
@@ -107,7 +107,7 @@ void client_reload_pending(struct client *c)
 {
 	struct client_reload *r = c->pending_reload;
 
-	if (!r || c->running)
+	if (!r || c->fsm.running)
 		return;
 	c->pending_reload = NULL;
 	apply(c, r);

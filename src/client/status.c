@@ -40,11 +40,11 @@ static const char *interface_status(struct client *c)
 {
 	const struct iph_error *e;
 
-	if (c->state == CS_LINKUP)
+	if (c->fsm.state == CS_LINKUP)
 		return "IPHTTPS interface active";
-	if (c->state == CS_DISABLED)
+	if (c->fsm.state == CS_DISABLED)
 		return "IPHTTPS interface deactivated";
-	if (c->attempts <= 1 && !c->failures && !c->link_losses)
+	if (c->fsm.attempts <= 1 && !c->fsm.failures && !c->fsm.link_losses)
 		return "Connecting to the IPHTTPS server";
 	e = iph_error_lookup(c->last_code);
 	return e && c->last_code ? e->status : "Failed to connect to the IPHTTPS server; waiting to reconnect";
@@ -81,8 +81,8 @@ json_put_str(o, "URL", u->text);
 		snprintf(buf, sizeof(buf), strchr(px->host, ':') ? "[%s]:%s" : "%s:%s", px->host, px->port);
 		json_put_str(o, "Proxy", buf);
 	}
-	json_put_str(o, "State", client_state_names[c->state]);
-	json_put_str(o, "EntryPointInUse", c->state == CS_LINKUP ? c->choice : "");
+	json_put_str(o, "State", client_state_names[c->fsm.state]);
+	json_put_str(o, "EntryPointInUse", c->fsm.state == CS_LINKUP ? c->choice : "");
 	if (c->n_urls > 1) {
 		struct json_object *eps = json_object_new_array();
 		for (size_t i = 0; i < c->n_urls; i++) {
@@ -90,9 +90,9 @@ json_put_str(o, "URL", u->text);
 			const struct entry_status *es = &c->entries[i];
 			snprintf(buf, sizeof(buf), "%s: %s", eu->text,
 				 !es->tried ? "not tried yet"
-				 : c->state == CS_LINKUP && i == c->cur ? "in use"
+				 : c->fsm.state == CS_LINKUP && i == c->cur ? "in use"
 				 : es->code == 0 ? "answered, not used" : "");
-			if (es->tried && es->code && !(c->state == CS_LINKUP && i == c->cur))
+			if (es->tried && es->code && !(c->fsm.state == CS_LINKUP && i == c->cur))
 				snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "0x%x %s (%s)",
 					 es->code, iph_error_symbol(es->code), es->why);
 			json_object_array_add(eps, json_object_new_string(buf));
@@ -109,12 +109,12 @@ json_put_str(o, "URL", u->text);
 	json_put_str(o, "LastError", buf);
 	if (c->last_code && e)
 		json_put_str(o, "Fix", e->fix);
-	client_time(c->state == CS_LINKUP ? 0 : c->next_attempt_wall, t, sizeof(t));
-	json_put_str(o, "NextAttempt", c->running ? "in progress" : t);
+	client_time(c->fsm.state == CS_LINKUP ? 0 : c->next_attempt_wall, t, sizeof(t));
+	json_put_str(o, "NextAttempt", c->fsm.running ? "in progress" : t);
 	client_time(c->connected_since, t, sizeof(t));
 	json_put_str(o, "ConnectedSince", t);
-	json_put_str(o, "Peer", c->state == CS_LINKUP ? c->peer : "");
-	json_put_str(o, "TLS", c->state == CS_LINKUP ? c->tls_desc : "");
+	json_put_str(o, "Peer", c->fsm.state == CS_LINKUP ? c->peer : "");
+	json_put_str(o, "TLS", c->fsm.state == CS_LINKUP ? c->tls_desc : "");
 	json_put_str(o, "ServerCertificate", c->server_cert);
 	add_attempt(o, c);
 	if (tun_list_addrs(c->tun_name, buf, sizeof(buf), err) < 0)
@@ -130,9 +130,9 @@ json_put_str(o, "URL", u->text);
 	json_put_u64(o, "TxPackets", n.tx_packets);
 	json_put_u64(o, "Drops", c->drops);
 	json_put_u64(o, "RouterMessagesIgnored", c->router_msgs_ignored);
-	json_put_u64(o, "Attempts", c->attempts);
-	json_put_u64(o, "Failures", c->failures);
-	json_put_u64(o, "LinkLosses", c->link_losses);
+	json_put_u64(o, "Attempts", c->fsm.attempts);
+	json_put_u64(o, "Failures", c->fsm.failures);
+	json_put_u64(o, "LinkLosses", c->fsm.link_losses);
 	json_object_object_add(o, "Tun", ctl_tun_json(&c->tun));
 	json_put_u64(o, "PID", (uint64_t)getpid());
 	return o;
@@ -153,7 +153,7 @@ struct json_object *client_ctl(void *arg, const char *cmd)
 		return state_json(c);
 	if (!strcmp(cmd, "reconnect")) {
 		client_reconnect_now(c);
-		return ok(c->state == CS_LINKUP ? "link already up" : c->state == CS_DISABLED ? "disabled: enable first" : "reconnecting now, timer reset");
+		return ok(c->fsm.state == CS_LINKUP ? "link already up" : c->fsm.state == CS_DISABLED ? "disabled: enable first" : "reconnecting now, timer reset");
 	}
 	if (!strcmp(cmd, "disable")) {
 		client_disable(c);
@@ -161,7 +161,7 @@ struct json_object *client_ctl(void *arg, const char *cmd)
 	}
 	if (!strcmp(cmd, "enable")) {
 		client_enable(c);
-		return ok(c->state == CS_DISABLED ? "still disabled" : "enabled");
+		return ok(c->fsm.state == CS_DISABLED ? "still disabled" : "enabled");
 	}
 	if (!strncmp(cmd, "clients", 7) || !strncmp(cmd, "disconnect", 10))
 		return ctl_error("client", "a client instance; '%s' is for a server",
