@@ -288,7 +288,7 @@ static void test_fork_lossless_with_wakeups(void **state)
 			sched_yield();  /* this test wants every packet: wait for room */
 		if ((seq & 15) == 0 || seq == N)
 			ring_kick(r);
-		if (seq % 10000 == 0)
+		if (seq < N && seq % 10000 == 0)
 			wait_asleep(r, end);    /* each burst then starts with a wake-up */
 	}
 	ring_kick(r);
@@ -299,8 +299,8 @@ static void test_fork_lossless_with_wakeups(void **state)
 	assert_int_equal(s->bad, 0);
 	assert_int_equal(st.popped, N);
 	assert_int_equal(st.pushed, N);
-	assert_true(st.sleeps >= 10);           /* the consumer did sleep... */
-	assert_true(st.wakeups >= 10);          /* ...and was woken through the eventfd */
+	assert_true(st.sleeps >= 9);            /* the consumer did sleep (once per burst)... */
+	assert_true(st.wakeups >= 9);           /* ...and was woken through the eventfd */
 	printf("fork: %d packets, %llu drops while full (retried), %llu sleeps, %llu wake-ups\n", N,
 	       (unsigned long long)st.drop_full, (unsigned long long)st.sleeps, (unsigned long long)st.wakeups);
 	munmap(s, sizeof(*s));
