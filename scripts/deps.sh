@@ -6,7 +6,7 @@
 set -eu
 BUILD="gcc make pkg-config libssl-dev libmnl-dev libpcap-dev libinih-dev libjson-c-dev \
 libsystemd-dev libseccomp-dev"
-TEST="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest python3-scapy iproute2 \
+TEST="libcmocka-dev clang libclang-rt-14-dev python3 python3-pytest python3-pytest-xdist python3-scapy iproute2 \
 openssl curl iputils-ping procps psmisc tcpdump tshark haproxy squid nginx-light socat \
 tayga unbound dnsmasq bind9-dnsutils nftables dbus systemd-resolved prometheus \
 dpkg-dev debhelper fakeroot lintian bash-completion python3-cryptography"
