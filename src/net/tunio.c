@@ -43,38 +43,50 @@ static int gro_out(void *arg, const struct iovec *iov, int iovcnt, void *owner, 
 	return -1;
 }
 
-int tunio_open(struct tunio *t, char *name, int offload, unsigned mtu,
-	       tunio_fail_fn write_failed, void *arg, char *err)
+int tunio_attach(struct tunio *t, int fd, int vnet, unsigned mtu, tunio_fail_fn write_failed, void *arg)
 {
-	char e[ERRLEN];
-
 	memset(t, 0, sizeof(*t));
-	t->fd = -1;
+	t->fd = fd;
 	t->mtu = mtu;
 	t->write_failed = write_failed;
 	t->arg = arg;
-	snprintf(t->offload_note, sizeof(t->offload_note), "off");
-	if (!(t->rbuf = malloc(TUNIO_READ_BUF))) {
+	snprintf(t->offload_note, sizeof(t->offload_note), vnet ? "on" : "off");
+	if (!(t->rbuf = malloc(TUNIO_READ_BUF)))
+		return -1;
+	if (vnet && gro_init(&t->gro, gro_out, t) < 0) {
+		free(t->rbuf);
+		t->rbuf = NULL;
+		return -1;
+	}
+	t->vnet = t->coalesce = vnet != 0;
+	return 0;
+}
+
+int tunio_open(struct tunio *t, char *name, int offload, unsigned mtu,
+	       tunio_fail_fn write_failed, void *arg, char *err)
+{
+	char e[ERRLEN], note[96] = "off";
+	int fd = -1;
+
+	if (offload) {
+		if ((fd = tun_open_offload(name, e)) >= 0) {
+			if (tunio_attach(t, fd, 1, mtu, write_failed, arg) == 0)
+				return fd;
+			snprintf(e, sizeof(e), "out of memory");
+			close(fd);
+		}
+		log_warnx("tun %s: no offload (%s); packet by packet", name, e);
+		snprintf(note, sizeof(note), "off (%.80s)", e);
+	}
+	if ((fd = tun_open(name, err)) < 0)
+		return -1;
+	if (tunio_attach(t, fd, 0, mtu, write_failed, arg) < 0) {
+		close(fd);
 		snprintf(err, ERRLEN, "tun %s: out of memory", name);
 		return -1;
 	}
-	if (offload) {
-		if ((t->fd = tun_open_offload(name, e)) >= 0 && gro_init(&t->gro, gro_out, t) == 0) {
-			t->vnet = t->coalesce = 1;
-			snprintf(t->offload_note, sizeof(t->offload_note), "on");
-			return t->fd;
-		}
-		if (t->fd >= 0) {
-			snprintf(e, sizeof(e), "out of memory");
-			close(t->fd);
-			t->fd = -1;
-		}
-		log_warnx("tun %s: no offload (%s); packet by packet", name, e);
-		snprintf(t->offload_note, sizeof(t->offload_note), "off (%.80s)", e);
-	}
-	if ((t->fd = tun_open(name, err)) < 0)
-		return -1;
-	return t->fd;
+	snprintf(t->offload_note, sizeof(t->offload_note), "%s", note);
+	return fd;
 }
 
 void tunio_close(struct tunio *t)

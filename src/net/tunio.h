@@ -54,6 +54,10 @@ struct tunio {
  * try IFF_VNET_HDR with TSO6 and write coalescing first.  Returns the fd. */
 int tunio_open(struct tunio *t, char *name, int offload, unsigned mtu,
 	       tunio_fail_fn write_failed, void *arg, char *err);
+/* The same on an fd already open (vnet: it carries virtio-net headers);
+ * tunio_open uses it, and the unit test with a socketpair.  0, or -1 when
+ * out of memory (fd left open). */
+int tunio_attach(struct tunio *t, int fd, int vnet, unsigned mtu, tunio_fail_fn write_failed, void *arg);
 void tunio_close(struct tunio *t);
 /* One read; each packet to fn. */
 int tunio_read(struct tunio *t, tunio_packet_fn fn, void *arg);
