@@ -10,6 +10,7 @@
  * the last requester sends more, 2 time passes (ctl_server_tick). */
 #include <assert.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ static char dir[64];
 
 static struct json_object *handler(void *arg, const char *cmd)
 {
-	assert(!strchr(cmd, '\n') && strlen(cmd) < 256);
+	assert(!strchr(cmd, '\n') && strlen(cmd) < CTL_MAX_REQ);
 	if (!strcmp(cmd, "state")) {
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "Role", json_object_new_string("fuzz"));
@@ -57,8 +58,9 @@ static int requester(void)
 	return fd;
 }
 
-/* What the daemon sent on fd so far: nothing, or one JSON object. */
-static void check_answer(int fd)
+/* What the daemon sent on fd so far: nothing, or one JSON object.
+ * Returns 1 once the daemon has closed the connection. */
+static int check_answer(int fd)
 {
 	char buf[4096];
 	ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
@@ -70,11 +72,32 @@ static void check_answer(int fd)
 		assert(j && json_object_is_type(j, json_type_object));
 		json_object_put(j);
 	}
+	return n == 0;
+}
+
+/* Checks the answers of the requesters the daemon has written to or
+ * closed: one poll for all of them, a read only where there is something
+ * (those it closed are not asked again). */
+static void check_answers(const int *fds, int nfd, int *closed)
+{
+	struct pollfd pfd[32];
+	int n = 0, map[32];
+
+	for (int i = 0; i < nfd; i++)
+		if (!closed[i]) {
+			pfd[n] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+			map[n++] = i;
+		}
+	if (n == 0 || poll(pfd, (nfds_t)n, 0) <= 0)
+		return;
+	for (int k = 0; k < n; k++)
+		if (pfd[k].revents)
+			closed[map[k]] = check_answer(pfd[k].fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int fds[32], nfd = 0;
+	int fds[32], closed[32], nfd = 0;
 	uint64_t now = ev_now_ms();
 	size_t off = 0;
 
@@ -90,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (op % 3 == 0 || (op % 3 == 1 && !nfd)) {
 			if ((fds[nfd] = requester()) < 0)
 				break;
-			nfd++;
+			closed[nfd++] = 0;
 		}
 		if (op % 3 == 2) {
 			now += (uint64_t)(op >> 2) * 500;
@@ -100,16 +123,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				;
 			off += len;
 		}
-		for (int i = 0; i < 2; i++)
-			ev_run_once(&ev, 0);
+		/* two turns (an accept, then the bytes), the second only when the
+		 * first had something to do */
+		for (int i = 0; i < 2 && ev_run_once(&ev, 0) > 0; i++)
+			;
 		assert(ctl.open_conns <= 16);
-		for (int i = 0; i < nfd; i++)
-			check_answer(fds[i]);
+		check_answers(fds, nfd, closed);
 	}
 	for (int i = 0; i < nfd; i++)
 		close(fds[i]);
-	for (int i = 0; i < 4; i++)
-		ev_run_once(&ev, 0);
+	for (int i = 0; i < 4 && ev_run_once(&ev, 0) > 0; i++)
+		;
 	ctl_server_tick(&ctl, now + 10 * CTL_DEADLINE_MS);
 	assert(ctl.open_conns == 0);
 	return 0;
