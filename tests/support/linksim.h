@@ -22,6 +22,7 @@
 struct sim {
 	struct server s;
 	struct server_cfg cfg;
+	int cfg_shared;                 /* cfg is a copy of the caller's (sim_init_cfg) */
 	struct conn *c[SIM_MAX_CONNS];
 	int n;
 	unsigned tun_pkts;
@@ -40,18 +41,21 @@ static inline void sim_tun(struct server *s, const uint8_t *pkt, size_t len)
 	memcpy(m->tun_last, pkt, m->tun_last_len);
 }
 
-/* A server of prefix fd00:1:2:3::/64 configured by the options in args
- * (NULL-terminated, e.g. "--auth", "none"); 0, or -1 with err. */
-static inline int sim_init(struct sim *m, const char *const *args, char *err)
+/* The configuration of sim_init: prefix fd00:1:2:3::/64 and the options in
+ * args (NULL-terminated, e.g. "--auth", "none"); 0, or -1 with err. */
+static inline int sim_cfg(struct server_cfg *cfg, const char *const *args, char *err)
 {
 	char *argv[32] = { "server", "--prefix", "fd00:1:2:3::/64", "--route", "2001:db8:1::/64" };
 	int argc = 5;
 
-	memset(m, 0, sizeof(*m));
 	for (; args && *args && argc < 31; args++)
 		argv[argc++] = (char *)*args;
-	if (server_cfg_parse(&m->cfg, argc, argv, err) != 0)
-		return -1;
+	return server_cfg_parse(cfg, argc, argv, err) != 0 ? -1 : 0;
+}
+
+/* The server around m->cfg; 0, or -1 with err. */
+static inline int sim_start(struct sim *m, char *err)
+{
 	m->s.cfg = m->s.orig_cfg = &m->cfg;
 	m->s.tun_sink = sim_tun;
 	inet_pton(AF_INET6, "fe80::1", &m->s.router_ll);
@@ -61,6 +65,25 @@ static inline int sim_init(struct sim *m, const char *const *args, char *err)
 	    addrtab_init(&m->s.per_source, 64) < 0 || link_setup(&m->s, err) < 0)
 		return -1;
 	return 0;
+}
+
+/* A server configured by sim_cfg(args); 0, or -1 with err. */
+static inline int sim_init(struct sim *m, const char *const *args, char *err)
+{
+	memset(m, 0, sizeof(*m));
+	if (sim_cfg(&m->cfg, args, err) < 0)
+		return -1;
+	return sim_start(m, err);
+}
+
+/* The same with a configuration made once by sim_cfg (a fuzzer's inputs
+ * need not parse it again): cfg is copied and stays the caller's. */
+static inline int sim_init_cfg(struct sim *m, const struct server_cfg *cfg, char *err)
+{
+	memset(m, 0, sizeof(*m));
+	m->cfg = *cfg;
+	m->cfg_shared = 1;
+	return sim_start(m, err);
 }
 
 /* A connection in LinkUp (its first RA queued and taken away); key: a
@@ -170,7 +193,8 @@ static inline void sim_free(struct sim *m)
 	addrtab_free(&m->s.prefixes);
 	addrtab_free(&m->s.remembered);
 	bind_free_all(&m->s);
-	server_cfg_free(&m->cfg);
+	if (!m->cfg_shared)
+		server_cfg_free(&m->cfg);
 	memset(m, 0, sizeof(*m));
 }
 
