@@ -1,7 +1,8 @@
 /* libFuzzer harness for the kept prefix file (pki_ensure_prefix,
  * src/tls/pki.c): the file is read at every start.  Checks that a prefix
- * read from it is a /64 (its interface identifier zero) and that a file
- * it refuses is named in the message and left as it was. */
+ * read from it is a /64 (its interface identifier zero), that a file it
+ * refuses is named in the message, and that a file it finds (taken or
+ * refused) is left as it was. */
 #include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,20 @@
 #include <unistd.h>
 
 #include "tls/pki.h"
+
+/* The file still holds exactly the size bytes of data. */
+static void assert_unchanged(const char *path, const uint8_t *data, size_t size)
+{
+	uint8_t *buf = malloc(size + 1);
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert(buf && f);
+	n = fread(buf, 1, size + 1, f);
+	fclose(f);
+	assert(n == size && !memcmp(buf, data, size));
+	free(buf);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -45,5 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(strstr(err, p.prefix_file));
 		assert(!created);
 	}
+	if (size)       /* read or refused, never rewritten */
+		assert_unchanged(p.prefix_file, data, size);
 	return 0;
 }
