@@ -10,7 +10,8 @@
  *   - every packet one client gets from another carries a source bound to
  *     the sender (or ::), and nothing goes back to the sender but the
  *     router's answers;
- *   - a client's multicast reaches the others within its share;
+ *   - a client's multicast reaches the others within its share (each
+ *     connection's own: one opened again starts with a full bucket);
  *   - what the TUN sends reaches only the client holding the destination.
  *
  * Input: a first byte of settings (mode, address limit), then steps
@@ -37,8 +38,10 @@ struct snap {
 
 static struct sim m;
 static struct conn *cl[NCONN];
-static uint64_t mc_sent[NCONN];         /* floods each client caused */
-static uint64_t t0;
+/* Per connection (a connection opened again starts with a full bucket of
+ * its own, link_conn_up): the floods it caused and when it came up. */
+static uint64_t mc_sent[NCONN];
+static uint64_t t0[NCONN];
 
 static const uint8_t keys[3][16] = { { 1 }, { 2 }, { 3 } };
 
@@ -193,7 +196,7 @@ static void check_delivered(int from, const struct snap *before)
 	/* the multicast share: a burst of 2 x rate, then rate a second (and
 	 * one flood may reach every other client) */
 	if (from >= 0) {
-		uint64_t rate = (uint64_t)m.cfg.multicast_rate, el = ev_now_ms() - t0;
+		uint64_t rate = (uint64_t)m.cfg.multicast_rate, el = ev_now_ms() - t0[from];
 		assert(mc_sent[from] <= (NCONN - 1) * (2 * rate + rate * el / 1000 + 2));
 	}
 }
@@ -232,7 +235,8 @@ static void setup(uint8_t settings)
 	for (int i = 0; i < NCONN; i++)
 		cl[i] = new_conn(i);
 	memset(mc_sent, 0, sizeof(mc_sent));
-	t0 = ev_now_ms();
+	for (int i = 0; i < NCONN; i++)
+		t0[i] = ev_now_ms();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -270,6 +274,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (cl[who]->state == CONN_LINKUP)
 				sim_close(&m, cl[who]);
 			cl[who] = new_conn(op >> 2);
+			mc_sent[who] = 0;
+			t0[who] = ev_now_ms();
 			before[who].n = 0;
 			check_delivered(who, before);
 			break;
