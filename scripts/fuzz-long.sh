@@ -39,7 +39,9 @@ export -f one
 export O RUNS out
 
 echo "== fuzz-long: ${#names[@]} harnesses, $RUNS executions each, $JOBS at a time"
-rm -f "$out"/*-crash-* "$out"/*-leak-* "$out"/*-timeout-* "$out"/*-oom-* 2>/dev/null
+for n in "${names[@]}"; do   # only the named harnesses' (a run of a few keeps the others')
+	rm -f "$out/$n"-crash-* "$out/$n"-leak-* "$out/$n"-timeout-* "$out/$n"-oom-* 2>/dev/null
+done
 printf '%s\n' "${names[@]}" | xargs -P "$JOBS" -I{} bash -c 'one {}' >"$out/summary" 2>&1
 cat "$out/summary"
 passed=$(grep -c ' 0 finding(s)$' "$out/summary")
