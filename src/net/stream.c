@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <stdio.h>
@@ -12,6 +13,26 @@
 
 #include "net/evloop.h"
 #include "net/tcp.h"
+
+/* The taken-over records: the layer, the bytes read and not yet opened,
+ * the plaintext not yet handed out, the sealed bytes not yet sent.  The
+ * buffers exist only while they hold something. */
+struct stream_rec {
+	struct rec r;
+	uint8_t *in;
+	uint32_t in_off, in_len;
+	struct rec_span plain;          /* in in or in r.part (record.h) */
+	uint8_t *out;
+	size_t out_off, out_len;
+};
+
+#define REC_IN_CAP  65536u              /* read from the socket at once */
+#define REC_OUT_MAX (4 * REC_MAX_PLAIN) /* plaintext sealed by one write */
+
+static int rec_read(struct stream *s, uint8_t *buf, size_t len);
+static int rec_write(struct stream *s, const uint8_t *buf, size_t len);
+static int rec_send(struct stream *s);
+static void rec_close(struct stream *s, int notify);
 
 void stream_init(struct stream *s, int fd, SSL *ssl, size_t max_packet)
 {
@@ -23,6 +44,8 @@ void stream_init(struct stream *s, int fd, SSL *ssl, size_t max_packet)
 
 void stream_close(struct stream *s, int notify)
 {
+	if (s->rec)
+		rec_close(s, notify);
 	if (s->ssl) {
 		if (notify)
 			SSL_shutdown(s->ssl);   /* best effort close_notify, never waits */
@@ -41,6 +64,12 @@ void stream_shrink(struct stream *s)
 	if (!bufq_pending(&s->out) && s->out.cap)
 		bufq_free(&s->out);
 	v6df_shrink(&s->df);
+	if (s->rec && !s->rec->plain.n && s->rec->in_off == s->rec->in_len) {
+		free(s->rec->in);
+		s->rec->in = NULL;
+		s->rec->in_off = s->rec->in_len = 0;
+		rec_idle(&s->rec->r);
+	}
 }
 
 /* Record a failure; returns rc. */
@@ -81,6 +110,8 @@ int stream_read(struct stream *s, void *buf, size_t len)
 
 	if (len > INT_MAX)
 		len = INT_MAX;
+	if (s->rec)
+		return rec_read(s, buf, len);
 	if (s->ssl) {
 		errno = 0;
 		n = SSL_read(s->ssl, buf, (int)len);
@@ -102,6 +133,8 @@ int stream_write(struct stream *s, const void *buf, size_t len)
 
 	if (len > INT_MAX)
 		len = INT_MAX;
+	if (s->rec)
+		return rec_write(s, buf, len);
 	if (s->ssl) {
 		errno = 0;
 		n = SSL_write(s->ssl, buf, (int)len);
@@ -147,6 +180,15 @@ int stream_write_wait(struct stream *s, const void *buf, size_t len, uint64_t de
 		if (!wait_for(s, n, deadline_ms))
 			return STREAM_TIMEOUT;
 	}
+	while (s->rec && s->rec->out_len) {     /* sealed bytes the socket has not taken yet */
+		int n = rec_send(s);
+		if (n == 1)
+			break;
+		if (n != STREAM_WANT_WRITE)
+			return n;
+		if (!wait_for(s, n, deadline_ms))
+			return STREAM_TIMEOUT;
+	}
 	return (int)len;
 }
 
@@ -172,7 +214,7 @@ int stream_flush(struct stream *s)
 			return n;
 		bufq_consume(&s->out, (size_t)n);
 	}
-	return 1;
+	return s->rec ? rec_send(s) : 1;
 }
 
 struct feed_ctx {
@@ -206,4 +248,257 @@ const char *stream_why(const struct stream *s, char *buf, size_t len)
 	else
 		snprintf(buf, len, "closed by peer");
 	return buf;
+}
+
+/* ---- the records taken over (tls/record.h) ---- */
+
+int stream_take_records(struct stream *s, enum rec_role role, char *err)
+{
+	struct stream_rec *t;
+
+	if (!s->ssl || s->rec) {
+		snprintf(err, ERRLEN, "no OpenSSL records to take over");
+		return -1;
+	}
+	if (!(t = calloc(1, sizeof(*t)))) {
+		snprintf(err, ERRLEN, "out of memory");
+		return -1;
+	}
+	if (rec_take(s->ssl, role, &t->r, err) < 0) {
+		free(t);
+		return -1;
+	}
+	SSL_free(s->ssl);
+	s->ssl = NULL;
+	s->rec = t;
+	return 0;
+}
+
+const struct rec *stream_records(const struct stream *s)
+{
+	return s->rec ? &s->rec->r : NULL;
+}
+
+/* OpenSSL's reason for what the layer saw, in OpenSSL's own words. */
+static unsigned long rec_reason(const struct rec *r)
+{
+	int reason;
+
+	if (r->peer_end == REC_ALERT)
+		reason = SSL_AD_REASON_OFFSET + r->peer_alert;  /* "sslv3 alert ...", "tlsv1 alert ..." */
+	else
+		switch (r->alert) {
+		case REC_AD_BAD_RECORD_MAC: reason = SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC; break;
+		case REC_AD_RECORD_OVERFLOW: reason = SSL_R_PACKET_LENGTH_TOO_LONG; break;
+		case REC_AD_PROTOCOL_VERSION: reason = SSL_R_WRONG_VERSION_NUMBER; break;
+		case REC_AD_NO_RENEGOTIATION: reason = SSL_R_NO_RENEGOTIATION; break;
+		case REC_AD_ILLEGAL_PARAMETER: reason = SSL_R_BAD_KEY_UPDATE; break;
+		case REC_AD_DECODE_ERROR: reason = SSL_R_BAD_LENGTH; break;
+		case REC_AD_UNEXPECTED_MESSAGE: reason = SSL_R_UNEXPECTED_MESSAGE; break;
+		default: reason = ERR_R_INTERNAL_ERROR; break;
+		}
+	return ERR_PACK(ERR_LIB_SSL, 0, reason);
+}
+
+/* The layer failed (our alert or the peer's): STREAM_ERROR with its words. */
+static int rec_failed(struct stream *s)
+{
+	failed(s, STREAM_ERROR, SSL_ERROR_SSL, 0);
+	s->lib_err = rec_reason(&s->rec->r);
+	return STREAM_ERROR;
+}
+
+/* Room for n more bytes in the output; 0 or -1. */
+static int out_room(struct stream_rec *t, size_t n)
+{
+	uint8_t *p;
+
+	if (t->out_off && t->out_off == t->out_len)
+		t->out_off = t->out_len = 0;
+	if (!n)
+		return 0;
+	p = realloc(t->out, t->out_len + n);
+	if (!p)
+		return -1;
+	t->out = p;
+	return 0;
+}
+
+/* Control records the layer wants sent (a KeyUpdate answer, our alert)
+ * into the output, before anything sealed later; 0 or -1. */
+static int take_control(struct stream_rec *t)
+{
+	size_t n;
+	const uint8_t *p = rec_output(&t->r, &n);
+
+	if (!p)
+		return 0;
+	if (out_room(t, n) < 0)
+		return -1;
+	memcpy(t->out + t->out_len, p, n);
+	t->out_len += n;
+	rec_output_done(&t->r);
+	return 0;
+}
+
+/* Sends the output as far as the socket takes it: 1 when all is sent,
+ * STREAM_WANT_WRITE, or STREAM_ERROR. */
+static int rec_send(struct stream *s)
+{
+	struct stream_rec *t = s->rec;
+
+	while (t->out_off < t->out_len) {
+		ssize_t n = send(s->fd, t->out + t->out_off, t->out_len - t->out_off, MSG_NOSIGNAL);
+		if (n > 0) {
+			t->out_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return STREAM_WANT_WRITE;
+		return failed(s, STREAM_ERROR, SSL_ERROR_SYSCALL, n < 0 ? errno : EPIPE);
+	}
+	free(t->out);
+	t->out = NULL;
+	t->out_off = t->out_len = 0;
+	return 1;
+}
+
+/* What rec_open said when it handed out no plaintext: 1 to go on reading,
+ * a stream_rc to return (STREAM_EOF is 0). */
+static int rec_opened(struct stream *s, enum rec_result res)
+{
+	struct stream_rec *t = s->rec;
+
+	if (take_control(t) < 0)
+		return failed(s, STREAM_ERROR, SSL_ERROR_SYSCALL, ENOMEM);
+	switch (res) {
+	case REC_DATA:
+	case REC_NEED_MORE:
+		if (t->out_len && rec_send(s) == STREAM_ERROR)
+			return STREAM_ERROR;
+		return 1;
+	case REC_CLOSE:
+		return failed(s, STREAM_EOF, SSL_ERROR_ZERO_RETURN, 0);
+	case REC_ALERT:
+	case REC_FATAL:
+	default:
+		rec_send(s);                    /* our alert, best effort */
+		return rec_failed(s);
+	}
+}
+
+/* One recv into the input: 1 when bytes came, a stream_rc otherwise. */
+static int rec_fill(struct stream *s)
+{
+	struct stream_rec *t = s->rec;
+	ssize_t n;
+
+	if (!t->in && !(t->in = malloc(REC_IN_CAP)))
+		return failed(s, STREAM_ERROR, SSL_ERROR_SYSCALL, ENOMEM);
+	n = recv(s->fd, t->in, REC_IN_CAP, 0);
+	if (n > 0) {
+		t->in_off = 0;
+		t->in_len = (uint32_t)n;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		free(t->in);                    /* an idle stream keeps no buffer */
+		t->in = NULL;
+		t->in_off = t->in_len = 0;
+		if (t->out_len && rec_send(s) == STREAM_WANT_WRITE)
+			return STREAM_WANT_WRITE;
+		return STREAM_WANT_READ;
+	}
+	if (n < 0)
+		return failed(s, STREAM_ERROR, SSL_ERROR_SYSCALL, errno);
+	/* A FIN without close_notify: what OpenSSL 3 says of it. */
+	failed(s, STREAM_ERROR, SSL_ERROR_SSL, 0);
+	s->lib_err = ERR_PACK(ERR_LIB_SSL, 0, SSL_R_UNEXPECTED_EOF_WHILE_READING);
+	return STREAM_ERROR;
+}
+
+static int rec_read(struct stream *s, uint8_t *buf, size_t len)
+{
+	struct stream_rec *t = s->rec;
+	enum rec_result res;
+	size_t used;
+	int rc;
+
+	if (s->ssl_err)
+		return s->ssl_err == SSL_ERROR_ZERO_RETURN ? STREAM_EOF : STREAM_ERROR;
+	for (;;) {
+		if (t->plain.n) {
+			size_t n = t->plain.n < len ? t->plain.n : len;
+			memcpy(buf, t->plain.p, n);
+			t->plain.p += n;
+			t->plain.n -= n;
+			return (int)n;
+		}
+		if (t->in_off < t->in_len) {
+			used = 0;
+			res = rec_open(&t->r, t->in + t->in_off, t->in_len - t->in_off, &used, &t->plain);
+			t->in_off += (uint32_t)used;
+			if (res == REC_DATA)
+				continue;
+			t->plain.n = 0;         /* an alert's or a handshake message's bytes */
+			if ((rc = rec_opened(s, res)) != 1)
+				return rc;
+			continue;
+		}
+		if ((rc = rec_fill(s)) != 1)
+			return rc;
+	}
+}
+
+static int rec_write(struct stream *s, const uint8_t *buf, size_t len)
+{
+	struct stream_rec *t = s->rec;
+	struct iovec v = { (void *)buf, len < REC_OUT_MAX ? len : REC_OUT_MAX };
+	size_t need;
+	ssize_t n;
+	int rc;
+
+	if (s->ssl_err)
+		return s->ssl_err == SSL_ERROR_ZERO_RETURN ? failed(s, STREAM_ERROR, SSL_ERROR_SYSCALL, EPIPE)
+							   : STREAM_ERROR;
+	if (t->out_len && (rc = rec_send(s)) != 1)
+		return rc;
+	if (take_control(t) < 0)
+		return failed(s, STREAM_ERROR, SSL_ERROR_SYSCALL, ENOMEM);
+	need = rec_seal_size(&t->r, v.iov_len, 0);
+	if (out_room(t, need) < 0)
+		return failed(s, STREAM_ERROR, SSL_ERROR_SYSCALL, ENOMEM);
+	n = rec_seal(&t->r, &v, 1, 0, t->out + t->out_len, need);
+	if (n < 0) {
+		take_control(t);
+		rec_send(s);
+		return rec_failed(s);
+	}
+	t->out_len += (size_t)n;
+	if (rec_send(s) == STREAM_ERROR)
+		return STREAM_ERROR;
+	return (int)v.iov_len;
+}
+
+/* close_notify when asked and the layer is still open (never waits), then
+ * everything freed and the keys wiped. */
+static void rec_close(struct stream *s, int notify)
+{
+	struct stream_rec *t = s->rec;
+	ssize_t n;
+
+	if (notify && t->r.state == REC_OPEN && !s->sys_errno && take_control(t) == 0 &&
+	    out_room(t, REC_HDR + 64) == 0) {
+		n = rec_seal_close(&t->r, t->out + t->out_len, REC_HDR + 64);
+		if (n > 0) {
+			t->out_len += (size_t)n;
+			rec_send(s);
+		}
+	}
+	rec_free(&t->r);
+	free(t->in);
+	free(t->out);
+	OPENSSL_cleanse(t, sizeof(*t));
+	free(t);
+	s->rec = NULL;
 }

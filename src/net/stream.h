@@ -15,7 +15,16 @@
  * in words.  stream_flush returns 1 when the queue is empty, a stream_rc
  * otherwise; stream_queue 0, or -1 when the cap would be passed.
  * OpenSSL's error queue is left for the caller to read (tls_classify_failure)
- * and clear.  The process ignores SIGPIPE (OpenSSL writes alerts with
+ * and clear.
+ *
+ * After the handshake the records may be taken over (stream_take_records,
+ * tls/record.h): the SSL is freed and the stream seals and opens the
+ * records itself, with the same results and the same words (s->lib_err
+ * then holds the reason OpenSSL would have given, e.g. "decryption failed
+ * or bad record mac", "sslv3 alert bad record mac", "unexpected eof while
+ * reading").  Bytes sealed but not yet taken by the socket wait in the
+ * stream: stream_flush sends them before it returns 1, and a read that
+ * finds nothing returns STREAM_WANT_WRITE while some wait.  The process ignores SIGPIPE (OpenSSL writes alerts with
  * write(); ev_add_signals does it for the daemons). */
 #ifndef IPHTTPS_STREAM_H
 #define IPHTTPS_STREAM_H
@@ -25,6 +34,7 @@
 #include <stdint.h>
 
 #include "common/bufq.h"
+#include "tls/record.h"
 #include "wire/ipv6_stream.h"
 
 enum stream_rc {
@@ -35,9 +45,12 @@ enum stream_rc {
 	STREAM_TIMEOUT = -4,    /* the _wait forms: the deadline passed */
 };
 
+struct stream_rec;              /* the taken-over record layer and its buffers (stream.c) */
+
 struct stream {
 	int fd;
-	SSL *ssl;               /* NULL: plain TCP */
+	SSL *ssl;               /* NULL: plain TCP, or the records taken over */
+	struct stream_rec *rec; /* the records taken over from OpenSSL, or NULL */
 	struct v6_deframer df;  /* packets that come in */
 	struct bufq out;        /* bytes that wait to go out */
 	int ssl_ret;            /* the failing SSL_read/SSL_write's return value */
@@ -49,6 +62,16 @@ struct stream {
 
 /* Take fd and ssl (may be NULL); packets up to max_packet (0: default). */
 void stream_init(struct stream *s, int fd, SSL *ssl, size_t max_packet);
+/* After the handshake (SSL_accept or SSL_connect returned 1): the records
+ * taken over and the SSL freed (copy what is needed from it first).  0 when
+ * taken over; -1 with why in err when the SSL stays (a suite not taken
+ * over, bytes OpenSSL still holds: tls/record.h), nothing changed. */
+int stream_take_records(struct stream *s, enum rec_role role, char *err);
+/* TLS (OpenSSL's records or ours), not plain TCP. */
+static inline int stream_is_tls(const struct stream *s) { return s->ssl || s->rec; }
+/* With the records taken over, their state (NULL otherwise). */
+const struct rec *stream_records(const struct stream *s);
+
 /* Release everything; with notify a close_notify first (never waits). */
 void stream_close(struct stream *s, int notify);
 /* Give idle buffers back: an empty queue, an empty deframer. */

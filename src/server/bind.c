@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "server/bind.h"
+#include "server/ident.h"
 #include "server/link.h"
 
 #define RESERVED_MAX 65536      /* reservations held at once */
@@ -129,12 +130,8 @@ void bind_claim(struct conn *c, const struct in6_addr *addr, const char *how)
 
 void bind_identify(struct conn *c)
 {
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	X509 *cert = c->io.ssl && c->srv->cfg->auth == AUTH_CERTIFICATES ? SSL_get0_peer_certificate(c->io.ssl) : NULL;
-
-	if (cert && X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen >= 16) {
-		memcpy(c->key, md, 16);
+	if (c->ident && c->srv->cfg->auth == AUTH_CERTIFICATES) {
+		memcpy(c->key, c->ident->key, 16);
 		c->has_key = 1;
 	}
 }

@@ -21,6 +21,7 @@
 enum transport { TRANSPORT_HTTPS = 0, TRANSPORT_HTTP };
 enum tls_min { TLS_MIN_1_0 = 0, TLS_MIN_1_1, TLS_MIN_1_2 };
 enum auth_mode { AUTH_NONE = 0, AUTH_CERTIFICATES };
+enum tls_records { TLS_RECORDS_OWN = 0, TLS_RECORDS_OPENSSL };
 
 struct server_cfg {
 	char *config;
@@ -34,6 +35,7 @@ struct server_cfg {
 	int null_enc;           /* off, allow, prefer (enum null_enc_policy) */
 	int null_enc_explicit;  /* given; else the default of the authentication mode */
 	int tls_min;            /* enum tls_min: --tls-min */
+	int tls_records;        /* enum tls_records: --tls-records */
 	char *prefix;
 	struct strlist routes;
 	int default_route;

@@ -217,6 +217,22 @@ static void handshake_why(char *buf, size_t len)
 		snprintf(buf, len, "%s", errno ? strerror(errno) : "closed by peer");
 }
 
+/* After the handshake, with --tls-records own: the records taken over and
+ * the SSL freed (what is shown later was copied: tls_desc, ident). */
+static void take_records(struct conn *c)
+{
+	char err[ERRLEN];
+
+	if (c->srv->cfg->tls_records != TLS_RECORDS_OWN)
+		return;
+	if (stream_take_records(&c->io, REC_SERVER, err) < 0) {
+		log_debug("client #%llu %s: the TLS records stay with OpenSSL: %s", (unsigned long long)c->id,
+			  c->peer_str, err);
+		return;
+	}
+	c->srv->st.records_taken++;
+}
+
 /* Drive SSL_accept; 0 while in progress or done, -1 when closed. */
 static int do_handshake(struct conn *c)
 {
@@ -228,6 +244,7 @@ static int do_handshake(struct conn *c)
 		ident_take(c);
 		log_debug("client #%llu %s: TLS up: %s", (unsigned long long)c->id, c->peer_str,
 			  c->tls_desc);
+		take_records(c);
 		start_request(c);
 		return c->state == CONN_CLOSED ? -1 : 0;
 	}
@@ -503,6 +520,9 @@ static void do_read(struct conn *c)
 			conn_close(c, c->state == CONN_LINKUP ? "closed by peer" : "closed by peer before the request was complete");
 			return;
 		}
+		if (c->io.ssl_err == SSL_ERROR_SSL &&
+		    ERR_GET_REASON(c->io.lib_err) != SSL_R_UNEXPECTED_EOF_WHILE_READING)
+			c->srv->st.record_errors++;
 		snprintf(why, sizeof(why), "read failed: ");
 		io_why(c, why + strlen(why), sizeof(why) - strlen(why));
 		conn_close(c, why);

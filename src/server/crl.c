@@ -62,9 +62,8 @@ void crl_disconnect_revoked(struct server *s)
 	struct conn *c, *next;
 
 	for (c = s->conns; c && s->crls; c = next) {
-		X509 *x = c->io.ssl ? SSL_get0_peer_certificate(c->io.ssl) : NULL;
 		next = c->next;
-		if (!x || !certcheck_revoked(s->crls, x))
+		if (!ident_revoked(c, s->crls))
 			continue;
 		s->st.revoked_at_reload++;
 		log_notice("client #%llu %s %s: its certificate (serial %s) is revoked by the CRL read "

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "server/bind.h"
 #include "server/conn.h"
+#include "server/ident.h"
 #include "server/intranet.h"
 #include "server/link.h"
 #include "server/server.h"
@@ -230,12 +231,9 @@ static struct in6_addr pool_prefix(const struct server *s, uint64_t i)
 static struct in6_addr client_key(const struct conn *c)
 {
 	struct in6_addr k;
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	X509 *cert = c->io.ssl ? SSL_get0_peer_certificate(c->io.ssl) : NULL;
 
-	if (cert && X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen >= 16) {
-		memcpy(&k, md, 16);
+	if (c->ident) {
+		memcpy(&k, c->ident->key, 16);
 	} else {
 		const struct sockaddr_in6 *p6 = (const void *)&c->peer;
 		const struct sockaddr_in *p4 = (const void *)&c->peer;

@@ -568,6 +568,8 @@ static int setup_tls(struct server *s, char *err)
 		s->null_enc = NULL_ENC_OFF;
 		s->ssl_ctx = tls_server_ctx(&o, err);
 	}
+	if (s->ssl_ctx && s->cfg->tls_records == TLS_RECORDS_OWN && rec_ctx_prepare(s->ssl_ctx, err) < 0)
+		return -1;
 	return s->ssl_ctx ? 0 : -1;
 }
 

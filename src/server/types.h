@@ -152,6 +152,8 @@ struct server_stats {
 	uint64_t hs_latency_count, hs_latency_sum_us;
 	uint64_t metrics_scrapes, metrics_refused;
 	uint64_t hook_refused;          /* connections a failed connect script refused */
+	uint64_t records_taken;         /* connections whose TLS records were taken over (--tls-records own) */
+	uint64_t record_errors;         /* connections ended by a bad TLS record or an alert after the handshake */
 };
 
 struct listener {

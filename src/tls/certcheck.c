@@ -311,3 +311,23 @@ int certcheck_revoked(STACK_OF(X509_CRL) *crls, X509 *x)
 	}
 	return 0;
 }
+
+int certcheck_revoked_der(STACK_OF(X509_CRL) *crls, const uint8_t *issuer, size_t issuer_len,
+			  const uint8_t *serial, size_t serial_len)
+{
+	X509_NAME *name = d2i_X509_NAME(NULL, &issuer, (long)issuer_len);
+	ASN1_INTEGER *sn = d2i_ASN1_INTEGER(NULL, &serial, (long)serial_len);
+	X509_REVOKED *rv;
+	int revoked = 0;
+
+	/* A CRL of the certificate's issuer that lists the serial (the
+	 * check X509_CRL_get0_by_cert makes for a CRL of that issuer). */
+	for (int i = 0; name && sn && crls && i < sk_X509_CRL_num(crls) && !revoked; i++) {
+		X509_CRL *crl = sk_X509_CRL_value(crls, i);
+		revoked = !X509_NAME_cmp(X509_CRL_get_issuer(crl), name) &&
+			  X509_CRL_get0_by_serial(crl, &rv, sn) == 1;
+	}
+	X509_NAME_free(name);
+	ASN1_INTEGER_free(sn);
+	return revoked;
+}

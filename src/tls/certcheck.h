@@ -9,6 +9,7 @@
 
 #include <openssl/x509.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "common/errbuf.h"
@@ -43,6 +44,11 @@ int certcheck_crl(const char *file, const char *ca_file, STACK_OF(X509_CRL) **ou
 		  struct crl_facts *f, char *err);
 /* 1 if one of crls revokes x. */
 int certcheck_revoked(STACK_OF(X509_CRL) *crls, X509 *x);
+/* The same for a certificate that is gone, from its issuer's name and its
+ * serial (DER, as i2d_X509_NAME and i2d_ASN1_INTEGER write them): 1 if
+ * revoked, 0 if not or unreadable. */
+int certcheck_revoked_der(STACK_OF(X509_CRL) *crls, const uint8_t *issuer, size_t issuer_len,
+			  const uint8_t *serial, size_t serial_len);
 /* Whole days from now until t, rounded down (negative once past). */
 long cert_days_left(time_t t, time_t now);
 /* "2027-03-01" */

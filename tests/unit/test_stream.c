@@ -2,7 +2,10 @@
  * (a throwaway P-256 certificate made here): bytes both ways, the end of
  * the stream (close_notify, FIN, a peer gone), the results of an empty
  * socket and a full one, the capped queue and its flush, packets counted
- * through the deframer, the deadline of the waiting forms. */
+ * through the deframer, the deadline of the waiting forms; the same with
+ * the records taken over from OpenSSL (tls/record.h) on one side or both:
+ * bytes both ways past a full socket, close_notify, a KeyUpdate from
+ * OpenSSL, a forged record and a bare FIN, in OpenSSL's words. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -170,6 +173,7 @@ static int tls_setup(void **state)
 {
 	EVP_PKEY *k = EVP_EC_gen("P-256");
 	X509 *x = X509_new();
+	char err[ERRLEN];
 
 	assert_non_null(k);
 	X509_set_version(x, 2);
@@ -186,6 +190,9 @@ static int tls_setup(void **state)
 	assert_int_equal(SSL_CTX_use_certificate(sctx, x), 1);
 	assert_int_equal(SSL_CTX_use_PrivateKey(sctx, k), 1);
 	SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_num_tickets(sctx, 0);       /* as the server (tls.c) */
+	assert_int_equal(rec_ctx_prepare(sctx, err), 0);
+	assert_int_equal(rec_ctx_prepare(cctx, err), 0);
 	X509_free(x);
 	EVP_PKEY_free(k);
 	return 0;
@@ -220,6 +227,23 @@ static void tls_pair(struct stream *srv, struct stream *cli)
 	assert_int_equal(done, 3);
 	stream_init(srv, sv[0], s, 0);
 	stream_init(cli, sv[1], c, 0);
+}
+
+/* The same, then the records taken over: take & 1 the server's, & 2 the
+ * client's. */
+static void own_pair(struct stream *srv, struct stream *cli, int take)
+{
+	char err[ERRLEN];
+
+	tls_pair(srv, cli);
+	if (take & 1) {
+		if (stream_take_records(srv, REC_SERVER, err) < 0)
+			fail_msg("%s", err);
+		assert_null(srv->ssl);
+		assert_true(stream_is_tls(srv));
+	}
+	if (take & 2)
+		assert_int_equal(stream_take_records(cli, REC_CLIENT, err), 0);
 }
 
 /* Read what the peer sent, turning the crank on both sides. */
@@ -289,6 +313,119 @@ static void test_tls_garbage(void **state)
 	ERR_clear_error();
 }
 
+/* Everything the writer queued reaches the reader whole, however much the
+ * socket takes at a time. */
+static void pump(struct stream *w, struct stream *r, size_t total)
+{
+	static uint8_t chunk[1 << 15], sink[1 << 16];
+	size_t got = 0, i;
+	int rc, n;
+
+	for (i = 0; i < sizeof(chunk); i++)
+		chunk[i] = (uint8_t)(i * 7 + 3);
+	for (size_t q = 0; q < total; q += sizeof(chunk))
+		assert_int_equal(stream_queue(w, chunk, sizeof(chunk), total, 4096), 0);
+	for (int turns = 0; turns < 100000 && got < total; turns++) {
+		rc = stream_flush(w);
+		assert_true(rc == 1 || rc == STREAM_WANT_WRITE);
+		while ((n = stream_read(r, sink, sizeof(sink))) > 0) {
+			for (int k = 0; k < n; k++)
+				assert_int_equal(sink[k], chunk[(got + (size_t)k) % sizeof(chunk)]);
+			got += (size_t)n;
+		}
+		assert_true(n == STREAM_WANT_READ || n == STREAM_WANT_WRITE);
+	}
+	assert_int_equal(got, total);
+	assert_int_equal(stream_flush(w), 1);
+}
+
+/* Taken over on one side (OpenSSL at the other) and on both: bytes both
+ * ways through a full socket, then close_notify. */
+static void test_own_both_ways_and_close_notify(void **state)
+{
+	for (int take = 1; take <= 3; take++) {
+		struct stream s, c;
+		uint8_t buf[64];
+
+		own_pair(&s, &c, take);
+		assert_int_equal(stream_read(&s, buf, sizeof(buf)), STREAM_WANT_READ);
+		assert_int_equal(stream_write(&c, "ping", 4), 4);
+		assert_int_equal(read_some(&s, buf, sizeof(buf)), 4);
+		assert_memory_equal(buf, "ping", 4);
+		pump(&s, &c, 3u << 20);
+		pump(&c, &s, 3u << 20);
+		assert_true(stream_records(take & 1 ? &s : &c)->records_in > 0);
+		stream_shrink(&s);
+		stream_shrink(&c);
+		assert_int_equal(stream_write(&s, "pong!", 5), 5);
+		assert_int_equal(read_some(&c, buf, sizeof(buf)), 5);
+		assert_memory_equal(buf, "pong!", 5);
+		stream_close(&s, 1);
+		assert_int_equal(read_some(&c, buf, sizeof(buf)), STREAM_EOF);
+		assert_int_equal(c.ssl_err, SSL_ERROR_ZERO_RETURN);
+		stream_close(&c, 0);
+		ERR_clear_error();
+	}
+}
+
+/* OpenSSL's client asks for a KeyUpdate: the server's layer answers it and
+ * the client reads what the server sends under the new keys. */
+static void test_own_key_update(void **state)
+{
+	struct stream s, c;
+	uint8_t buf[64];
+
+	own_pair(&s, &c, 1);
+	assert_int_equal(SSL_key_update(c.ssl, SSL_KEY_UPDATE_REQUESTED), 1);
+	assert_int_equal(stream_write(&c, "new keys", 8), 8);
+	assert_int_equal(read_some(&s, buf, sizeof(buf)), 8);
+	assert_memory_equal(buf, "new keys", 8);
+	assert_int_equal(stream_records(&s)->key_updates_in, 1);
+	assert_int_equal(stream_records(&s)->key_updates_out, 1);
+	assert_int_equal(stream_write(&s, "answer", 6), 6);
+	assert_int_equal(read_some(&c, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "answer", 6);
+	stream_close(&s, 1);
+	stream_close(&c, 0);
+	ERR_clear_error();
+}
+
+/* A record that does not authenticate: the stream fails with OpenSSL's
+ * words for it, and the peer gets the alert. */
+static void test_own_forged_record(void **state)
+{
+	static const uint8_t forged[5 + 32] = { 0x17, 0x03, 0x03, 0x00, 0x20, 1, 2, 3 };
+	struct stream s, c;
+	char why[256];
+
+	own_pair(&s, &c, 1);
+	assert_int_equal(write(c.fd, forged, sizeof(forged)), (ssize_t)sizeof(forged));
+	assert_int_equal(read_some(&s, (uint8_t *)why, sizeof(why)), STREAM_ERROR);
+	assert_int_equal(s.ssl_err, SSL_ERROR_SSL);
+	assert_non_null(strstr(stream_why(&s, why, sizeof(why)), "bad record mac"));
+	assert_int_equal(read_some(&s, (uint8_t *)why, sizeof(why)), STREAM_ERROR);   /* stays failed */
+	assert_int_equal(read_some(&c, (uint8_t *)why, sizeof(why)), STREAM_ERROR);
+	assert_non_null(strstr(stream_why(&c, why, sizeof(why)), "alert bad record mac"));
+	stream_close(&s, 1);
+	stream_close(&c, 0);
+	ERR_clear_error();
+}
+
+/* A FIN without close_notify: what OpenSSL 3 says of it. */
+static void test_own_unexpected_eof(void **state)
+{
+	struct stream s, c;
+	char why[256];
+
+	own_pair(&s, &c, 1);
+	stream_close(&c, 0);
+	assert_int_equal(read_some(&s, (uint8_t *)why, sizeof(why)), STREAM_ERROR);
+	assert_int_equal(s.ssl_err, SSL_ERROR_SSL);
+	assert_non_null(strstr(stream_why(&s, why, sizeof(why)), "unexpected eof while reading"));
+	stream_close(&s, 0);
+	ERR_clear_error();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +436,10 @@ int main(void)
 		cmocka_unit_test(test_tls_both_ways_and_close_notify),
 		cmocka_unit_test(test_tls_unexpected_eof),
 		cmocka_unit_test(test_tls_garbage),
+		cmocka_unit_test(test_own_both_ways_and_close_notify),
+		cmocka_unit_test(test_own_key_update),
+		cmocka_unit_test(test_own_forged_record),
+		cmocka_unit_test(test_own_unexpected_eof),
 	};
 	/* As in the daemons (ev_add_signals): OpenSSL writes its alerts with
 	 * write(), which would raise SIGPIPE toward a peer that is gone. */
