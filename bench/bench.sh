@@ -35,6 +35,8 @@
 #   BENCH_OC_IDLE idle openconnect clients (default 40)
 #   BENCH_SLOW   the slow client's link rate (default 20mbit)
 #   BENCH_IPHTTPS_ARGS  more options for both iphttps server and client
+#   BENCH_SERVER_ARGS   more options for the iphttps servers only (e.g. --tls-records openssl)
+#   BENCH_IDLE_LAYERS   the servers' --tls-records of the idle lines (default "own openssl")
 set -euo pipefail
 
 BIN=${IPHTTPS_BIN:-./iphttps}
@@ -44,6 +46,7 @@ ONLY=${BENCH_ONLY:-bare iphttps nat64 ocserv}
 SKIP=${BENCH_SKIP:-}
 NIDLE=${BENCH_IDLE:-2000}
 NOCIDLE=${BENCH_OC_IDLE:-40}
+IDLE_LAYERS=${BENCH_IDLE_LAYERS:-own openssl}
 SLOW=${BENCH_SLOW:-20mbit}
 NFAIR=8
 PY=/usr/bin/python3
@@ -362,7 +365,7 @@ start_iphttps() {
 	local tag=$1 line; shift
 	mkdir -p "$TMP/run"
 	SRV_ARGS=(server --state-dir "$TMP/state" --run-dir "$TMP/run" --hostname iphttps.test
-		--tun iphttps-srv --max-handshakes-per-source 64 ${BENCH_IPHTTPS_ARGS:-} "$@")
+		--tun iphttps-srv --max-handshakes-per-source 64 ${BENCH_IPHTTPS_ARGS:-} ${BENCH_SERVER_ARGS:-} "$@")
 	bg "iphttps-server-$tag" "$S" "$BIN" "${SRV_ARGS[@]}"
 	SRV_PID=$BGPID
 	wait_until 30 "the iphttps server" sh -c "grep -A1 -x 'To connect a client:' '$TMP/iphttps-server-$tag.log' | sed -n 2p | grep -q ."
@@ -414,16 +417,22 @@ if want iphttps; then
 	if ! skip idle && [ "$NIDLE" -gt 0 ]; then
 		# A fresh server for each mode (what the throughput runs left in
 		# the first one's heap is not an idle client's), on ports of
-		# their own with TUNs of their own.
-		for mode in certificates none; do
-			port=$([ $mode = none ] && echo 8445 || echo 8446)
-			bg "iphttps-server-$mode" "$S" "$BIN" server --state-dir "$TMP/state" --run-dir "$TMP/run" \
-				--hostname iphttps.test --tun "iphi-${mode:0:4}" --auth "$mode" --listen "192.0.2.1:$port" \
-				--prefix "fd00:$port::/64" --max-handshakes-per-source 64
-			IDLE_PID=$BGPID
-			wait_until 30 "the mode $mode server" sh -c "ip netns exec '$S' ss -Hltn 'sport = :$port' | grep -q LISTEN"
-			idle_iphttps "idle-$mode" "$port" "$IDLE_PID"
-			stop "$IDLE_PID"
+		# their own with TUNs of their own; with each record layer
+		# (--tls-records: own, the default, and OpenSSL's).
+		port=8444
+		for layer in $IDLE_LAYERS; do
+			for mode in certificates none; do
+				port=$((port + 1))
+				key=idle-$mode$([ "$layer" = own ] || echo "-$layer")
+				bg "iphttps-server-$key" "$S" "$BIN" server --state-dir "$TMP/state" --run-dir "$TMP/run" \
+					--hostname iphttps.test --tun "iphi-${mode:0:4}-${layer:0:3}" --auth "$mode" \
+					--listen "192.0.2.1:$port" --prefix "fd00:$port::/64" --max-handshakes-per-source 64 \
+					--tls-records "$layer"
+				IDLE_PID=$BGPID
+				wait_until 30 "the mode $mode server" sh -c "ip netns exec '$S' ss -Hltn 'sport = :$port' | grep -q LISTEN"
+				idle_iphttps "$key" "$port" "$IDLE_PID"
+				stop "$IDLE_PID"
+			done
 		done
 	fi
 	if ! skip nooffload; then
@@ -670,6 +679,9 @@ rows.append(("idle client, certificates (%s)" % R.get("idle-certificates,n", "-"
              if num("idle-certificates,kib") and num("idle-oc,kib") else "-",
              "<= 16 KiB"))
 rows.append(("idle client, none (%s)" % R.get("idle-none,n", "-"), kib(num("idle-none,kib")), "", "", "<= 16 KiB"))
+for mode in ("certificates", "none"):
+    k = "idle-%s-openssl" % mode
+    rows.append(("  %s, --tls-records openssl (%s)" % (mode, R.get(k + ",n", "-")), kib(num(k + ",kib")), "", "", ""))
 # The fairness rows' RTT key is fair's own.
 w = [max(len(r[i]) for r in rows + [("measure", "iphttps", "ocserv+openconnect", "ratio", "aim")]) for i in range(5)]
 hdr = ("measure", "iphttps", "ocserv+openconnect", "ratio", "aim")
@@ -704,7 +716,7 @@ echo "  single stream, RTT: $SINGLE_CMD"
 [ -n "${CMDS[ocserv]:-}" ] && echo "  ocserv+openconnect:" && echo "    ${CMDS[ocserv]}"
 skip fair || echo "  $NFAIR clients: $FAIR_CMD; each fK runs the same client as C toward its own server address"
 skip handshakes || echo "  handshakes: in C, 4 at once: openssl s_time -connect ADDR:PORT -new|-reuse -time $T [-CAfile ca.pem -cert client1.pem -key client1.key]; server CPU from /proc/PID/stat; openssl speed -seconds 3 rsa2048; in S: openssl s_server -accept 4444 -cert server.pem -key server.key -Verify 1 -CAfile ca.pem (iphttps' generated files)"
-[ -n "${IDLE_CMD[*]:-}" ] && echo "  idle iphttps clients, against a fresh server each (in S: iphttps server --auth certificates|none --listen 192.0.2.1:8444|8443 ...):" &&
+[ -n "${IDLE_CMD[*]:-}" ] && echo "  idle iphttps clients, against a fresh server each (in S: iphttps server --auth certificates|none --tls-records own|openssl --listen 192.0.2.1:8445..8448 ...):" &&
 	echo "    in C: ${IDLE_CMD[*]}   (server PSS before and after)"
 [ -n "${CMDS[idle-oc]:-}" ] && echo "  idle openconnect clients:" && echo "    ${CMDS[idle-oc]}"
 if [ $FAILED = 1 ]; then
