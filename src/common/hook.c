@@ -24,6 +24,8 @@ struct hook_job {
 	struct hook_job *then;          /* runs after this one, if it succeeds */
 	struct hook_job *next;          /* in the queue */
 	struct hook_job *live_prev, *live_next;
+	uint32_t id;                    /* with a remote runner */
+	int event;                      /* enum ps_event */
 };
 
 static void start(struct hooks *h, struct hook_job *j);
@@ -68,6 +70,8 @@ struct hook_job *hook_new(const char *script, const char *event, const char *nam
 		return NULL;
 	snprintf(j->name, sizeof(j->name), "%s", name);
 	snprintf(j->script, sizeof(j->script), "%s", script);
+	j->event = !strcmp(event, "connect") ? PS_EV_CONNECT : !strcmp(event, "disconnect") ? PS_EV_DISCONNECT
+		 : !strcmp(event, "up") ? PS_EV_UP : PS_EV_DOWN;
 	hook_env(j, "IPHTTPS_EVENT", "%s", event);
 	return j;
 }
@@ -139,10 +143,9 @@ static void finish(struct hooks *h, struct hook_job *j, int ok)
 	}
 }
 
-static void on_exit_cb(struct proc *p, int st, void *arg)
+/* The script of j ended (p says how: here, or as the helper said). */
+static void ended(struct hooks *h, struct hook_job *j, struct proc *p, int st)
 {
-	struct hook_job *j = arg;
-	struct hooks *h = j->h;
 	int ok = !p->timed_out && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 
 	h->running--;
@@ -159,8 +162,44 @@ static void on_exit_cb(struct proc *p, int st, void *arg)
 		h->st->succeeded++;
 		log_info("%s: %s done", j->name, j->script);
 	}
-	proc_release(p);
+	if (!h->remote)
+		proc_release(p);
 	finish(h, j, ok);
+}
+
+static void on_exit_cb(struct proc *p, int st, void *arg)
+{
+	struct hook_job *j = arg;
+
+	ended(j->h, j, p, st);
+}
+
+/* The helper runs j: PS_RUN_SCRIPT with its id, event, name and
+ * variables (IPHTTPS_EVENT is the helper's own).  0, or -1 with err. */
+static int remote_start(struct hooks *h, struct hook_job *j, char *err)
+{
+	struct ps_out *o = malloc(sizeof(*o));
+	int rc;
+
+	if (!o) {
+		snprintf(err, ERRLEN, "out of memory");
+		return -1;
+	}
+	if (!++h->next_id)
+		h->next_id = 1;
+	j->id = h->next_id;
+	ps_begin(o, PS_RUN_SCRIPT, 0);
+	ps_put_u32(o, PT_ID, j->id);
+	ps_put_u32(o, PT_EVENT, (uint32_t)j->event);
+	ps_put_str(o, PT_NAME, j->name);
+	for (unsigned i = 0; i < j->n_env; i++)
+		if (strncmp(j->env[i], "IPHTTPS_EVENT=", 14))
+			ps_put_str(o, PT_ENV, j->env[i]);
+	rc = ps_send(h->remote->fd, o, -1);
+	if (rc < 0)
+		snprintf(err, ERRLEN, "the privileged helper: %s", strerror(errno));
+	free(o);
+	return rc;
 }
 
 static void start(struct hooks *h, struct hook_job *j)
@@ -179,10 +218,11 @@ static void start(struct hooks *h, struct hook_job *j)
 	j->p.arg = j;
 	j->h = h;
 	h->st->started++;
-	if (proc_start(h->ev, &j->p, err) < 0) {
+	if (h->remote ? remote_start(h, j, err) < 0 : proc_start(h->ev, &j->p, err) < 0) {
 		h->st->failed++;
 		log_warnx("%s: %s cannot be run: %s", j->name, j->script, err);
-		proc_release(&j->p);
+		if (!h->remote)
+			proc_release(&j->p);
 		finish(h, j, 0);
 		return;
 	}
@@ -259,8 +299,49 @@ void hooks_drain(struct hooks *h, int timeout_ms)
 	h->queued = 0;
 	for (struct hook_job *j = h->live; j; j = j->live_next) {
 		log_warnx("%s: %s still running at shutdown; stopping it", j->name, j->script);
-		proc_stop(&j->p);
+		if (h->remote) {
+			struct ps_out o;
+			ps_begin(&o, PS_STOP_SCRIPT, 0);
+			ps_put_u32(&o, PT_ID, j->id);
+			ps_send(h->remote->fd, &o, -1);
+		} else {
+			proc_stop(&j->p);
+		}
 	}
 	/* SIGKILL follows SIGTERM after the jobs' stop_timeout_ms. */
 	run_until_idle(h, ev_now_ms() + 3000, 0);
+}
+
+void hook_remote(struct hooks *h, struct ps_chan *ch)
+{
+	h->remote = ch;
+}
+
+void hook_remote_done(struct hooks *h, const struct ps_msg *m)
+{
+	uint32_t id = ps_u32(m, PT_ID, 0);
+	struct hook_job *j;
+
+	for (j = h->live; j && j->id != id; j = j->live_next)
+		;
+	if (!j)
+		return;         /* stopped at shutdown already, or not ours */
+	j->p.timed_out = (int)ps_u32(m, PT_TIMEDOUT, 0);
+	ps_str(m, PT_TEXT, 0, j->p.last_exit_text, sizeof(j->p.last_exit_text));
+	ps_str(m, PT_LINE, 0, j->p.last_line, sizeof(j->p.last_line));
+	ended(h, j, &j->p, (int)ps_u32(m, PT_STATUS, 0));
+}
+
+void hook_remote_lost(struct hooks *h)
+{
+	/* (h->remote stays: what is submitted later fails to reach it, and
+	 * nothing ever runs in the daemon) */
+	h->draining = 1;
+	while (h->live) {
+		struct hook_job *j = h->live;
+		snprintf(j->p.last_exit_text, sizeof(j->p.last_exit_text), "lost with the privileged helper");
+		j->p.last_line[0] = 0;
+		j->p.timed_out = 0;
+		ended(h, j, &j->p, 127 << 8);
+	}
 }

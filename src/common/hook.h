@@ -9,6 +9,12 @@
  * Every outcome is logged and counted; what it means for a connection is the
  * caller's choice (--hook-fatal).
  *
+ * Once the daemon gave up its privileges it runs no program itself: its
+ * privileged helper does (common/helper.h) after hook_remote(); the queue,
+ * the chaining, the counting and the log stay here, the helper starts the
+ * script its own configuration names for the event and reports its end
+ * (hook_remote_done).
+ *
  * A job belongs to the hook layer once submitted: it is freed after its end
  * (after done is called).  Error convention: none; failures are outcomes. */
 #ifndef IPHTTPS_HOOK_H
@@ -16,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "common/privsep.h"
 #include "common/proc.h"
 
 #define HOOK_MAX_RUNNING 16
@@ -37,6 +44,8 @@ struct hooks {
 	struct hook_job *live;          /* running, for the shutdown */
 	struct hook_stats *st;
 	int draining;                   /* shutting down: nothing new starts */
+	struct ps_chan *remote;         /* the helper that runs them, or NULL: here */
+	uint32_t next_id;
 };
 
 /* A script the daemon may run: a regular executable file that only its
@@ -62,5 +71,11 @@ void hook_forget(struct hook_job *j);
 /* At shutdown: let the queued and running scripts end, at most timeout_ms
  * (then they are stopped). */
 void hooks_drain(struct hooks *h, int timeout_ms);
+/* From now on the helper on ch runs the scripts. */
+void hook_remote(struct hooks *h, struct ps_chan *ch);
+/* The helper's PS_SCRIPT_DONE. */
+void hook_remote_done(struct hooks *h, const struct ps_msg *m);
+/* The helper is gone: every job it ran ends as failed. */
+void hook_remote_lost(struct hooks *h);
 
 #endif

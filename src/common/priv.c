@@ -207,9 +207,14 @@ int priv_keep(uint64_t extra, char *err)
 	if (drop_bounding(keep, err) < 0)
 		return -1;
 	memset(data, 0, sizeof(data));
-	/* Inheritable too: a child may be given them as ambient (proc.h). */
-	data[0].effective = data[0].permitted = data[0].inheritable = (uint32_t)keep;
-	data[1].effective = data[1].permitted = data[1].inheritable = (uint32_t)(keep >> 32);
+	data[0].effective = data[0].permitted = (uint32_t)keep;
+	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+	/* Inheritable only for a daemon that runs programs itself: a child
+	 * may be given them as ambient (proc.h). */
+	if (children_expected) {
+		data[0].inheritable = (uint32_t)keep;
+		data[1].inheritable = (uint32_t)(keep >> 32);
+	}
 	if (syscall(SYS_capset, &hdr, data) < 0) {
 		snprintf(err, ERRLEN, "capset: %s", strerror(errno));
 		return -1;
@@ -269,6 +274,30 @@ int priv_check_daemon(unsigned port, char *err)
 int priv_keep_net_admin(char *err)
 {
 	return priv_keep(0, err);
+}
+
+int priv_helper(const struct priv_user *u, int become, uint64_t permitted, uint64_t inheritable,
+		char *err)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+
+	if (drop_bounding(permitted, err) < 0 || (become && u->drop && switch_user(u, err) < 0))
+		return -1;
+	memset(data, 0, sizeof(data));
+	data[0].permitted = (uint32_t)permitted;
+	data[1].permitted = (uint32_t)(permitted >> 32);
+	data[0].inheritable = (uint32_t)(inheritable & permitted);
+	data[1].inheritable = (uint32_t)((inheritable & permitted) >> 32);
+	if (syscall(SYS_capset, &hdr, data) < 0) {
+		snprintf(err, ERRLEN, "helper: capset: %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(err, ERRLEN, "helper: no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 int priv_drop(const struct priv_user *u, uint64_t extra, char *err)

@@ -13,10 +13,9 @@
  * allow-list"), so that a missing entry shows at once in the scenario
  * tests instead of as a silent EPERM somewhere; IPHTTPS_SECCOMP=off in the
  * environment leaves the filter out, IPHTTPS_SECCOMP=log only logs (dmesg)
- * what the list lacks.  A filter is inherited across fork and execve, so a
- * daemon that runs other programs after setup calls
- * priv_children_expected() first: it then runs without the filter (the
- * programs would be held to the daemon's list).
+ * what the list lacks.  A filter is inherited across fork and execve: the
+ * daemon runs no program once set up, its helper does (common/helper.h),
+ * forked before the drop and set up by priv_helper().
  *
  * Error convention: 0 on success, -1 with a message in err[ERRLEN] naming
  * the step and, for a missing user, the fix. */
@@ -44,9 +43,16 @@ int priv_user_lookup(const char *name, struct priv_user *u, char *err);
  * after the drop would need. */
 int priv_user_can_read(const struct priv_user *u, const char *path);
 /* Become u with CAP_NET_ADMIN and extra (1 << CAP_x) only, then install
- * the seccomp filter (unless programs are expected). */
+ * the seccomp filter. */
 int priv_drop(const struct priv_user *u, uint64_t extra, char *err);
-/* This daemon will run programs after setup: no seccomp filter. */
+/* The helper's privileges: u when become (else the uid it has), the
+ * bounding and permitted sets `permitted`, inheritable (for the programs
+ * it starts, as ambient capabilities) `inheritable`, nothing effective,
+ * no_new_privs; no seccomp filter (the programs it runs would inherit it). */
+int priv_helper(const struct priv_user *u, int become, uint64_t permitted, uint64_t inheritable,
+		char *err);
+/* The client, while it still runs programs and applies DNS itself (it
+ * stays uid 0 then): no seccomp filter at the drop. */
 void priv_children_expected(void);
 
 /* Keep uid, drop every capability but CAP_NET_ADMIN and extra (the same

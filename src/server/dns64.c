@@ -120,7 +120,10 @@ static int wait_ready(struct server *s, struct intranet *in, char *err)
 	uint64_t deadline = ev_now_ms() + READY_TIMEOUT_MS;
 
 	while (ev_now_ms() < deadline) {
-		if (in->unbound.state != PROC_RUNNING) {
+		/* (the helper runs it: its state comes as messages, none yet
+		 * at first) */
+		if (in->unbound.state != PROC_RUNNING &&
+		    (in->unbound.starts || in->unbound.has_status || in->unbound.state == PROC_EXITED)) {
 			snprintf(err, ERRLEN, "--dns64: unbound did not start (%s): %s", in->unbound.last_exit_text,
 				 in->unbound.last_line[0] ? in->unbound.last_line : "no message");
 			return -1;
@@ -138,14 +141,18 @@ static int wait_ready(struct server *s, struct intranet *in, char *err)
 int dns64_start(struct server *s, char *err)
 {
 	struct intranet *in = s->in;
-	struct proc *p = &in->unbound;
-	char a[INET6_ADDRSTRLEN];
 
 	if (tun_addr_add(s->tun_name, &in->dns64_addr, 128, 1, err) < 0)
 		return -1;
 	in->addr_added = 1;
-	if (unbound_conf(s, in, err) < 0)
-		return -1;
+	return unbound_conf(s, in, err);
+}
+
+int dns64_run(struct server *s, struct evloop *ev, char *err)
+{
+	struct intranet *in = s->in;
+	struct proc *p = &in->unbound;
+
 	p->name = "unbound";
 	p->argv[0] = (char *)"unbound";
 	p->argv[1] = (char *)"-d";
@@ -153,21 +160,35 @@ int dns64_start(struct server *s, char *err)
 	p->argv[3] = in->unbound_conf;
 	p->restart = 1;
 	intranet_child_user(s, p);
-	if (proc_start(&s->ev, p, err) < 0 || wait_ready(s, in, err) < 0)
+	return proc_start(ev, p, err);
+}
+
+int dns64_wait(struct server *s, char *err)
+{
+	struct intranet *in = s->in;
+	char a[INET6_ADDRSTRLEN];
+
+	if (wait_ready(s, in, err) < 0)
 		return -1;
 	log_info("DNS64: unbound answers on [%s]:%d", inet_ntop(AF_INET6, &in->dns64_addr, a, sizeof(a)),
 		 DNS64_PORT);
 	return 0;
 }
 
-void dns64_stop(struct server *s)
+void dns64_undo(struct server *s)
 {
 	struct intranet *in = s->in;
-	char err[ERRLEN];
 
 	proc_stop_wait(&in->unbound, 3000);
 	if (in->unbound_conf[0])
 		unlink(in->unbound_conf);
+}
+
+void dns64_addr_del(struct server *s)
+{
+	struct intranet *in = s->in;
+	char err[ERRLEN];
+
 	if (in->addr_added && tun_addr_del(s->tun_name, &in->dns64_addr, 128, err) < 0 && errno != ENODEV)
 		log_debug("DNS64: %s", err);
 	in->addr_added = 0;

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "ctl/ctl.h"
+#include "server/helper.h"
 #include "server/types.h"
 #include "tls/pki.h"
 #include "wire/nd.h"
@@ -486,19 +487,49 @@ int intranet_start(struct server *s, char *err)
 		return -1;
 	}
 	if ((in->nat64 && nat64_start(s, err) < 0) || (in->dns64 && dns64_start(s, err) < 0)) {
-		dns64_stop(s);
-		nat64_stop(s);
+		intranet_undo(s);
+		dns64_addr_del(s);
 		return -1;
 	}
 	return 0;
+}
+
+int intranet_run(struct server *s, struct evloop *ev, char *err)
+{
+	struct intranet *in = s->in;
+
+	if (!in)
+		return 0;
+	if (in->nat64 && nat64_run(s, ev, err) < 0)
+		return -1;
+	return in->dns64 ? dns64_run(s, ev, err) : 0;
+}
+
+void intranet_undo(struct server *s)
+{
+	if (!s->in)
+		return;
+	dns64_undo(s);
+	nat64_undo(s);
+}
+
+int intranet_wait(struct server *s, char *err)
+{
+	return s->in && s->in->dns64 ? dns64_wait(s, err) : 0;
 }
 
 void intranet_stop(struct server *s)
 {
 	if (!s->in)
 		return;
-	dns64_stop(s);
-	nat64_stop(s);
+	if (server_helper_running(s))
+		server_helper_intranet_stop(s);
+	else if (!s->dropped)
+		intranet_undo(s);       /* set-up failed: still root */
+	else
+		log_warnx("NAT64/DNS64: the helper is gone: the translator's TUN %s and the table inet %s are left",
+			  s->in->tun, s->in->table);
+	dns64_addr_del(s);
 	free(s->in);
 	s->in = NULL;
 }
@@ -544,6 +575,7 @@ int intranet_server_addr(const struct server *s, const struct in6_addr *a)
 uint64_t intranet_caps(const struct server *s)
 {
 	uint64_t caps = 0;
+	/* (the helper's; the daemon keeps CAP_NET_ADMIN alone) */
 
 	if (s->in && s->in->nat64)
 		caps |= 1ull << CAP_NET_ADMIN;

@@ -7,9 +7,10 @@
  *     prefix, forwarding to the company's DNS servers;
  *   - what the RA says of them: RDNSS, DNSSL (RFC 8106), PREF64 (RFC 8781)
  *     and a route to the NAT64 prefix.
- * The translator and the resolver are children of the server (common/proc.h):
- * started at set-up, restarted when they die, stopped at shutdown, shown in
- * `state`.
+ * The translator and the resolver are children of the server's helper
+ * (server/helper.c, common/proc.h): started once the helper runs, restarted
+ * when they die, stopped at shutdown, shown in `state` (their state comes to
+ * the daemon as messages).
  *
  * Files: intranet.c (options checked, the plan, RA, status), nat64.c
  * (translator, its TUN and routes, nftables), dns64.c (unbound).
@@ -73,10 +74,19 @@ int intranet_check(const struct server_cfg *c, char *err);
  * 100.64.0.0/10 sized for --max-clients), the translator, the resolver's
  * address.  s->in stays NULL when no intranet option is given. */
 int intranet_plan(struct server *s, char *err);
-/* Set the host up and start the children (after the TUN exists); waits
- * until the resolver answers.  On failure what was done is undone. */
+/* Set the host up (after the TUN exists, as root): the translator's TUN,
+ * routes and rules, the resolver's address and configuration.  On failure
+ * what was done is undone. */
 int intranet_start(struct server *s, char *err);
-/* Stop the children and undo what intranet_start did (bounded wait). */
+/* In the helper (server/helper.c): start the translator and the resolver
+ * on ev; intranet_undo stops them and undoes what intranet_start did. */
+int intranet_run(struct server *s, struct evloop *ev, char *err);
+void intranet_undo(struct server *s);
+/* In the daemon, once the helper runs them: wait until the resolver
+ * answers (-1 with err when it exits or the time is up). */
+int intranet_wait(struct server *s, char *err);
+/* Stop the children and undo what intranet_start did (by the helper once
+ * it runs, bounded wait). */
 void intranet_stop(struct server *s);
 /* Reload: 1 when a and b differ in what only a restart changes (the
  * translator, the pool, the resolver and its upstreams; --dns-search may
@@ -106,12 +116,16 @@ struct in6_addr nat64_embed(const struct in6_addr *prefix, struct in_addr v4);
 
 /* nat64.c */
 int nat64_start(struct server *s, char *err);
-void nat64_stop(struct server *s);
+int nat64_run(struct server *s, struct evloop *ev, char *err);
+void nat64_undo(struct server *s);
 /* 1 when Jool can run here (its command and its kernel module); 0 with
  * the reason in why. */
 int nat64_jool_usable(char *why, size_t len);
 /* dns64.c */
 int dns64_start(struct server *s, char *err);
-void dns64_stop(struct server *s);
+int dns64_run(struct server *s, struct evloop *ev, char *err);
+int dns64_wait(struct server *s, char *err);
+void dns64_undo(struct server *s);
+void dns64_addr_del(struct server *s);
 
 #endif

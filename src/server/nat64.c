@@ -258,12 +258,11 @@ static int tayga_conf(struct server *s, struct intranet *in, char *path, size_t 
 }
 
 /* TAYGA's TUN (persistent, so that routes stay across restarts), its
- * routes, the rules, then TAYGA itself. */
+ * routes, the rules; TAYGA itself is the helper's (nat64_run). */
 static int tayga_start(struct server *s, struct intranet *in, char *err)
 {
 	char *conf = in->tayga_conf;
 	char *const mktun[] = { (char *)"tayga", (char *)"--mktun", (char *)"-c", conf, NULL };
-	struct proc *p = &in->tayga;
 
 	if (tayga_conf(s, in, conf, sizeof(in->tayga_conf), err) < 0 || run(mktun, NULL, err) < 0)
 		return -1;
@@ -272,8 +271,18 @@ static int tayga_start(struct server *s, struct intranet *in, char *err)
 	 * bursts of one TCP flow, as on our own TUN (net/tun.h). */
 	if (tun_set_txqueuelen(in->tun, TUN_TXQUEUELEN, err) < 0 || tun_set_up(in->tun, 1, err) < 0 ||
 	    tun_route_add(in->tun, &in->prefix, 96, NULL, 0, err) < 0 ||
-	    tun_route4_add(in->tun, &in->pool.a, in->pool.len, err) < 0 || nft_apply(in, err) < 0)
+	    tun_route4_add(in->tun, &in->pool.a, in->pool.len, err) < 0)
 		return -1;
+	return nft_apply(in, err);
+}
+
+int nat64_run(struct server *s, struct evloop *ev, char *err)
+{
+	struct intranet *in = s->in;
+	struct proc *p = &in->tayga;
+
+	if (in->translator != XLAT_TAYGA)
+		return 0;
 	/* TAYGA prints with stdio: line-buffered, or a pipe holds its words
 	 * until it exits. */
 	p->name = "tayga";
@@ -282,10 +291,10 @@ static int tayga_start(struct server *s, struct intranet *in, char *err)
 	p->argv[2] = (char *)"tayga";
 	p->argv[3] = (char *)"-d";
 	p->argv[4] = (char *)"-c";
-	p->argv[5] = conf;
+	p->argv[5] = in->tayga_conf;
 	p->restart = 1;
 	intranet_child_user(s, p);
-	return proc_start(&s->ev, p, err);
+	return proc_start(ev, p, err);
 }
 
 static int jool_start(struct server *s, struct intranet *in, char *err)
@@ -311,7 +320,7 @@ int nat64_start(struct server *s, char *err)
 	return in->translator == XLAT_JOOL ? jool_start(s, in, err) : tayga_start(s, in, err);
 }
 
-void nat64_stop(struct server *s)
+void nat64_undo(struct server *s)
 {
 	struct intranet *in = s->in;
 	char err[ERRLEN], del[80], *conf = in->tayga_conf;

@@ -24,6 +24,7 @@
 #include "server/conn.h"
 #include "server/crl.h"
 #include "server/metrics.h"
+#include "server/helper.h"
 #include "server/intranet.h"
 #include "server/scripts.h"
 #include "tls/tls.h"
@@ -224,7 +225,7 @@ static void reload(struct server *s)
 	char err[ERRLEN];
 
 	notify_reloading();
-	if (!n || !s->reload || s->reload(n, err) < 0) {
+	if (!n || (server_helper_running(s) ? server_helper_reload(s, n, err) : !s->reload ? -1 : s->reload(n, err)) < 0) {
 		int denied = n && strstr(err, "Permission denied") && s->cfg->run_as.drop;
 		log_errx("reload: %s; keeping the running configuration%s%s%s", n ? err : "out of memory",
 			 denied ? " (this daemon runs as " : "", denied ? s->cfg->run_as.name : "",
@@ -644,7 +645,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	s->cfg = s->orig_cfg = cfg;
 	s->reload = reload_fn;
 	s->started = time(NULL);
-	s->lst.h.fd = s->tun_h.fd = s->sig_h.fd = -1;
+	s->lst.h.fd = s->tun_h.fd = s->sig_h.fd = s->ps_h.fd = s->ps.fd = -1;
 	s->ctl.h.fd = -1;
 	for (size_t i = 0; i < cfg->paths.n && i < HTTP_MAX_PATHS - 1; i++)
 		s->paths[i] = cfg->paths.v[i];
@@ -661,21 +662,22 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 		goto out;
 	rc = 1;
 	certwatch_update(s);
-	/* Set up: from here on the unprivileged user with CAP_NET_ADMIN (and
-	 * what the intranet's programs need to be restarted), the seccomp
-	 * filter unless programs are run. */
-	if (intranet_caps(s) || cfg->connect_script || cfg->disconnect_script)
-		priv_children_expected();
-	/* The translator and the resolver already run as cfg->run_as (from
-	 * their first start, intranet_child_user): the server drops too, and
-	 * can still stop them and restart them as they were. */
-	if (priv_drop(&cfg->run_as, intranet_caps(s), err) < 0) {
+	/* Set up: the helper forked for what needs more (server/helper.h),
+	 * then from here on the unprivileged user with CAP_NET_ADMIN only and
+	 * the seccomp filter; the translator and the resolver start in the
+	 * helper, and the server waits for the resolver to answer. */
+	if (server_helper_start(s, err) < 0 || priv_drop(&cfg->run_as, 0, err) < 0) {
 		log_errx("%s", err);
 		goto out;
 	}
-	log_info("running as %s (uid %u), CAP_NET_ADMIN%s only", cfg->run_as.drop ? cfg->run_as.name : "root",
-		 (unsigned)getuid(),
-		 intranet_caps(s) & ~(1ull << CAP_NET_ADMIN) ? " and what the intranet's programs need" : "");
+	s->dropped = 1;
+	log_info("running as %s (uid %u), CAP_NET_ADMIN only, seccomp filter%s",
+		 cfg->run_as.drop ? cfg->run_as.name : "root", (unsigned)getuid(),
+		 getenv("IPHTTPS_SECCOMP") && strcmp(getenv("IPHTTPS_SECCOMP"), "log") ? " off" : " on");
+	if (intranet_wait(s, err) < 0) {
+		log_errx("%s", err);
+		goto out;
+	}
 	log_listening(s);
 	log_tls_policy(s);
 	if (on_ready)
@@ -703,7 +705,7 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 		}
 		end_of_turn(s);
 	}
-	rc = 0;
+	rc = s->helper_lost ? 1 : 0;
 out:
 	/* The listener first: a client that comes back while the others are
 	 * being closed is refused, not accepted and reset. */
@@ -715,6 +717,7 @@ out:
 	shutdown_all(s);
 	intranet_stop(s);
 	scripts_drain(s);
+	server_helper_end(s);
 	ctl_server_close(&s->ctl);
 	if (s->tun_h.fd >= 0)
 		tunio_close(&s->tun);

@@ -12,6 +12,7 @@
 
 #include "common/bufq.h"
 #include "common/hook.h"
+#include "common/privsep.h"
 #include "ctl/ctl.h"
 #include "net/evloop.h"
 #include "net/stream.h"
@@ -219,6 +220,12 @@ struct server {
 	struct certwatch certwatch;     /* expiry of the certificates in use */
 	struct hooks hooks;             /* connect and disconnect scripts (scripts.h) */
 	struct metrics *metrics;        /* --metrics (metrics.h), or NULL */
+	/* The privileged helper (server/helper.h). */
+	struct ps_chan ps;
+	struct ev_handler ps_h;         /* ps_h.fd is ps.fd, -1: none */
+	pid_t helper_pid;
+	int helper_lost;                /* it ended: the server stops, exit status 1 */
+	int dropped;                    /* the server runs as --user */
 };
 
 #endif
