@@ -5,10 +5,14 @@ on; a running server cannot write a root-owned file (the CA's key), yet a
 reload re-reads its certificate and key without regaining root."""
 import os
 import pwd
+import re
+import shutil
 import signal
 import subprocess
+import tempfile
 
 import netns
+from hookutil import script
 
 
 def status(pid):
@@ -88,3 +92,119 @@ def test_missing_user_is_a_clear_error(iphttps_bin, tmp_path):
     assert "--user nosuchuser8: no such user" in p.stderr and \
         "useradd --system" in p.stderr, p.stderr
     assert not os.path.exists(tmp_path / "st"), "the state dir was made"
+
+
+def children(pid):
+    """The pids of pid's children (/proc/PID/task/*/children)."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+            out += [int(x) for x in f.read().split()]
+    return out
+
+
+def assert_confined(pid, what):
+    """uid/gid of iphttps, CAP_NET_ADMIN alone (effective, permitted,
+    bounding), no_new_privs, a seccomp filter; and a process with exactly
+    its credentials cannot write a root-owned file (this machine's
+    /etc/shadow, opened for appending only: nothing is written)."""
+    u = pwd.getpwnam("iphttps")
+    st = status(pid)
+    assert st["Uid"].split() == [str(u.pw_uid)] * 4, (what, st["Uid"])
+    assert st["Gid"].split() == [str(u.pw_gid)] * 4, (what, st["Gid"])
+    for k in ("CapEff", "CapPrm", "CapBnd"):
+        assert st[k] == "0000000000001000", (what, k, st[k])
+    assert st["CapInh"] == st["CapAmb"] == "0000000000000000", (what, st["CapInh"])
+    assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2", (what, st["Seccomp"])
+    same = ["setpriv", "--reuid", str(u.pw_uid), "--regid", str(u.pw_gid), "--clear-groups",
+            "--inh-caps", "-all", "--bounding-set", "-all,+net_admin",
+            "--no-new-privs", "sh", "-c", "exec 3>>/etc/shadow"]
+    p = subprocess.run(same, capture_output=True, text=True, timeout=10)
+    assert p.returncode != 0 and "Permission denied" in p.stderr, (p.returncode, p.stderr)
+
+
+def test_server_with_intranet_and_hooks_confined(topo, start_server, start_client):
+    """With NAT64 (TAYGA), DNS64 (unbound) and connect/disconnect scripts
+    the server itself is confined as in the plain case (before privilege
+    separation it kept the user but ran without the seccomp filter, which
+    its programs would have inherited): its helper runs them.  The helper
+    is the same user with CAP_NET_ADMIN and CAP_NET_BIND_SERVICE permitted
+    only (nothing effective), and everything still works: the scripts run
+    (with CAP_NET_ADMIN: they add an nft table), unbound answers, a reload
+    takes new scripts.  Killing the helper stops the server (exit 1);
+    stopping the server, the helper takes the translator's TUN and rules
+    away and ends."""
+    d = tempfile.mkdtemp(prefix="iph-priv-", dir="/tmp")
+    os.chmod(d, 0o777)          # the scripts run as iphttps and write here
+    conn = script(d, "connect.sh", "grep -E '^(Uid|CapEff|Seccomp)' /proc/self/status > %s/connect.st\n"
+                  "nft add table inet iph_priv_$IPHTTPS_ID" % d)
+    disc = script(d, "disconnect.sh", "echo $IPHTTPS_ID > %s/disconnect.id\n"
+                  "nft delete table inet iph_priv_$IPHTTPS_ID" % d)
+    conf = os.path.join(d, "server.conf")
+    with open(conf, "w") as f:
+        f.write("[server]\nnat64 = auto\ndns64 = 192.0.2.53\nconnect-script = %s\n" % conn)
+    try:
+        s = start_server("-c", conf)
+        assert_confined(s.proc.pid, "server")
+        helper = int(re.search(r"privileged helper: pid (\d+)", s.proc.stderr()).group(1))
+        assert helper in children(s.proc.pid)
+        hs = status(helper)
+        assert hs["Uid"].split()[0] == str(pwd.getpwnam("iphttps").pw_uid)
+        assert hs["CapEff"] == "0000000000000000" and hs["CapPrm"] == "0000000000001400", hs
+        assert hs["NoNewPrivs"] == "1", hs
+        # TAYGA and unbound are the helper's children, not the server's.
+        names = {open("/proc/%d/comm" % c).read().strip() for c in children(helper)}
+        assert {"tayga", "unbound"} <= names, names
+        assert s.state()["NAT64Translator"].startswith("tayga")
+        dns64 = re.match(r"unbound on \[([0-9a-f:]+)\]:53: running", s.state()["DNS64"]).group(1)
+        c = start_client(s, extra_args=("--dns", "off"))
+        c.wait_linkup()
+        netns.wait_for(lambda: os.path.exists(d + "/connect.st") and
+                       "Seccomp" in open(d + "/connect.st").read(), 20, 0.1, "the connect script")
+        st = dict((l.split(":", 1)[0], l.split(":", 1)[1].strip())
+                  for l in open(d + "/connect.st").read().splitlines())
+        assert st["CapEff"] == "0000000000001000" and st["Seccomp"] == "0", st
+        netns.wait_for(lambda: "iph_priv_" in topo.run("srv", ["nft", "list", "tables"]).stdout,
+                       10, 0.1, "the script's nft table")
+        p = topo.run("cli", ["dig", "+short", "+time=3", "+tries=2", "A", "ready.iphttps.invalid",
+                             "@" + dns64])
+        assert p.stdout.split() == ["127.0.0.1"], p
+        # A reload: the helper reads the configuration again, the server
+        # takes it; the disconnect script is the new one.
+        with open(conf, "a") as f:
+            f.write("disconnect-script = %s\n" % disc)
+        n = s.proc.stderr().count("configuration read again")
+        os.kill(s.proc.pid, signal.SIGHUP)
+        netns.wait_for(lambda: s.proc.stderr().count("configuration read again") > n, 10, 0.1, "reload")
+        c.stop()
+        netns.wait_for(lambda: os.path.exists(d + "/disconnect.id"), 20, 0.1, "the disconnect script")
+        netns.wait_for(lambda: "iph_priv_" not in topo.run("srv", ["nft", "list", "tables"]).stdout,
+                       10, 0.1, "the script's table removed")
+        assert_confined(s.proc.pid, "server after reload")
+        # The helper killed: the server stops, status 1, and what the
+        # intranet set up is not left behind by the server's own undo.
+        os.kill(helper, signal.SIGKILL)
+        rc = s.proc.popen.wait(30)
+        assert rc == 1, (rc, s.proc.describe())
+        assert "privileged helper (pid %d)" % helper in s.proc.stderr(), s.proc.stderr()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_helper_undoes_when_server_dies(topo, start_server):
+    """The server killed (SIGKILL: no undo of its own): its helper sees the
+    end of the socket, stops TAYGA and unbound and takes the translator's
+    TUN and nftables table away, then ends."""
+    s = start_server("--nat64", "auto", "--dns64", "192.0.2.53")
+    assert_confined(s.proc.pid, "server")
+    helper = int(re.search(r"privileged helper: pid (\d+)", s.proc.stderr()).group(1))
+    kids = children(helper)
+    assert "iphttps_" in topo.run("srv", ["nft", "list", "tables"]).stdout
+    os.kill(s.proc.pid, signal.SIGKILL)
+    s.proc.popen.wait(10)
+    netns.wait_for(lambda: not os.path.exists("/proc/%d" % helper) or
+                   open("/proc/%d/stat" % helper).read().split()[2] == "Z", 20, 0.1, "the helper's end")
+    assert all(not os.path.exists("/proc/%d" % k) or
+               open("/proc/%d/stat" % k).read().split()[2] == "Z" for k in kids), kids
+    assert "iphttps_" not in topo.run("srv", ["nft", "list", "tables"]).stdout
+    assert "-n64" not in topo.run("srv", ["ip", "-o", "link"]).stdout
