@@ -135,7 +135,11 @@ $(O)/bench-modules: bench/modules.c $(O)/libiphttps.a
 bench-modules: $(O)/bench-modules
 	$(O)/bench-modules
 
-bench: $(BIN)
+# Many idle IP-HTTPS clients from several processes (bench.sh's idle lines).
+$(O)/loadgen: bench/loadgen.c
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
+
+bench: $(BIN) $(O)/loadgen
 	scripts/deps.sh --test --bench --quiet
 	bench/bench.sh
 

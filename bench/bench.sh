@@ -37,6 +37,11 @@
 #   BENCH_IPHTTPS_ARGS  more options for both iphttps server and client
 #   BENCH_SERVER_ARGS   more options for the iphttps servers only (e.g. --tls-records openssl)
 #   BENCH_IDLE_LAYERS   the servers' --tls-records of the idle lines (default "own openssl")
+#   BENCH_IDLE_MAX      clients held at once by bench/loadgen per authentication mode, against one
+#                       server (default 0: not measured; the aim is 50000, which needs the server's
+#                       worker processes: one process holds about 19,000 under a 20,000-file limit)
+#   BENCH_IDLE_PROCS    loadgen processes (default one per 15,000 clients)
+#   BENCH_IDLE_SOURCES  source addresses per loadgen process (default 4)
 set -euo pipefail
 
 BIN=${IPHTTPS_BIN:-./iphttps}
@@ -47,6 +52,8 @@ SKIP=${BENCH_SKIP:-}
 NIDLE=${BENCH_IDLE:-2000}
 NOCIDLE=${BENCH_OC_IDLE:-40}
 IDLE_LAYERS=${BENCH_IDLE_LAYERS:-own openssl}
+NIDLE_MAX=${BENCH_IDLE_MAX:-0}
+IDLE_SOURCES=${BENCH_IDLE_SOURCES:-4}
 SLOW=${BENCH_SLOW:-20mbit}
 NFAIR=8
 PY=/usr/bin/python3
@@ -60,6 +67,15 @@ command -v iperf3 >/dev/null || { echo "bench: iperf3 missing: scripts/deps.sh -
 [[ "$NIDLE" =~ ^[0-9]+$ && $NIDLE -le 19000 && "$NOCIDLE" =~ ^[0-9]+$ && $NOCIDLE -le 200 ]] ||
 	{ echo "bench: BENCH_IDLE 0..19000 and BENCH_OC_IDLE 0..200" >&2; exit 2; }
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+[[ "$NIDLE_MAX" =~ ^[0-9]+$ && $NIDLE_MAX -le 60000 && "$IDLE_SOURCES" =~ ^[0-9]+$ && $IDLE_SOURCES -ge 1 ]] ||
+	{ echo "bench: BENCH_IDLE_MAX 0..60000, BENCH_IDLE_SOURCES 1 or more" >&2; exit 2; }
+IDLE_PROCS=${BENCH_IDLE_PROCS:-$(( NIDLE_MAX > 0 ? (NIDLE_MAX + 14999) / 15000 : 1 ))}
+[[ "$IDLE_PROCS" =~ ^[0-9]+$ && $IDLE_PROCS -ge 1 && $IDLE_PROCS -le 16 && $((IDLE_PROCS * IDLE_SOURCES)) -le 64 ]] ||
+	{ echo "bench: BENCH_IDLE_PROCS 1..16, and at most 64 source addresses in all" >&2; exit 2; }
+if [ "$NIDLE_MAX" -gt 0 ] && [ ! -x "$REPO/build/loadgen" ]; then
+	echo "bench: build/loadgen not found: run 'make build/loadgen' (make bench builds it)" >&2; exit 2
+fi
+LOADGEN=$REPO/build/loadgen
 
 P="iphb$$-"
 C=${P}c S=${P}s I=${P}i
@@ -348,6 +364,56 @@ idle_iphttps() {
 	fi
 }
 
+# idle_scale MODE PORT: BENCH_IDLE_MAX clients from bench/loadgen (several
+# processes and source addresses) held by one fresh server; its PSS (with
+# any child processes) per client, and while they are held the time of
+# `iphttps state` and of one more client's handshake and POST.
+idle_scale() {
+	local mode=$1 port=$2 key=idlemax-$1 spid pids r0 r1 ready t0 t1 new
+	bg "iphttps-server-$key" "$S" "$BIN" server --state-dir "$TMP/state" --run-dir "$TMP/run" \
+		--hostname iphttps.test --tun "iphm-${mode:0:4}" --auth "$mode" --listen "192.0.2.1:$port" \
+		--prefix "fd00:$port::/64" --max-clients $((NIDLE_MAX + 100)) --max-handshakes-per-source 64 \
+		${BENCH_SERVER_ARGS:-}
+	spid=$BGPID
+	wait_until 30 "the mode $mode server" sh -c "ip netns exec '$S' ss -Hltn 'sport = :$port' | grep -q LISTEN"
+	server_pids() { echo "$spid" $(pgrep -P "$spid" || true); }
+	r0=$(pss_kib $(server_pids))
+	LG_ARGS=(--connect "192.0.2.1:$port" --servername iphttps.test --ca "$TMP/state/ca.pem"
+		--cert "$TMP/state/clients/client1.pem" --key "$TMP/state/clients/client1.key")
+	LG_CMD=("$LOADGEN" "${LG_ARGS[@]}" --count "$NIDLE_MAX" --procs "$IDLE_PROCS" --src 192.0.2.100
+		--src-count "$IDLE_SOURCES" --concurrency 16 --setup-timeout 600 --min-hold 3 --max-hold 900)
+	log "$key: $NIDLE_MAX idle connections from $IDLE_PROCS loadgen processes, $((IDLE_PROCS * IDLE_SOURCES)) addresses"
+	rm -f "$TMP/lg.in"
+	mkfifo "$TMP/lg.in"
+	nsx "$C" "${LG_CMD[@]}" <"$TMP/lg.in" >"$TMP/$key.out" 2>"$TMP/$key.log" &
+	local lgpid=$!
+	exec 8>"$TMP/lg.in"
+	wait_until 660 "the loadgen's clients" grep -q '^READY' "$TMP/$key.out" || true
+	sleep 3                    # the tick gives idle buffers back within a second
+	r1=$(pss_kib $(server_pids))
+	t0=$(date +%s.%N)
+	"$BIN" state --run-dir "$TMP/run" "iphm-${mode:0:4}" >/dev/null 2>&1 || RES[$key,state]=nan
+	t1=$(date +%s.%N)
+	[ -n "${RES[$key,state]:-}" ] || RES[$key,state]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	new=$(echo | nsx "$C" "$LOADGEN" "${LG_ARGS[@]}" --count 1 --setup-timeout 30 --max-hold 1 2>/dev/null |
+		awk '/^READY/ { if ($2 == 1) print $4; else print "nan" }')
+	RES[$key,new]=${new:-nan}
+	exec 8>&-
+	wait "$lgpid" 2>/dev/null || true
+	ready=$(grep '^READY' "$TMP/$key.out" || true)
+	RES[$key,n]=$(echo "$ready" | awk '{ print $2 + 0 }')
+	RES[$key,setup]=$(echo "$ready" | awk '{ print $4 }')
+	RES[$key,result]=$(tail -n 1 "$TMP/$key.out")
+	if [ "${RES[$key,n]}" -gt 0 ]; then
+		RES[$key,kib]=$(awk -v a="$r0" -v b="$r1" -v n="${RES[$key,n]}" 'BEGIN { printf "%.2f", (b - a) / n }')
+	else
+		RES[$key,kib]=nan
+		FAILED=1
+	fi
+	log "$key: ${RES[$key,result]}"
+	stop "$spid"
+}
+
 # ---------------------------------------------------------- openssl speed
 log "openssl speed rsa2048 (signing, one core)"
 RSA_SIGN=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ { print int($6) }')
@@ -434,6 +500,13 @@ if want iphttps; then
 				stop "$IDLE_PID"
 			done
 		done
+	fi
+	if [ "$NIDLE_MAX" -gt 0 ]; then
+		for k in $(seq 0 $((IDLE_PROCS * IDLE_SOURCES - 1))); do
+			nsx "$C" ip addr add "192.0.2.$((100 + k))/24" dev eth0
+		done
+		idle_scale certificates 8450
+		idle_scale none 8451
 	fi
 	if ! skip nooffload; then
 		log "iphttps: again with --no-offload"
@@ -680,6 +753,12 @@ rows.append(("idle client, certificates (%s)" % R.get("idle-certificates,n", "-"
              "<= 16 KiB"))
 rows.append(("idle client, none (%s)" % R.get("idle-none,n", "-"), kib(num("idle-none,kib")), "", "", "<= 16 KiB"))
 for mode in ("certificates", "none"):
+    k = "idlemax-" + mode
+    if R.get(k + ",n"):
+        rows.append(("idle at scale, %s (%s held)" % (mode, R[k + ",n"]), kib(num(k + ",kib")), "", "", "<= 16 KiB at 50000"))
+        rows.append(("  iphttps state while held", "%s s" % R.get(k + ",state", "-"), "", "", "< 1 s"))
+        rows.append(("  a new client while held", "%s s" % R.get(k + ",new", "-"), "", "", "< 1 s"))
+for mode in ("certificates", "none"):
     k = "idle-%s-openssl" % mode
     rows.append(("  %s, --tls-records openssl (%s)" % (mode, R.get(k + ",n", "-")), kib(num(k + ",kib")), "", "", ""))
 # The fairness rows' RTT key is fair's own.
@@ -719,6 +798,8 @@ skip handshakes || echo "  handshakes: in C, 4 at once: openssl s_time -connect 
 [ -n "${IDLE_CMD[*]:-}" ] && echo "  idle iphttps clients, against a fresh server each (in S: iphttps server --auth certificates|none --tls-records own|openssl --listen 192.0.2.1:8445..8448 ...):" &&
 	echo "    in C: ${IDLE_CMD[*]}   (server PSS before and after)"
 [ -n "${CMDS[idle-oc]:-}" ] && echo "  idle openconnect clients:" && echo "    ${CMDS[idle-oc]}"
+[ -n "${LG_CMD[*]:-}" ] && echo "  idle at scale, against a fresh server per mode (in S: iphttps server --auth certificates|none --listen 192.0.2.1:8450|8451 --max-clients $((NIDLE_MAX + 100)) ...):" &&
+	echo "    in C: ${LG_CMD[*]}   (PSS of the server and its children before and after; then iphttps state, and loadgen --count 1, timed)"
 if [ $FAILED = 1 ]; then
 	echo "bench: some measurements failed (see above)" >&2
 	exit 1
