@@ -135,6 +135,8 @@ static const char *const allowed[] = {
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
 	"restart_syscall", "getrandom", "memfd_create", "ftruncate", "fsync", "fdatasync",
 	"rename", "renameat", "mkdir", "mkdirat",
+	"bpf",          /* the server's workers: claims in the steering maps (net/steer.h) */
+	"close_range",  /* a worker forked by the server closes what is not its own */
 #if defined(__SANITIZE_ADDRESS__)
 	"ptrace", "process_vm_readv", "sched_getparam", "sched_getscheduler",
 #endif

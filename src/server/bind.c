@@ -8,6 +8,7 @@
 #include "server/bind.h"
 #include "server/ident.h"
 #include "server/link.h"
+#include "server/workers.h"
 
 #define RESERVED_MAX 65536      /* reservations held at once */
 
@@ -63,8 +64,10 @@ static int evict_lru(struct conn *c, const struct in6_addr *for_addr)
 	idle = c->n_addrs ? now - (c->addr_used[lru] >> USE_SHIFT) : 0;
 	if (!c->n_addrs || idle < idle_ms)
 		return -1;
-	if (addrtab_get(&s->addrs, &c->addrs[lru]) == c)
+	if (addrtab_get(&s->addrs, &c->addrs[lru]) == c) {
 		addrtab_del(&s->addrs, &c->addrs[lru]);
+		workers_release(s, &c->addrs[lru]);
+	}
 	c->evicted++;
 	s->st.evicted++;
 	log_info("client #%llu %s: unbound %s (unused for %llu s) to bind %s (--max-addresses %u)",
@@ -74,16 +77,23 @@ static int evict_lru(struct conn *c, const struct in6_addr *for_addr)
 	return (int)lru;
 }
 
-/* Bind addr to c: 0, or -1 when c has no room for it. */
+/* Bind addr to c: 0, -1 when c has no room for it, -2 when a client of
+ * another worker holds it (the steering map's claim: workers.h). */
 static int bind_addr(struct conn *c, const struct in6_addr *addr, const char *how)
 {
 	struct server *s = c->srv;
 	char a[INET6_ADDRSTRLEN];
-	int i = c->n_addrs < c->max_addrs ? (int)c->n_addrs : evict_lru(c, addr);
 	struct reservation *r;
+	int i;
 
-	if (i < 0 || addrtab_put(&s->addrs, addr, c) < 0)
+	if (workers_claim(s, addr) < 0)
+		return -2;
+	i = c->n_addrs < c->max_addrs ? (int)c->n_addrs : evict_lru(c, addr);
+	if (i < 0 || addrtab_put(&s->addrs, addr, c) < 0) {
+		if (!addrtab_get(&s->reserved, addr))
+			workers_release(s, addr);
 		return -1;
+	}
 	if ((r = addrtab_get(&s->reserved, addr))) {     /* c's own, back */
 		addrtab_del(&s->reserved, addr);
 		free(r);
@@ -119,7 +129,14 @@ enum drop_reason bind_source(struct conn *c, const struct in6_addr *src)
 		return DROP_SRC_SPOOFED;
 	if (bind_reserved_for_other(c, src))
 		return DROP_RESERVED;
-	return bind_addr(c, src, "") < 0 ? DROP_TOO_MANY_ADDRS : DROP__COUNT;
+	switch (bind_addr(c, src, "")) {
+	case 0:
+		return DROP__COUNT;
+	case -2:
+		return DROP_SRC_SPOOFED;
+	default:
+		return DROP_TOO_MANY_ADDRS;
+	}
 }
 
 void bind_claim(struct conn *c, const struct in6_addr *addr, const char *how)
@@ -136,22 +153,25 @@ void bind_identify(struct conn *c)
 	}
 }
 
-/* Keep addr for c's certificate until now + --address-hold. */
-static void reserve(struct conn *c, const struct in6_addr *addr)
+/* Keep addr for c's certificate until now + --address-hold: 0, or -1
+ * when the table is full.  With workers the address stays claimed in the
+ * steering map by this worker meanwhile. */
+static int reserve(struct conn *c, const struct in6_addr *addr)
 {
 	struct server *s = c->srv;
 	struct reservation *r = addrtab_get(&s->reserved, addr);
 
 	if (!r) {
 		if (s->reserved.used >= RESERVED_MAX || !(r = malloc(sizeof(*r))))
-			return;
+			return -1;
 		if (addrtab_put(&s->reserved, addr, r) < 0) {
 			free(r);
-			return;
+			return -1;
 		}
 	}
 	memcpy(r->key, c->key, 16);
 	r->expires_ms = ev_now_ms() + (uint64_t)s->cfg->addr_hold * 1000;
+	return 0;
 }
 
 void bind_release(struct conn *c)
@@ -163,13 +183,14 @@ void bind_release(struct conn *c)
 		if (addrtab_get(&s->addrs, &c->addrs[i]) != c)
 			continue;
 		addrtab_del(&s->addrs, &c->addrs[i]);
-		if (hold)
-			reserve(c, &c->addrs[i]);
+		if (!hold || reserve(c, &c->addrs[i]) < 0)
+			workers_release(s, &c->addrs[i]);
 	}
 	c->n_addrs = 0;
 }
 
 struct expiry {
+	struct server *s;
 	struct addrtab *t;
 	uint64_t now_ms;
 	int all;
@@ -181,6 +202,8 @@ static void expire_one(void *arg, const struct in6_addr *a, void *owner)
 	struct reservation *r = owner;
 
 	if (e->all || r->expires_ms <= e->now_ms) {
+		if (!addrtab_get(&e->s->addrs, a))
+			workers_release(e->s, a);
 		addrtab_del(e->t, a);
 		free(r);
 	}
@@ -188,7 +211,7 @@ static void expire_one(void *arg, const struct in6_addr *a, void *owner)
 
 void bind_tick(struct server *s, uint64_t now_ms)
 {
-	struct expiry e = { &s->reserved, now_ms, 0 };
+	struct expiry e = { s, &s->reserved, now_ms, 0 };
 
 	if (s->reserved.used)
 		addrtab_foreach(&s->reserved, expire_one, &e);
@@ -196,7 +219,7 @@ void bind_tick(struct server *s, uint64_t now_ms)
 
 void bind_drop_reservations(struct server *s)
 {
-	struct expiry e = { &s->reserved, 0, 1 };
+	struct expiry e = { s, &s->reserved, 0, 1 };
 
 	if (s->reserved.used)
 		addrtab_foreach(&s->reserved, expire_one, &e);

@@ -74,6 +74,7 @@ const struct opt_def server_opts[] = {
 	{ "max-handshakes", 0, OPT_INT, O(max_handshakes), "N", "connections still in TLS/HTTP at once; beyond, the oldest goes (default 1000)", 1, 1000000 },
 	{ "max-handshakes-per-source", 0, OPT_INT, O(max_per_source), "N", "of those, from one IPv4 address or IPv6 /64 (default 250)", 1, 1000000 },
 	{ "ra-interval", 0, OPT_INT, O(ra_interval), "SECONDS", "unsolicited RA to each client every (default 600)", 0, 86400 },
+	{ "workers", 0, OPT_STR, O(workers_arg), "N|auto", "worker processes that hold the clients (default 1: one process; auto: the online CPUs, more when --max-clients needs the descriptors)" },
 	{ "offload", 0, OPT_FLAG, O(offload), NULL, "TUN offloads: TCP super-packets cut on reads, joined on writes (on by default; --no-offload: packet by packet)" },
 	{ "metrics", 0, OPT_STR, O(metrics), "ADDR:PORT", "Prometheus text exposition at GET /metrics there (default off)" },
 	{ "connect-script", 0, OPT_STR, O(connect_script), "FILE", "run at each client's LinkUp (IPHTTPS_* in its environment: man iphttps)" },
@@ -236,6 +237,34 @@ static int check_prefixes(struct server_cfg *c, char *err)
 	return 0;
 }
 
+/* --workers N|auto into c->workers (0: auto, resolved at start-up). */
+static int parse_workers(struct server_cfg *c, char *err)
+{
+	char *end;
+	long n;
+
+	c->workers = 1;
+	if (!c->workers_arg)
+		return 0;
+	if (!strcmp(c->workers_arg, "auto")) {
+		c->workers = 0;
+	} else {
+		errno = 0;
+		n = strtol(c->workers_arg, &end, 10);
+		if (errno || end == c->workers_arg || *end || n < 1 || n > SERVER_MAX_WORKERS)
+			return bad(c, "workers", 0, err, "'%s' is neither auto nor a number from 1 to %d",
+				   c->workers_arg, SERVER_MAX_WORKERS);
+		c->workers = n;
+	}
+	if (c->workers != 1 && (c->connect_script || c->disconnect_script))
+		return bad(c, "workers", 0, err, "--connect-script and --disconnect-script run in one process "
+			   "for now (the helper that runs them serves the first process only): use --workers 1");
+	if (c->workers != 1 && c->prefix_mode == PREFIX_PER_CLIENT)
+		return bad(c, "workers", 0, err, "--prefix-mode per-client runs in one process for now "
+			   "(its /64s are not yet shared between workers): use --workers 1");
+	return 0;
+}
+
 /* The values alone, without looking at the host: 0 or -1 with err. */
 static int check_values(struct server_cfg *c, char *err)
 {
@@ -266,6 +295,8 @@ static int check_values(struct server_cfg *c, char *err)
 		return bad(c, "listen", 0, err, "%s", e);
 	if (c->metrics && server_parse_listen(c->metrics, &ss, &sl, e) < 0)
 		return bad(c, "metrics", 0, err, "%s", e);
+	if (parse_workers(c, err) < 0)
+		return -1;
 	if (c->hook_fatal && !c->connect_script)
 		return bad(c, "hook-fatal", 0, err, "needs --connect-script");
 	if (!header_text_ok(c->server_header))

@@ -18,6 +18,8 @@
 #include "common/priv.h"
 #include "tls/pki.h"
 
+#define SERVER_MAX_WORKERS 64
+
 enum transport { TRANSPORT_HTTPS = 0, TRANSPORT_HTTP };
 enum tls_min { TLS_MIN_1_0 = 0, TLS_MIN_1_1, TLS_MIN_1_2 };
 enum auth_mode { AUTH_NONE = 0, AUTH_CERTIFICATES };
@@ -66,6 +68,8 @@ struct server_cfg {
 	int prefix_mode;        /* enum prefix_mode */
 	char *prefix_pool;      /* per-client mode: the pool, e.g. P/48 */
 	int offload;
+	char *workers_arg;      /* --workers N|auto */
+	long workers;           /* parsed: 0 auto (resolved at start-up), else 1 .. SERVER_MAX_WORKERS */
 	char *user;             /* --user NAME (default iphttps) */
 	struct priv_user run_as;        /* looked up by the command (common/priv.h) */
 	int verbose;

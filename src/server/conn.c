@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "server/conn.h"
+#include "server/workers.h"
 #include "server/ident.h"
 #include "server/metrics.h"
 #include "server/scripts.h"
@@ -135,7 +136,7 @@ void conn_accepted(struct server *s, int fd, const struct sockaddr_storage *peer
 	c->max_addrs = (uint8_t)s->cfg->max_addrs;
 	c->h.fd = fd;
 	c->h.cb = conn_event;
-	c->id = ++s->next_id;
+	c->id = s->next_id += (uint64_t)workers_count(s);   /* workers: interleaved, unique */
 	c->peer = *peer;
 	c->start_ms = ev_now_ms();
 	if (peer->ss_family == AF_INET6) {

@@ -28,6 +28,7 @@
 #include "server/intranet.h"
 #include "server/link.h"
 #include "server/server.h"
+#include "server/workers.h"
 
 const char *const drop_reason_names[DROP__COUNT] = {
 	[DROP_MALFORMED] = "malformed",
@@ -421,20 +422,29 @@ static int flood_allowed(struct conn *c)
 {
 	struct server *s = c->srv;
 	uint64_t now = ev_now_ms(), rate = (uint64_t)s->cfg->multicast_rate;
-	uint64_t burst = 2 * rate * 1000, copies = s->n_linkup ? s->n_linkup - 1 : 0;
+	unsigned linkup = s->w ? workers_linkup_total(s) : s->n_linkup;
+	uint64_t burst = 2 * rate * 1000, copies = linkup ? linkup - 1 : 0;
 
 	c->mc_tokens += (now - c->mc_last_ms) * rate;   /* in thousandths of a packet */
 	if (c->mc_tokens > burst)
 		c->mc_tokens = burst;
 	c->mc_last_ms = now;
-	if (now - s->flood_window_ms >= 1000) {
-		s->flood_window_ms = now;
-		s->flood_copies = 0;
-	}
-	if (c->mc_tokens < 1000 || s->flood_copies + copies > FLOOD_COPIES_PER_S)
+	if (c->mc_tokens < 1000)
 		return 0;
+	if (s->w) {
+		/* The link's budget is shared by every worker (workers.h). */
+		if (!workers_flood_budget(s, now, copies, FLOOD_COPIES_PER_S))
+			return 0;
+	} else {
+		if (now - s->flood_window_ms >= 1000) {
+			s->flood_window_ms = now;
+			s->flood_copies = 0;
+		}
+		if (s->flood_copies + copies > FLOOD_COPIES_PER_S)
+			return 0;
+		s->flood_copies += copies;
+	}
 	c->mc_tokens -= 1000;
-	s->flood_copies += copies;
 	return 1;
 }
 
@@ -447,14 +457,17 @@ static void flood(struct conn *from, const uint8_t *pkt, size_t len)
 	for (struct conn *o = from->srv->conns; o; o = o->next)
 		if (o != from && o->state == CONN_LINKUP)
 			conn_send_packet(o, pkt, len);
+	/* The other workers' clients: one copy to each worker. */
+	if (from->srv->w && workers_send_all(from->srv, pkt, len, WK_FLOOD) < 0)
+		link_drop(from, DROP_QUEUE_FULL);
 }
 
 /* A multicast NA from the owner of its target: to the clients that probed
  * that address by DAD in the last PENDING_DAD_MS, and to no one else
  * (3.2.5.2.2: not to clients that have no entry for it). */
-static void na_to_askers(struct conn *from, const struct in6_addr *target, const uint8_t *pkt, size_t len)
+static void na_to_askers(struct server *s, struct conn *from, const struct in6_addr *target,
+			 const uint8_t *pkt, size_t len)
 {
-	struct server *s = from->srv;
 	uint64_t now = ev_now_ms();
 
 	for (unsigned i = 0; i < PENDING_DAD_SLOTS; i++) {
@@ -487,21 +500,26 @@ static void dad_probe(struct conn *c, struct conn *owner, const struct icmp6_vie
 		      const uint8_t *pkt, size_t len)
 {
 	struct server *s = c->srv;
+	/* Held by a client of another worker: the steering map knows. */
+	int remote = owner ? -1 : workers_owner(s, &ic->target);
 
 	if (owner == c)
 		owner = NULL; /* re-checking its own address */
-	if (!owner)
+	if (!owner && remote < 0)
 		claim_by_dad(c, &ic->target);
 	if (s->cfg->auth == AUTH_NONE) {
 		/* Answered here for the owner: the NA the owner would send, R and
 		 * S clear, no TLLAO, on this connection (3.2.5.2.2). */
-		if (owner)
+		if (owner || remote >= 0)
 			send_na(c, &ic->target, &all_nodes, &ic->target, 0x20);
 		return;
 	}
-	if (owner) {
+	if (owner || remote >= 0) {
 		remember_dad(s, &ic->target, c);
-		conn_send_packet(owner, pkt, len);
+		if (owner)
+			conn_send_packet(owner, pkt, len);
+		else if (workers_send(s, remote, pkt, len, WK_DAD) < 0)
+			link_drop(c, DROP_QUEUE_FULL);
 		return;
 	}
 	flood(c, pkt, len);
@@ -531,7 +549,11 @@ static void from_client_multicast(struct conn *c, const uint8_t *pkt, size_t len
 		return;
 	}
 	if (type == ICMP6_TYPE_NA && owner_of(s, &ic->target) == c) {
-		na_to_askers(c, &ic->target, pkt, len);
+		na_to_askers(s, c, &ic->target, pkt, len);
+		/* The asker may be another worker's client: each applies its own
+		 * table of pending DAD probes. */
+		if (s->w && workers_send_all(s, pkt, len, WK_NA) < 0)
+			link_drop(c, DROP_QUEUE_FULL);
 		return;
 	}
 	flood(c, pkt, len);
@@ -587,6 +609,8 @@ static enum drop_reason forbidden(struct conn *c, const struct ipv6_view *v, con
 		if (bind_reserved_for_other(c, &ic->target))
 			return DROP_FOREIGN_TARGET;
 		o = owner_of(s, &ic->target);
+		if (!o && workers_owner(s, &ic->target) >= 0)
+			return DROP_FOREIGN_TARGET;     /* another worker's client holds it */
 		return o && o != c ? DROP_FOREIGN_TARGET : DROP__COUNT;
 	default:
 		return DROP__COUNT;
@@ -604,6 +628,17 @@ static void client_to_client(struct conn *c, const uint8_t *pkt, size_t len, con
 		 * packet to oneself is not switched either. */
 		link_drop(c, DROP_LINKLOCAL);
 		return;
+	}
+	if (!dst) {
+		int q = workers_owner(s, &v->dst);
+		if (q >= 0) {
+			/* Another worker's client: through the ring to it, the
+			 * packet unchanged (hop limit included). */
+			s->st.client_to_client++;
+			if (workers_send(s, q, pkt, len, WK_UNICAST) < 0)
+				link_drop(c, DROP_QUEUE_FULL);
+			return;
+		}
 	}
 	if (!dst || dst->state != CONN_LINKUP) {
 		link_drop(c, DROP_NO_OWNER);
@@ -683,4 +718,49 @@ void link_from_tun(struct server *s, const uint8_t *pkt, size_t len)
 	}
 	bind_touch(c, &v.dst);
 	conn_send_packet(c, pkt, len);
+}
+
+/* A packet another worker's client sent, handed over through a ring
+ * (workers.h): the sending worker applied the link's rules to its sender;
+ * here only this worker's clients are looked at. */
+void link_from_worker(struct server *s, const uint8_t *pkt, size_t len, int kind)
+{
+	struct ipv6_view v;
+	struct icmp6_view ic;
+	const char *why = NULL;
+	struct conn *c;
+
+	memset(&ic, 0, sizeof(ic));
+	if (ipv6_parse(pkt, len, &v, &why) < 0) {
+		srv_drop(s, DROP_MALFORMED);
+		return;
+	}
+	if ((kind == WK_DAD || kind == WK_NA) &&
+	    (v.proto != IPPROTO_ICMPV6 || icmp6_parse(&v, pkt, &ic, &why) < 0)) {
+		srv_drop(s, DROP_MALFORMED);
+		return;
+	}
+	switch (kind) {
+	case WK_UNICAST:
+	case WK_DAD:
+		c = owner_of(s, kind == WK_DAD ? &ic.target : &v.dst);
+		if (!c || c->state != CONN_LINKUP) {
+			srv_drop(s, DROP_NO_OWNER);
+			return;
+		}
+		if (kind == WK_UNICAST)
+			bind_touch(c, &v.dst);
+		conn_send_packet(c, pkt, len);
+		return;
+	case WK_FLOOD:
+		for (c = s->conns; c; c = c->next)
+			if (c->state == CONN_LINKUP)
+				conn_send_packet(c, pkt, len);
+		return;
+	case WK_NA:
+		na_to_askers(s, NULL, &ic.target, pkt, len);
+		return;
+	default:
+		srv_drop(s, DROP_MALFORMED);
+	}
 }

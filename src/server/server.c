@@ -31,6 +31,7 @@
 #include "server/link.h"
 #include "server/server.h"
 #include "server/status.h"
+#include "server/workers.h"
 
 #define TUN_BATCH 64
 #define SWAP_FIELD(a, b, f) do { char *t_ = (a)->f; (a)->f = (b)->f; (b)->f = t_; } while (0)
@@ -106,6 +107,19 @@ static int admit(struct server *s, const struct sockaddr_storage *peer)
 	return 1;
 }
 
+void server_take_conn(struct server *s, int fd, const struct sockaddr_storage *peer)
+{
+	int one = 1;
+
+	if (!admit(s, peer)) {
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	conn_accepted(s, fd, peer);
+}
+
 static void on_accept(struct evloop *ev, struct ev_handler *h, uint32_t events)
 {
 	struct listener *l = (struct listener *)h;
@@ -114,7 +128,6 @@ static void on_accept(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
-		int one = 1;
 		int fd = accept4(h->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -128,13 +141,10 @@ static void on_accept(struct evloop *ev, struct ev_handler *h, uint32_t events)
 			}
 			return;
 		}
-		if (!admit(s, &peer)) {
-			close(fd);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		conn_accepted(s, fd, &peer);
+		if (s->w)
+			workers_dispatch(s, fd, &peer);   /* the supervisor holds no client */
+		else
+			server_take_conn(s, fd, &peer);
 	}
 }
 
@@ -158,7 +168,7 @@ static void on_tun(struct evloop *ev, struct ev_handler *h, uint32_t events)
 }
 
 /* A write to the TUN failed: counted for the client that sent the packets. */
-static void tun_write_failed(void *arg, void *owner, unsigned npkts)
+void server_tun_write_failed(void *arg, void *owner, unsigned npkts)
 {
 	struct server *s = arg;
 	struct conn *c = owner;
@@ -237,8 +247,8 @@ static void reload(struct server *s)
 	if (str_differs(n->listen, old->listen) || str_differs(n->tun, old->tun) ||
 	    (n->prefix && str_differs(n->prefix, old->prefix)) || n->transport != old->transport ||
 	    n->prefix_mode != old->prefix_mode || str_differs(n->prefix_pool, old->prefix_pool) ||
-	    str_differs(n->metrics, old->metrics))
-		log_warnx("reload: listen, transport, tun, prefix and metrics changes need a restart; kept");
+	    str_differs(n->metrics, old->metrics) || n->workers != old->workers)
+		log_warnx("reload: listen, transport, tun, prefix, metrics and workers changes need a restart; kept");
 	if (intranet_cfg_differs(n, old))
 		log_warnx("reload: --nat64 and --dns64 changes need a restart; kept");
 	intranet_cfg_swap(n, old);
@@ -248,6 +258,8 @@ static void reload(struct server *s)
 	SWAP_FIELD(n, old, prefix);
 	SWAP_FIELD(n, old, prefix_pool);
 	SWAP_FIELD(n, old, metrics);
+	SWAP_FIELD(n, old, workers_arg);
+	n->workers = old->workers;
 	n->run_as = old->run_as;
 	n->transport = old->transport;
 	n->prefix_mode = old->prefix_mode;
@@ -302,6 +314,8 @@ static void reload(struct server *s)
 	server_cfg_free(old);
 	if (old != s->orig_cfg)
 		free(old);
+	if (s->w && !workers_is_worker(s))
+		workers_reload(s);      /* checked here first; each worker applies it */
 	notify_ready();
 }
 
@@ -372,7 +386,11 @@ static int open_tun(struct server *s, char *err)
 	int fd;
 
 	snprintf(s->tun_name, sizeof(s->tun_name), "%s", s->cfg->tun);
-	if ((fd = tunio_open(&s->tun, s->tun_name, s->cfg->offload, 1280, tun_write_failed, s, e)) < 0)
+	if (s->w)
+		fd = workers_open_tun(s, e);    /* one queue per worker, steered */
+	else
+		fd = tunio_open(&s->tun, s->tun_name, s->cfg->offload, 1280, server_tun_write_failed, s, e);
+	if (fd < 0)
 		goto fail;
 	s->tun_h.fd = fd;
 	s->tun_h.cb = on_tun;
@@ -395,7 +413,7 @@ static int open_tun(struct server *s, char *err)
 		log_info("tun %s: up, mtu 1280, %s/64 and fe80::1, forwarding on", s->tun_name,
 			 inet_ntop(AF_INET6, &s->router_addr, a, sizeof(a)));
 	}
-	return ev_add(&s->ev, &s->tun_h, EPOLLIN);
+	return s->w ? 0 : ev_add(&s->ev, &s->tun_h, EPOLLIN);
 fail:
 	snprintf(err, ERRLEN, "%s", e);
 	return -1;
@@ -452,6 +470,8 @@ static int clamp_max_clients(struct server *s, char *err)
 		return -1;
 	}
 	room = s->nofile - SERVER_FD_RESERVE;
+	if (s->w && !workers_is_worker(s))
+		room *= workers_count(s);        /* the workers' descriptors, each process its own */
 	if (s->max_clients + s->max_handshakes <= room)
 		return 0;
 	if (s->max_handshakes > room / 2)
@@ -486,6 +506,8 @@ static void end_of_turn(struct server *s)
 		s->graveyard = c->next;
 		conn_free(c);
 	}
+	if (s->w)
+		workers_end_of_turn(s);
 }
 
 static void tick(struct server *s, uint64_t now)
@@ -502,8 +524,12 @@ static void tick(struct server *s, uint64_t now)
 		conn_tick(c, now);
 	}
 	bind_tick(s, now);
-	ctl_server_tick(&s->ctl, now);
-	s->st.ctl_timeouts = s->ctl.timeouts;
+	if (s->w)
+		workers_tick(s, now);
+	if (!workers_is_worker(s)) {
+		ctl_server_tick(&s->ctl, now);
+		s->st.ctl_timeouts = s->ctl.timeouts;
+	}
 	/* Handshakes and request parsers come in bursts (a whole site
 	 * reconnecting); what they used is given back to the system once
 	 * they are done, or idle clients would look several KiB fatter. */
@@ -632,12 +658,61 @@ fail:
 	return 1;
 }
 
+/* The loop, the same in the one-process server, the supervisor and a
+ * worker (workers.h adds its steps). */
+static void run_loop(struct server *s)
+{
+	uint64_t next_tick = ev_now_ms() + 1000;
+	int worker = workers_is_worker(s);
+
+	while (!s->stopping) {
+		uint64_t now = ev_now_ms();
+		int timeout = s->dirty || s->resume ? 0 : (int)(next_tick > now ? next_tick - now : 0);
+		int wd = worker ? -1 : notify_watchdog(now);
+		if (wd >= 0 && wd < timeout)
+			timeout = wd;
+		if (s->w)
+			timeout = workers_before_wait(s, timeout);
+		if (ev_run_once(&s->ev, timeout) < 0 && errno != EINTR)
+			fatal("epoll_wait");
+		s->ev.stop = 0;
+		if (s->w)
+			workers_after_wait(s);
+		resume_reads(s);
+		now = ev_now_ms();
+		if (now >= next_tick) {
+			tick(s, now);
+			if (!worker) {
+				certwatch_tick(s, now);
+				metrics_tick(s, now);
+				update_status(s);
+			}
+			next_tick = now + 1000;
+		}
+		end_of_turn(s);
+	}
+}
+
+int server_worker_loop(struct server *s)
+{
+	char err[ERRLEN];
+
+	if (clamp_max_clients(s, err) < 0)
+		log_errx("%s", err);
+	workers_ready(s);
+	run_loop(s);
+	shutdown_all(s);
+	scripts_drain(s);
+	tunio_flush(&s->tun);
+	return 0;
+}
+
 int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 		void (*on_ready)(void *arg), void *ready_arg)
 {
 	struct server *s = calloc(1, sizeof(*s));
 	char err[ERRLEN];
-	uint64_t next_tick;
+	long nw;
 	int rc = 1;
 
 	if (!s)
@@ -654,6 +729,11 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	    addrtab_init(&s->reserved, 64) < 0 || addrtab_init(&s->per_source, 64) < 0)
 		fatal("event loop");
 	scripts_init(s);
+	nw = workers_wanted(cfg, nofile_limit());
+	if (nw > 1 && workers_init(s, nw, err) < 0) {
+		log_errx("%s", err);
+		goto out;
+	}
 	if (clamp_max_clients(s, err) < 0) {
 		log_errx("%s", err);
 		goto out;
@@ -680,33 +760,23 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload_fn,
 	}
 	log_listening(s);
 	log_tls_policy(s);
+	if (s->w) {
+		log_info("%d worker processes, each at most %ld connections (its descriptor limit); this "
+			 "process supervises them", workers_count(s), s->nofile ? s->nofile - SERVER_FD_RESERVE : -1L);
+		if (workers_start(s, err) < 0) {
+			log_errx("%s", err);
+			goto out;
+		}
+	}
 	if (on_ready)
 		on_ready(ready_arg);
 	update_status(s);
 	notify_ready();
-	next_tick = ev_now_ms() + 1000;
-	while (!s->stopping) {
-		uint64_t now = ev_now_ms();
-		int timeout = s->dirty || s->resume ? 0 : (int)(next_tick > now ? next_tick - now : 0);
-		int wd = notify_watchdog(now);
-		if (wd >= 0 && wd < timeout)
-			timeout = wd;
-		if (ev_run_once(&s->ev, timeout) < 0 && errno != EINTR)
-			fatal("epoll_wait");
-		s->ev.stop = 0;
-		resume_reads(s);
-		now = ev_now_ms();
-		if (now >= next_tick) {
-			tick(s, now);
-			certwatch_tick(s, now);
-			metrics_tick(s, now);
-			update_status(s);
-			next_tick = now + 1000;
-		}
-		end_of_turn(s);
-	}
+	run_loop(s);
 	rc = s->helper_lost ? 1 : 0;
 out:
+	if (s->w)
+		workers_stop(s);        /* their clients first, then what they used */
 	/* The listener first: a client that comes back while the others are
 	 * being closed is refused, not accepted and reset. */
 	if (s->lst.h.fd >= 0) {
@@ -731,6 +801,7 @@ out:
 	addrtab_free(&s->remembered);
 	addrtab_free(&s->per_source);
 	bind_free_all(s);
+	workers_free(s);
 	ev_free(&s->ev);
 	if (s->cfg != cfg) {
 		/* Reloaded: the caller's struct gets the current configuration. */

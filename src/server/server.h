@@ -24,6 +24,13 @@ int server_main(struct server_cfg *cfg, server_reload_fn reload, void (*on_ready
  * SERVER_FD_RESERVE are kept. */
 int server_check_nofile(char *err);
 void server_mark_dirty(struct conn *c);
+/* A connection accepted here or handed over by the supervisor (workers.h):
+ * admitted (per-source and handshake caps) and started, or closed. */
+void server_take_conn(struct server *s, int fd, const struct sockaddr_storage *peer);
+/* The TUN's write-failure callback (tunio.h). */
+void server_tun_write_failed(void *arg, void *owner, unsigned npkts);
+/* A worker's loop until SIGTERM, then its clients closed; the exit status. */
+int server_worker_loop(struct server *s);
 /* c used its share of reading this turn; it goes on next turn. */
 void server_mark_resume(struct conn *c);
 

@@ -12,6 +12,7 @@
 #include "server/stats.h"
 #include "server/status.h"
 #include "server/types.h"
+#include "server/workers.h"
 
 static const char *const conn_state_names[] = {
 	[CONN_TLS_HANDSHAKE] = "TLSHandshake", [CONN_HTTP_REQUEST] = "HTTPRequest",
@@ -116,6 +117,8 @@ static struct json_object *state_json(struct server *s)
 		json_object_object_add(o, d->key, r);
 	}
 	json_object_object_add(o, "Tun", ctl_tun_json(&s->tun));
+	if (s->w)
+		json_object_object_add(o, "Workers", workers_state_json(s));
 	return o;
 }
 
@@ -195,6 +198,9 @@ struct json_object *server_ctl(void *arg, const char *cmd)
 {
 	struct server *s = arg;
 
+	/* The supervisor holds no client: every worker answers for its own. */
+	if (s->w && !workers_is_worker(s) && (!strncmp(cmd, "disconnect ", 11) || !strcmp(cmd, "clients")))
+		return workers_gather(s, cmd);
 	if (!strncmp(cmd, "disconnect ", 11))
 		return disconnect(s, cmd + 11);
 	if (!strcmp(cmd, "state"))

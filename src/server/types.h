@@ -82,6 +82,7 @@ enum conn_state {
 struct server;
 struct conn_ident;
 struct metrics;
+struct workers;
 
 struct conn {
 	struct ev_handler h;            /* first: the event loop hands us &h */
@@ -226,6 +227,7 @@ struct server {
 	pid_t helper_pid;
 	int helper_lost;                /* it ended: the server stops, exit status 1 */
 	int dropped;                    /* the server runs as --user */
+	struct workers *w;              /* --workers > 1 (workers.h), or NULL: one process */
 };
 
 #endif

@@ -1,0 +1,183 @@
+"""The server as a supervisor and worker processes (--workers N, issue 11).
+
+Real clients in their own namespaces, the real kernel on both ends: with
+--workers 3 the supervisor hands each connection to the least-loaded
+worker, so three clients land on three workers; packets between them cross
+workers through the shared-memory rings (never through the kernel, which
+would decrement the hop limit: ND from another client would arrive invalid),
+the inside reaches every client through the steering program, and a killed
+worker is replaced on its queue while its clients reconnect elsewhere.
+"""
+
+import errno
+import fcntl
+import json
+import os
+import signal
+import struct
+import subprocess
+
+import pytest
+
+import netns
+
+HOSTS = ("cli", "cli2", "cli3")
+
+
+def ll_addresses(client):
+    p = client.topo.run(client.host, ["ip", "-j", "-6", "addr", "show", "dev",
+                                      "iphttps0", "scope", "link"])
+    return [a["local"] for l in json.loads(p.stdout or "[]")
+            for a in l.get("addr_info", []) if "local" in a]
+
+
+def workers_of(server):
+    st = server.state()
+    assert "Workers" in st, st
+    return st["Workers"]
+
+
+def clients_json(server):
+    p = server.topo.run("srv", [server.binary, "clients", "--json", "--run-dir",
+                                server.run_dir, server.tun])
+    return json.loads(p.stdout)
+
+
+def start_three(start_server, start_client, *args):
+    server = start_server("--workers", "3", *args)
+    netns.wait_for(lambda: all(w["State"] == "running"
+                               for w in workers_of(server)), 20, 0.2,
+                   "three workers running")
+    clients = []
+    for h in HOSTS:
+        c = start_client(server, host=h)
+        c.wait_linkup()
+        clients.append(c)
+    addrs = [c.wait_address() for c in clients]
+    return server, clients, addrs
+
+
+def tcp_echo(topo, srv_host, cli_host, addr, port=5555):
+    """A TCP connection from cli_host to addr (in srv_host) and back."""
+    server = topo.popen(srv_host, ["python3", "-c", (
+        "import socket;s=socket.socket(socket.AF_INET6);"
+        "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);"
+        "s.bind(('::',%d));s.listen(1);c,_=s.accept();"
+        "c.sendall(c.recv(100)[::-1]);c.close()") % port], name="echo")
+    try:
+        def attempt():
+            p = topo.run(cli_host, ["python3", "-c", (
+                "import socket,sys;c=socket.create_connection(('%s',%d),3);"
+                "c.sendall(b'across workers');print(c.recv(100).decode())")
+                % (addr, port)], check=False, timeout=10)
+            return p.returncode == 0 and "srekrow ssorca" in p.stdout
+        netns.wait_for(attempt, 20, 0.5, "TCP %s -> %s" % (cli_host, addr))
+    finally:
+        server.stop()
+
+
+def test_spread_ping_tcp_and_ll_across_workers(topo, start_server, start_client):
+    server, clients, addrs = start_three(start_server, start_client)
+    ws = workers_of(server)
+    # The acceptor gives each new client to the least-loaded worker.
+    assert sorted(w["Clients"] for w in ws) == [1, 1, 1], ws
+    assert len({w["PID"] for w in ws}) == 3 and server.proc.pid not in \
+        [w["PID"] for w in ws], ws
+    # Every client and its worker, from clients (gathered from each worker).
+    recs = clients_json(server)
+    assert len([r for r in recs if r.get("State") == "LinkUp"]) == 3, recs
+    assert len({r["Id"] for r in recs}) == 3, recs
+    # Inside to every client (the steering program picks each one's queue).
+    for a in addrs:
+        netns.wait_for(lambda: topo.ping("ins", a), 20, 0.5,
+                       "inside to %s" % a)
+    # Client to client, global, both ways, between every pair of workers.
+    for i, c in enumerate(clients):
+        for j, a in enumerate(addrs):
+            if i != j:
+                netns.wait_for(lambda: topo.ping(c.host, a), 20, 0.5,
+                               "%s to %s" % (c.host, a))
+    # Link-local between clients (mode Certificates), the hop limit intact:
+    # ND from another worker's client is accepted by the kernel only at 255.
+    ll = [ll_addresses(c) for c in clients]
+    assert all(ll), ll
+    for i, c in enumerate(clients):
+        j = (i + 1) % 3
+        target = "%s%%iphttps0" % ll[j][0]
+        netns.wait_for(lambda: topo.ping(c.host, target), 20, 0.5,
+                       "%s to %s" % (c.host, target))
+    # TCP both ways between clients on different workers.
+    tcp_echo(topo, "cli2", "cli", addrs[1])
+    tcp_echo(topo, "cli", "cli2", addrs[0], port=5556)
+    st = server.state()
+    assert st["Clients"] == 3, st
+    assert st["Counters"]["ClientToClient"] > 0, st["Counters"]
+    # Nothing went through the kernel between clients: no Redirect.
+    for c in clients:
+        out = topo.run(c.host, ["nstat", "-az", "Icmp6InRedirects"]).stdout
+        assert " 0 " in out or out.split()[-2] == "0", out
+
+
+def test_killed_worker_replaced_clients_reconnect(topo, start_server, start_client):
+    server, clients, addrs = start_three(start_server, start_client)
+    ws = workers_of(server)
+    victim = ws[1]
+    os.kill(victim["PID"], signal.SIGKILL)
+
+    def restarted():
+        w = workers_of(server)[1]
+        return w if w["Restarts"] == 1 and w["State"] == "running" and \
+            w["PID"] != victim["PID"] else None
+    w = netns.wait_for(restarted, 30, 0.2, "a successor on queue 1")
+    # Every client is linked up again (the dropped one reconnected) and
+    # keeps its address: the dead worker's claims were swept.
+    netns.wait_for(lambda: server.state()["Clients"] == 3, 60, 0.5,
+                   "three clients again")
+    for a in addrs:
+        netns.wait_for(lambda: topo.ping("ins", a), 30, 0.5,
+                       "inside to %s after the restart" % a)
+    netns.wait_for(lambda: topo.ping("cli", addrs[2]) and
+                   topo.ping("cli3", addrs[0]), 30, 0.5,
+                   "client to client after the restart")
+    assert server.proc.alive()
+
+
+def test_full_workers_skipped_then_refused(topo, start_server, start_client):
+    # 130 descriptors a process: 128 kept for the daemon's own, so each
+    # worker holds one client (and one handshake); no CAP_SYS_RESOURCE is
+    # needed to lower a limit.
+    server = start_server("--workers", "3",
+                          wrap=("prlimit", "--nofile=130:130", "--"))
+    netns.wait_for(lambda: all(w["State"] == "running" and w["Capacity"] == 1
+                               for w in workers_of(server)), 20, 0.2,
+                   "three workers of capacity 1")
+    clients = []
+    for h in HOSTS:
+        c = start_client(server, host=h)
+        c.wait_linkup()
+        clients.append(c)
+    # A full worker is skipped, never handed a connection it cannot hold.
+    ws = workers_of(server)
+    assert [w["Clients"] for w in ws] == [1, 1, 1], ws
+    # All full: the next client is refused cleanly and counted, the
+    # control socket still answers, the others stay served.
+    before = server.state()["Counters"]["RefusedFull"]
+    c4 = start_client(server, host="cli4")
+    netns.wait_for(lambda: server.state()["Counters"]["RefusedFull"] > before,
+                   30, 0.5, "a refusal counted")
+    assert c4.state().get("State") != "LinkUp"
+    assert server.state()["Clients"] == 3
+    a = clients[0].wait_address()
+    netns.wait_for(lambda: topo.ping("ins", a), 20, 0.5, "inside to %s" % a)
+
+
+def test_unprivileged_user_cannot_attach_a_queue(topo, start_server):
+    server = start_server("--workers", "2")
+    code = ("import fcntl,os,struct,sys\n"
+            "os.setgid(65534);os.setuid(65534)\n"
+            "fd=os.open('/dev/net/tun',os.O_RDWR)\n"
+            "ifr=struct.pack('16sH22x',%r.encode(),0x0001|0x1000|0x0100)\n"
+            "try:\n fcntl.ioctl(fd,0x400454ca,ifr);print('attached')\n"
+            "except OSError as e:\n print('refused',e.errno)\n") % server.tun
+    p = topo.run("srv", ["python3", "-c", code])
+    assert p.stdout.strip() == "refused %d" % errno.EPERM, p.stdout + p.stderr
