@@ -29,9 +29,11 @@ pid_t helper_fork(const int *keep, unsigned n)
 
 	if (pid != 0 || n > 4)
 		return pid;
-	/* Above anything that may be open, then down to 3, 4, ... */
+	/* Above the targets 3 .. 3 + n - 1 (not at a fixed 1000: a descriptor
+	 * limit of 1000 or less made that fail and the helper exit), then
+	 * down to 3, 4, ... */
 	for (unsigned i = 0; i < n; i++)
-		if ((high[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, 1000)) < 0)
+		if ((high[i] = fcntl(keep[i], F_DUPFD_CLOEXEC, 3 + (int)n)) < 0)
 			_exit(1);
 	for (unsigned i = 0; i < n; i++)
 		if (dup3(high[i], 3 + (int)i, O_CLOEXEC) < 0)
