@@ -247,7 +247,7 @@ static void reload(struct server *s)
 	if (str_differs(n->listen, old->listen) || str_differs(n->tun, old->tun) ||
 	    (n->prefix && str_differs(n->prefix, old->prefix)) || n->transport != old->transport ||
 	    n->prefix_mode != old->prefix_mode || str_differs(n->prefix_pool, old->prefix_pool) ||
-	    str_differs(n->metrics, old->metrics) || n->workers != old->workers)
+	    str_differs(n->metrics, old->metrics) || str_differs(n->workers_arg, old->workers_arg))
 		log_warnx("reload: listen, transport, tun, prefix, metrics and workers changes need a restart; kept");
 	if (intranet_cfg_differs(n, old))
 		log_warnx("reload: --nat64 and --dns64 changes need a restart; kept");

@@ -784,7 +784,6 @@ static void close_others(struct server *s, int i)
 static void worker_main(struct server *s, int i)
 {
 	struct workers *w = s->w;
-	char err[ERRLEN];
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != w->sup_pid)
