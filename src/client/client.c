@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/priv.h"
 #include "common/sdnotify.h"
+#include "client/helper.h"
 #include "client/hooks.h"
 #include "client/reload.h"
 #include "errors.h"
@@ -421,38 +422,10 @@ static int open_signals(struct client *c)
 	return ev_add_signals(&c->ev, &c->sig_h);
 }
 
-/* Why this client must stay uid 0 after setup, or NULL: applying the
- * advertised DNS (systemd-resolved answers a privileged caller, resolvconf
- * runs as a child, /etc/resolv.conf is root's), or a certificate, key or
- * CA that each attempt reads again and the user could not read. */
-static const char *needs_root(struct client *c)
-{
-	static char why[ERRLEN];
-	const struct priv_user *u = &c->cfg->run_as;
-
-	if (dns_needs_root(c)) {
-		snprintf(why, sizeof(why), "the advertised DNS goes through systemd-resolved, resolvconf or "
-			 "/etc/resolv.conf, which only root may change (--dns off lets the client run as %s)", u->name);
-		return why;
-	}
-	for (size_t i = 0; i < c->cfg->n_creds; i++) {
-		const struct tls_cred *cr = &c->cfg->creds[i];
-		const char *f = !priv_user_can_read(u, cr->cert_file) ? cr->cert_file
-			      : !priv_user_can_read(u, cr->key_file) ? cr->key_file : NULL;
-		if (f) {
-			snprintf(why, sizeof(why), "%s, which every attempt reads again, is not readable to %s "
-				 "(chgrp %s; chmod g+r; and its directory g+x)", f, u->name, u->name);
-			return why;
-		}
-	}
-	return NULL;
-}
-
 int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_urls, SSL_CTX *ctx)
 {
 	struct client *c = calloc(1, sizeof(*c));
 	char err[ERRLEN];
-	const char *why;
 	int rc = 1;
 
 	if (!c)
@@ -468,7 +441,7 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 			log_info("%s: through the proxy %s:%s%s", urls[i].host, c->proxies[i].host,
 				 c->proxies[i].port, c->proxies[i].has_auth ? " (with credentials)" : "");
 	}
-	c->tun_h.fd = c->sig_h.fd = c->done_h.fd = c->lc.io.fd = c->lw_h.fd = -1;
+	c->tun_h.fd = c->sig_h.fd = c->done_h.fd = c->lc.io.fd = c->lw_h.fd = c->ps_h.fd = c->ps.fd = c->files.fd = -1;
 	c->dns.bus_h.fd = c->dns.tmr_h.fd = -1;
 	c->ctl.h.fd = -1;
 	c->done_pipe[0] = c->done_pipe[1] = -1;
@@ -500,18 +473,11 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 		goto out;
 	}
 	log_info("tun %s: up, mtu 1280, carrier off until the link is up", c->tun_name);
-	/* Set up: from here on the unprivileged user with CAP_NET_ADMIN only
-	 * (carrier, addresses), the seccomp filter.  Applying the advertised
-	 * DNS through resolvconf or by rewriting /etc/resolv.conf needs root
-	 * (root's files, a program run), and systemd-resolved answers a
-	 * privileged caller: then uid 0 stays, with CAP_NET_ADMIN only, and no
-	 * filter; with --dns off, the user. */
-	if (cfg->run_as.drop && (why = needs_root(c))) {
-		log_info("staying uid 0 (CAP_NET_ADMIN only): %s", why);
-		cfg->run_as.drop = 0;
-		priv_children_expected();
-	}
-	if (priv_drop(&cfg->run_as, 0, err) < 0) {
+	/* Set up: the helper forked for what needs root (client/helper.h:
+	 * the advertised DNS, the scripts, the certificates and keys each
+	 * attempt reads again), then from here on the unprivileged user with
+	 * CAP_NET_ADMIN only (carrier, addresses) and the seccomp filter. */
+	if (client_helper_start(c, err) < 0 || priv_drop(&cfg->run_as, 0, err) < 0) {
 		log_errx("%s", err);
 		goto out;
 	}
@@ -546,7 +512,7 @@ int client_main(struct client_cfg *cfg, const struct iph_url *urls, size_t n_url
 		    ev_now_ms() >= c->carrier_on_ms + CLIENT_HOLD_MS)
 			client_release_held(c); /* no word from the kernel: go on */
 	}
-	rc = 0;
+	rc = c->helper_lost ? 1 : 0;
 out:
 	if (c->fsm.state == CS_LINKUP) {
 		client_close_link(c);
@@ -556,7 +522,8 @@ out:
 	if (c->pending_reload)
 		client_reload_discard(c);
 	SSL_CTX_free(c->ssl_ctx);       /* attempts in flight hold their own reference */
-	dns_shutdown(c);
+	client_helper_end(c);   /* the helper takes the DNS back */
+	dns_shutdown(c);        /* (only when there was no helper) */
 	ctl_server_close(&c->ctl);
 	if (c->tun_h.fd >= 0)
 		tunio_close(&c->tun);

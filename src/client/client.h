@@ -110,6 +110,12 @@ struct client {
 	struct hook_job *up_job;        /* while the up script runs */
 	uint8_t up_ran, up_ok;          /* for this link */
 	struct client_reload *pending_reload; /* read, waiting for the attempts (reload.h) */
+	/* The privileged helper (client/helper.h). */
+	struct ps_chan ps;
+	struct ev_handler ps_h;         /* ps_h.fd is ps.fd, -1: none */
+	struct ps_chan files;           /* PS_OPEN, from any thread; fd -1: none */
+	pid_t helper_pid;
+	int helper_lost;                /* it ended: the client stops, exit status 1 */
 };
 
 /* Runs the client until SIGTERM; takes ctx over (frees it). */

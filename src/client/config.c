@@ -137,10 +137,25 @@ static int add_cred_dir(struct client_cfg *c, size_t item, const char *dir, char
 
 /* The client certificates of --cert/--key, checked, into c->creds.
  * 0, or -1 with err naming the option (or FILE:LINE) and the file. */
+static const struct tls_cred *given;
+static size_t n_given;
+
+void client_cfg_given_creds(const struct tls_cred *v, size_t n)
+{
+	given = v;
+	n_given = n < CLIENT_MAX_CERTS ? n : CLIENT_MAX_CERTS;
+}
+
 static int load_creds(struct client_cfg *c, char *err)
 {
 	size_t k = 0;
 	struct stat st;
+
+	if (given) {
+		memcpy(c->creds, given, n_given * sizeof(*given));
+		c->n_creds = n_given;
+		return 0;
+	}
 
 	for (size_t i = 0; i < c->certs.n; i++) {
 		const char *cert = c->certs.v[i];

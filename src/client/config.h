@@ -76,5 +76,9 @@ SSL_CTX *client_cfg_tls_ctx(const struct client_cfg *cfg, char *err);
  * host.  1 with p filled in, 0 for none, -1 with err. */
 int client_proxy_for(const struct client_cfg *cfg, const char *host, struct proxy_cfg *p, char *err);
 void client_cfg_free(struct client_cfg *cfg);
+/* The next parse takes these n client credentials (as the privileged
+ * helper read and checked them, client/helper.h) instead of reading the
+ * --cert files and directories itself; NULL: it reads them. */
+void client_cfg_given_creds(const struct tls_cred *v, size_t n);
 
 #endif

@@ -54,11 +54,6 @@ static enum dns_mech choose(struct client *c)
 	return MECH_NONE;
 }
 
-int dns_needs_root(struct client *c)
-{
-	return c->dns.mode != DNS_OFF;
-}
-
 static void revert(struct client *c, int wait)
 {
 	struct dns *d = &c->dns;
@@ -176,6 +171,31 @@ static void from_ra(const struct ra_info *ra, struct dns_set *s)
 	}
 }
 
+/* To the helper: the set to apply (PS_DNS_SET) or the link's end. */
+static void send_remote(struct client *c, unsigned type)
+{
+	struct dns *d = &c->dns;
+	struct ps_out o;
+
+	ps_begin(&o, type, 0);
+	for (size_t i = 0; type == PS_DNS_SET && i < d->want.n_servers; i++)
+		ps_put_bytes(&o, PT_SERVER, &d->want.servers[i], 16);
+	for (size_t i = 0; type == PS_DNS_SET && i < d->want.n_domains; i++)
+		ps_put_str(&o, PT_DOMAIN, d->want.domains[i]);
+	if (ps_send(d->remote->fd, &o, -1) < 0)
+		log_warn("DNS: to the privileged helper");
+}
+
+void dns_want(struct client *c, const struct dns_set *s)
+{
+	struct dns *d = &c->dns;
+
+	if (!memcmp(s, &d->want, sizeof(*s)) && (d->applied || d->busy || d->mode == DNS_OFF))
+		return;
+	d->want = *s;
+	apply(c);
+}
+
 void dns_ra(struct client *c, const struct ra_info *ra)
 {
 	struct dns *d = &c->dns;
@@ -187,10 +207,13 @@ void dns_ra(struct client *c, const struct ra_info *ra)
 		d->pref64_len = ra->pref64_len;
 	}
 	from_ra(ra, &s);
-	if (!memcmp(&s, &d->want, sizeof(s)) && (d->applied || d->busy || d->mode == DNS_OFF))
-		return;
-	d->want = s;
-	apply(c);
+	if (!d->remote) {
+		dns_want(c, &s);
+	} else if (memcmp(&s, &d->want, sizeof(s))) {
+		d->want = s;
+		if (d->mode != DNS_OFF)
+			send_remote(c, PS_DNS_SET);
+	}
 }
 
 void dns_link_down(struct client *c)
@@ -200,7 +223,10 @@ void dns_link_down(struct client *c)
 	memset(&d->want, 0, sizeof(d->want));
 	d->has_pref64 = 0;
 	d->unusable = 0;
-	apply(c);
+	if (d->remote && d->mode != DNS_OFF)
+		send_remote(c, PS_DNS_DOWN);
+	else if (!d->remote)
+		apply(c);
 }
 
 /* At exit: what is running (an application, or the revert LinkDown
@@ -212,6 +238,8 @@ void dns_shutdown(struct client *c)
 	struct dns *d = &c->dns;
 	uint64_t deadline = ev_now_ms() + SHUTDOWN_MS;
 
+	if (d->remote)
+		return;         /* the helper's (client/helper.c) */
 	memset(&d->want, 0, sizeof(d->want));
 	while (d->busy && ev_now_ms() < deadline) {
 		ev_run_once(&c->ev, 100);

@@ -24,6 +24,11 @@
  * another: there, split behaves as full and `state` says so.  Split with no
  * advertised domain behaves as full too (there is nothing to route by).
  *
+ * All of this needs root (resolvconf, root's /etc, a privileged D-Bus
+ * caller): once the client runs as its user, its helper (client/helper.h)
+ * runs this module on what the daemon sends (dns.remote set in the
+ * daemon); a helper that ends takes the DNS back first.
+ *
  * Files: dns.c (what is advertised, the choice, status), dns_resolved.c,
  * dns_file.c (resolvconf and resolv.conf).
  * Error convention: the apply and revert steps log their failures and show
@@ -34,6 +39,7 @@
 #include <netinet/in.h>
 #include <stddef.h>
 
+#include "common/privsep.h"
 #include "common/proc.h"
 #include "net/evloop.h"
 #include "wire/nd.h"
@@ -79,16 +85,18 @@ struct dns {
 	int rc_openresolv;
 	char rc_path[512];
 	char written[RESOLV_MAX];       /* what we wrote to RESOLV_CONF */
+	/* Once the client runs as its user, its helper applies the DNS
+	 * (client/helper.h): the calls below send it what to do, and the
+	 * fields "as applied" mirror what it reports. */
+	struct ps_chan *remote;
 };
 
 /* At start: read --dns, repair what a crashed run left in resolv.conf. */
-/* 1 when applying the DNS may need root (resolvconf runs as a child,
- * /etc/resolv.conf is rewritten, systemd-resolved is asked over D-Bus by
- * a privileged caller): anything but --dns off. */
-int dns_needs_root(struct client *c);
 void dns_init(struct client *c, int mode);
 /* A Router Advertisement from the router: apply what changed. */
 void dns_ra(struct client *c, const struct ra_info *ra);
+/* In the helper: the servers and domains the daemon sent (PS_DNS_SET). */
+void dns_want(struct client *c, const struct dns_set *s);
 /* The link left LinkUp: take the tunnel's DNS away at once. */
 void dns_link_down(struct client *c);
 /* The client exits: put everything back before returning (bounded). */

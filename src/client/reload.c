@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "client/client.h"
+#include "client/helper.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
 
@@ -74,9 +75,24 @@ void client_reload(struct client *c)
 {
 	struct client_reload *r = calloc(1, sizeof(*r));
 	char err[ERRLEN];
+	struct tls_cred creds[CLIENT_MAX_CERTS];
+	size_t n = 0;
+	int rc;
 
 	notify_reloading();
-	if (!r || client_cfg_reload(&r->cfg, r->urls, &r->n_urls, &r->ctx, err) < 0) {
+	/* The helper first: it reads and checks the certificates and keys as
+	 * root (the daemon may not read them), the daemon the rest. */
+	if (r && client_helper_running(c) && client_helper_reload(c, creds, &n, err) < 0) {
+		log_errx("reload: %s; keeping the running configuration", err);
+		free(r);
+		notify_ready();
+		return;
+	}
+	if (r && client_helper_running(c))
+		client_cfg_given_creds(creds, n);
+	rc = r ? client_cfg_reload(&r->cfg, r->urls, &r->n_urls, &r->ctx, err) : -1;
+	client_cfg_given_creds(NULL, 0);
+	if (rc < 0) {
 		log_errx("reload: %s; keeping the running configuration", r ? err : "out of memory");
 		free(r);
 		notify_ready();

@@ -237,6 +237,8 @@ static int take_request(struct helper *hp, int fd)
 		rc = run_script(hp, m);
 	else if (m->type == PS_STOP_SCRIPT)
 		stop_script(hp, ps_u32(m, PT_ID, 0)), rc = 0;
+	else if ((fd == hp->file_fd) != (m->type == PS_OPEN))
+		log_warnx("privsep: %s on the wrong channel; the helper stops", ps_type_name(m->type));
 	else
 		rc = hp->op(hp, m, hp->arg);
 	if (rc < 0 && n > 0)
@@ -255,16 +257,31 @@ static void on_chan(struct evloop *ev, struct ev_handler *h, uint32_t events)
 		hp->done = 1;
 }
 
-int helper_init(struct helper *hp, struct evloop *ev, helper_op_fn op, void *arg)
+static void on_file(struct evloop *ev, struct ev_handler *h, uint32_t events)
+{
+	struct helper *hp = CONTAINER(h, struct helper, file_h);
+
+	if (take_request(hp, h->fd) < 0)
+		hp->done = 1;
+}
+
+int helper_init(struct helper *hp, struct evloop *ev, int with_file, helper_op_fn op, void *arg)
 {
 	hp->ev = ev;
 	hp->op = op;
 	hp->arg = arg;
+	hp->file_fd = -1;
 	ps_chan_init(&hp->ch, 3);
 	hp->ch_h.fd = 3;
 	hp->ch_h.cb = on_chan;
 	if (ev_add(hp->ev, &hp->ch_h, EPOLLIN) < 0)
 		return -1;
+	if (with_file) {
+		hp->file_fd = hp->file_h.fd = 4;
+		hp->file_h.cb = on_file;
+		if (ev_add(hp->ev, &hp->file_h, EPOLLIN) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -300,4 +317,6 @@ void helper_finish(struct helper *hp)
 		ev_run_once(hp->ev, 100);
 	}
 	close(hp->ch.fd);
+	if (hp->file_fd >= 0)
+		close(hp->file_fd);
 }

@@ -44,6 +44,8 @@ struct helper {
 	struct evloop *ev;              /* the role's loop (made anew in the helper) */
 	struct ps_chan ch;              /* to the daemon */
 	struct ev_handler ch_h;
+	int file_fd;                    /* the client's file channel (PS_OPEN only), or -1 */
+	struct ev_handler file_h;
 	int reply_fd;                   /* where the request being handled came from */
 	int done;                       /* the daemon ended, or sent what it may not */
 	helper_op_fn op;
@@ -60,8 +62,9 @@ struct helper {
  * descriptors 3, 4, ... in the helper, in that order). */
 pid_t helper_fork(const int *keep, unsigned n);
 /* In the helper, after the fork: its loop ev (ev_init'ed by the caller)
- * on descriptor 3. */
-int helper_init(struct helper *hp, struct evloop *ev, helper_op_fn op, void *arg);
+ * on descriptor 3, and 4 as the file channel when with_file (PS_OPEN
+ * there, nowhere else). */
+int helper_init(struct helper *hp, struct evloop *ev, int with_file, helper_op_fn op, void *arg);
 /* Run until the daemon's end (hp->done); tick (may be NULL) after each
  * turn of the loop. */
 void helper_loop(struct helper *hp, void (*tick)(struct helper *hp, void *arg), void *arg);

@@ -51,8 +51,9 @@ int priv_drop(const struct priv_user *u, uint64_t extra, char *err);
  * no_new_privs; no seccomp filter (the programs it runs would inherit it). */
 int priv_helper(const struct priv_user *u, int become, uint64_t permitted, uint64_t inheritable,
 		char *err);
-/* The client, while it still runs programs and applies DNS itself (it
- * stays uid 0 then): no seccomp filter at the drop. */
+/* This process runs programs (the client's helper, client/helper.h):
+ * priv_keep keeps the capabilities inheritable too, priv_drop installs
+ * no seccomp filter. */
 void priv_children_expected(void);
 
 /* Keep uid, drop every capability but CAP_NET_ADMIN and extra (the same

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "net/evloop.h"
+#include "wire/nd.h"
 
 /* One rule of a type's schema: tags lo..hi, their kind, how many times
  * (together), how long each may be. */
@@ -32,6 +33,16 @@ static const struct ps_rule schema[PS_TYPE_MAX][RULES_MAX] = {
 	[PS_STOP_SCRIPT] = { U32(PT_ID, 1), END },
 	[PS_INTRANET_STOP] = { END },
 	[PS_RELOAD] = { END },
+	[PS_DNS_SET] = { R(PT_SERVER, PK_BYTES, 0, ND_MAX_DNS, 16), STR(PT_DOMAIN, 0, ND_MAX_DOMAINS, ND_DOMAIN_MAX - 1),
+			 END },
+	[PS_DNS_DOWN] = { END },
+	[PS_DNS_SHUTDOWN] = { END },
+	[PS_DNS_STATUS] = { U32(PT_MECH, 1), U32(PT_APPLIED, 1), U32(PT_SPLIT, 1), U32(PT_BUSY, 1),
+			    STR(PT_NOTE, 0, 1, 255), END },
+	[PS_OPEN] = { U32(PT_KIND, 1), STR(PT_PATH, 1, 1, 511), END },
+	[PS_OPENED] = { U32(PT_ERRNO, 1), END },
+	[PS_CREDS] = { STR(PT_CFG_CREDCERT, 0, 16, 511), STR(PT_CFG_CREDKEY, 0, 16, 511),
+		       STR(PT_CFG_CREDLABEL, 0, 16, 255), END },
 	[PS_SCRIPT_DONE] = { U32(PT_ID, 1), U32(PT_STATUS, 1), U32(PT_TIMEDOUT, 1),
 			     STR(PT_TEXT, 0, 1, 127), STR(PT_LINE, 0, 1, 255), END },
 	[PS_CHILD_STATUS] = { U32(PT_WHICH, 1), U32(PT_STATE, 1), U32(PT_PID, 1),
@@ -41,14 +52,15 @@ static const struct ps_rule schema[PS_TYPE_MAX][RULES_MAX] = {
 	[PS_DONE] = { END },
 	[PS_FAILED] = { STR(PT_ERR, 1, 1, ERRLEN - 1), END },
 	[PS_RELOADED] = { STR(PT_CFG_FILE, 0, 1, 255), R(PT_CFG_LINES, PK_BYTES, 1, 1, 128),
-			  STR(PT_CFG_CREDCERT, 0, 16, 511), STR(PT_CFG_CREDKEY, 0, 16, 511),
-			  STR(PT_CFG_CREDLABEL, 0, 16, 255), R(PT_CFG_EXTRA, PK_U32, 0, 8, 4),
+			  R(PT_CFG_EXTRA, PK_U32, 0, 8, 4),
 			  { PT_OPT_BASE, PT_OPT_LAST, PK_BYTES, 0, 1024, PS_STR_MAX + 2 }, END },
 };
 
 static const char *const type_names[PS_TYPE_MAX] = {
 	[PS_RUN_SCRIPT] = "run-script", [PS_STOP_SCRIPT] = "stop-script",
-	[PS_INTRANET_STOP] = "intranet-stop", [PS_RELOAD] = "reload",
+	[PS_INTRANET_STOP] = "intranet-stop", [PS_RELOAD] = "reload", [PS_DNS_SET] = "dns-set",
+	[PS_DNS_DOWN] = "dns-down", [PS_DNS_SHUTDOWN] = "dns-shutdown", [PS_DNS_STATUS] = "dns-status",
+	[PS_OPEN] = "open", [PS_OPENED] = "opened", [PS_CREDS] = "creds",
 	[PS_SCRIPT_DONE] = "script-done", [PS_CHILD_STATUS] = "child-status",
 	[PS_DONE] = "done", [PS_FAILED] = "failed", [PS_RELOADED] = "reloaded",
 };

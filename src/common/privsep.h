@@ -1,13 +1,13 @@
-/* Privilege separation (OpenBSD daemons' manner): the server forks a small
+/* Privilege separation (OpenBSD daemons' manner): each daemon forks a small
  * helper just before it gives up its privileges, then runs as --user with
  * CAP_NET_ADMIN only and the seccomp filter; the few operations that need
- * more (running programs: the translator, the resolver, the scripts; the
- * configuration read again with what it names) are asked of the helper
- * over a SOCK_SEQPACKET socketpair.  The helper never takes a path or a
- * program from the daemon: each request names one operation of a fixed
- * list, with arguments the helper checks against its own copy of the
- * configuration (server/helper.h says which and why).  (The client has no
- * helper yet: client/client.c says when it stays uid 0.)
+ * more (running programs: the translator, the resolver, the scripts;
+ * applying the advertised DNS; the configuration read again with what it
+ * names) are asked of the helper over a SOCK_SEQPACKET socketpair.  The
+ * helper never takes a path or a program from the daemon: each request
+ * names one operation of a fixed list, with arguments the helper checks
+ * against its own copy of the configuration (server/helper.h and
+ * client/helper.h say which and why).
  *
  * The message: one datagram, at most PS_MSG_MAX bytes,
  *     u16 type | u16 number of fields | u32 id | fields
@@ -46,13 +46,21 @@ enum ps_type {
 	PS_RUN_SCRIPT,          /* ID job, EVENT, NAME, ENV "IPHTTPS_X=v"... */
 	PS_STOP_SCRIPT,         /* ID job */
 	PS_INTRANET_STOP,       /* server: stop the translator and resolver, undo -> DONE */
-	PS_RELOAD,              /* read the configuration again -> RELOADED | FAILED */
+	PS_RELOAD,              /* read the configuration again -> RELOADED (server) | DONE (client) | FAILED */
 	/* helper -> daemon */
 	PS_SCRIPT_DONE,         /* ID job, STATUS, TIMEDOUT, TEXT, LINE */
 	PS_CHILD_STATUS,        /* WHICH, STATE, PID, STARTS, RESTARTS, SINCE, LASTEXIT, ... */
 	PS_DONE,
 	PS_FAILED,              /* ERR */
 	PS_RELOADED,            /* the configuration (common/cfgpack.h) */
+	/* the client's (daemon -> helper, then helper -> daemon) */
+	PS_DNS_SET,             /* client: SERVER (16 bytes)..., DOMAIN...: what the RAs advertise */
+	PS_DNS_DOWN,            /* client: the link is down: take the tunnel's DNS away */
+	PS_DNS_SHUTDOWN,        /* client: take everything back now -> DONE */
+	PS_DNS_STATUS,          /* client: MECH, APPLIED, SPLIT, BUSY, NOTE: the DNS as applied */
+	PS_OPEN,                /* client, on its file channel: KIND (0 certificate, 1 key), PATH -> OPENED */
+	PS_OPENED,              /* ERRNO: 0 with the descriptor open for reading */
+	PS_CREDS,               /* client, the reply to RELOAD: CFG_CREDCERT, CFG_CREDKEY, CFG_CREDLABEL... */
 	PS_TYPE_MAX
 };
 
@@ -62,6 +70,10 @@ enum ps_tag {
 	PT_BACKOFF, PT_ERR,
 	/* the configuration (cfgpack.c) */
 	PT_CFG_FILE, PT_CFG_LINES, PT_CFG_CREDCERT, PT_CFG_CREDKEY, PT_CFG_CREDLABEL, PT_CFG_EXTRA,
+	/* the client's DNS */
+	PT_SERVER, PT_DOMAIN, PT_MECH, PT_APPLIED, PT_SPLIT, PT_BUSY, PT_NOTE,
+	/* the client's certificates and keys */
+	PT_KIND, PT_PATH, PT_ERRNO,
 	PT_OPT_BASE = 0x100,    /* option i of the role's table: PT_OPT_BASE + i */
 	PT_OPT_LAST = 0x13f,
 };
@@ -119,7 +131,8 @@ void ps_put_lstr(struct ps_out *o, uint16_t tag, unsigned line, const char *s);
 void ps_put_bytes(struct ps_out *o, uint16_t tag, const void *p, size_t len);
 
 /* One end of a socketpair.  The mutex serialises ps_call on a channel
- * that threads might share. */
+ * that threads share (the client's file channel: its attempts run in
+ * threads). */
 struct ps_chan {
 	int fd;
 	uint32_t next_id;

@@ -150,7 +150,7 @@ void server_helper_main(struct server *s)
 
 	err[0] = 0;
 	if (priv_helper(&c->run_as, 1, caps, caps, err) < 0 || ev_init(&s->ev) < 0 ||
-	    helper_init(&H, &s->ev, op, s) < 0) {
+	    helper_init(&H, &s->ev, 0, op, s) < 0) {
 		log_errx("privsep: the server's helper: %s", err);
 		_exit(1);
 	}

@@ -371,12 +371,33 @@ static void cred_idx_init(void)
 	cred_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
+static tls_open_fn opener;
+static void *opener_arg;
+
+void tls_set_opener(tls_open_fn fn, void *arg)
+{
+	opener = fn;
+	opener_arg = arg;
+}
+
+/* A BIO reading path, through the opener when there is one. */
+static BIO *open_bio(const char *path, int is_key)
+{
+	int fd;
+
+	if (!opener)
+		return BIO_new_file(path, "r");
+	if ((fd = opener(path, is_key, opener_arg)) < 0)
+		return NULL;
+	return BIO_new_fd(fd, BIO_CLOSE);
+}
+
 /* Reads cred's certificate chain and key: 0 with *x, *pk and *chain (the
  * caller frees them), or -1 with why. */
 static int cred_load(const struct tls_cred *cred, X509 **x, EVP_PKEY **pk,
 		     STACK_OF(X509) **chain, char *why, size_t len)
 {
-	BIO *b = BIO_new_file(cred->cert_file, "r");
+	BIO *b = open_bio(cred->cert_file, 0);
 	X509 *ca;
 
 	*x = NULL;
@@ -390,7 +411,7 @@ static int cred_load(const struct tls_cred *cred, X509 **x, EVP_PKEY **pk,
 		sk_X509_push(*chain, ca);
 	BIO_free(b);
 	ERR_clear_error();
-	if (!(b = BIO_new_file(cred->key_file, "r")) ||
+	if (!(b = open_bio(cred->key_file, 1)) ||
 	    !(*pk = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL))) {
 		snprintf(why, len, "cannot read the private key %s of %s", cred->key_file, cred->label);
 		goto fail;

@@ -66,6 +66,11 @@ struct tls_cred_use {
  * not for client authentication (a Windows client keeps such a
  * certificate and drops it when a server asks for one: 0x800b0110). */
 int tls_cred_check(const struct tls_cred *cred, char *err);
+/* Who opens a credential's files (a process that may not: the client's
+ * helper does, client/helper.h): a descriptor open for reading, or -1
+ * with errno.  NULL (the default): opened here. */
+typedef int (*tls_open_fn)(const char *path, int is_key, void *arg);
+void tls_set_opener(tls_open_fn fn, void *arg);
 /* Make ssl (of a tls_client_ctx) use u->cred when the server asks for a
  * certificate: the files are read and checked then, and u records the
  * outcome (u must outlive the handshake).  0, or -1 (no memory). */

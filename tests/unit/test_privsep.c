@@ -80,6 +80,24 @@ static void test_round_trip(void **state)
 	assert_true(ps_u64(m, PT_SINCE, 0) == 0x123456789abcULL);
 	assert_int_equal(ps_str(m, PT_LINE, 0, s, sizeof(s)), 0);
 
+	/* the client's: servers and domains, at most as many as an RA keeps */
+	ps_begin(o, PS_DNS_SET, 0);
+	for (int i = 0; i < 4; i++)
+		ps_put_bytes(o, PT_SERVER, "0123456789abcdef", 16);
+	ps_put_str(o, PT_DOMAIN, "corp.example");
+	assert_int_equal(ps_parse(o->b, o->len, m, why), 0);
+	assert_int_equal(ps_count(m, PT_SERVER), 4);
+	ps_put_bytes(o, PT_SERVER, "0123456789abcdef", 16);
+	assert_int_equal(ps_parse(o->b, o->len, m, why), -1);   /* a fifth */
+	ps_begin(o, PS_DNS_SET, 0);
+	ps_put_bytes(o, PT_SERVER, "0123456789abcdefg", 17);
+	assert_int_equal(ps_parse(o->b, o->len, m, why), -1);
+	ps_begin(o, PS_OPEN, 9);
+	ps_put_u32(o, PT_KIND, 1);
+	ps_put_str(o, PT_PATH, "/etc/iphttps/client1.key");
+	assert_int_equal(ps_parse(o->b, o->len, m, why), 0);
+	assert_string_equal(ps_type_name(m->type), "open");
+
 	ps_begin(o, PS_FAILED, 3);
 	ps_put_str(o, PT_ERR, "server.conf:4: listen: bad");
 	assert_int_equal(ps_parse(o->b, o->len, m, why), 0);
@@ -359,7 +377,7 @@ static pid_t start_helper(const char *path, struct ps_chan *c)
 	if (pid == 0) {
 		static struct helper hp;
 		static struct evloop ev;
-		if (ev_init(&ev) < 0 || helper_init(&hp, &ev, helper_op, NULL) < 0)
+		if (ev_init(&ev) < 0 || helper_init(&hp, &ev, 0, helper_op, NULL) < 0)
 			_exit(3);
 		hp.hook_timeout_ms = 5000;
 		hp.script_for[PS_EV_CONNECT] = path;
