@@ -31,6 +31,7 @@ import pytest
 import conftest
 import mountns
 import netns
+from privs import assert_confined
 
 SRV_V4 = "10.20.0.1"
 WEB_V4 = "10.20.0.2"            # the IPv4-only web server and intranet DNS
@@ -232,6 +233,9 @@ def test_fetch_by_name_through_resolv_conf(lab, machine):
     orig = m.read("/etc/resolv.conf")
     c = Cli(lab, machine=m)
     st = c.wait_dns("split; applied: full through /etc/resolv.conf")
+    # The client is its user with CAP_NET_ADMIN and the filter; its helper
+    # rewrote resolv.conf (before privilege separation it stayed uid 0).
+    assert_confined(c.proc.pid, "client (resolv.conf)")
     assert st["DNSMode"] == ("split; applied: full through /etc/resolv.conf "
                              "(it cannot send only some names to the tunnel)")
     assert st["DNSServers"] == [lab.dns64]
@@ -257,10 +261,27 @@ def test_fetch_by_name_through_resolv_conf(lab, machine):
     assert m.read("/etc/resolv.conf.iphttps-%s" % c.tun) is None
 
 
+def _helper_pid(cli):
+    m = re.search(r"privileged helper: pid (\d+)", cli.proc.stderr())
+    assert m, cli.proc.stderr()
+    return int(m.group(1))
+
+
+def _gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split()[2] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def test_resolv_conf_repaired_after_sigkill(lab, machine):
-    """A client killed with SIGKILL leaves its rewritten resolv.conf and
-    the kept original (the marker); the next start puts the original back
-    before anything else (here a symlink, restored as the symlink)."""
+    """The client killed with SIGKILL: its privileged helper, which applied
+    the DNS, puts the original resolv.conf back at once (here a symlink,
+    restored as the symlink) and ends.  Both killed at once (the whole
+    process group, as a crash of the unit would): the rewritten resolv.conf
+    and the kept original (the marker) stay, and the next start puts the
+    original back before anything else."""
     m = machine("cli")
     m.run(["sh", "-c", "printf 'nameserver 192.0.2.53\\n' > /run/resolv-test.conf && "
                        "ln -sf /run/resolv-test.conf /etc/resolv.conf"])
@@ -268,9 +289,21 @@ def test_resolv_conf_repaired_after_sigkill(lab, machine):
     c = Cli(lab, machine=m)
     c.wait_dns("split; applied: full through /etc/resolv.conf")
     assert m.lstat_kind("/etc/resolv.conf") == "file"
+    helper = _helper_pid(c)
     c.stop(signal.SIGKILL)
+    netns.wait_for(lambda: m.lstat_kind("/etc/resolv.conf") == "link -> /run/resolv-test.conf", 20, 0.1,
+                   "the helper's restore")
+    assert m.read("/etc/resolv.conf.iphttps-%s" % c.tun) is None
+    netns.wait_for(lambda: _gone(helper), 20, 0.1, "the helper's end")
+    # Both at once.
+    c = Cli(lab, machine=m, tun=c.tun, name="client-2")
+    c.wait_dns("split; applied: full through /etc/resolv.conf")
+    os.killpg(c.proc.pid, signal.SIGKILL)
+    c.proc.popen.wait(10)
+    netns.wait_for(lambda: _gone(_helper_pid(c)), 20, 0.1, "the helper killed")
     assert "nameserver %s" % lab.dns64 in m.read("/etc/resolv.conf").decode()
     assert m.lstat_kind("/etc/resolv.conf.iphttps-%s" % c.tun) == "link -> /run/resolv-test.conf"
+    shutil.rmtree(c.run_dir, ignore_errors=True)
     # The next start (same TUN name): repaired at once, --dns off applies nothing.
     again = Cli(lab, machine=m, tun=c.tun, extra=("--dns", "off"), name="client-again")
     again.wait(lambda st: st["State"] == "LinkUp", "LinkUp")
@@ -420,6 +453,7 @@ def test_split_dns_through_resolved(lab, resolved):
     link going down takes the servers away at once."""
     c = Cli(lab, host="cli3", machine=resolved)
     st = c.wait_dns("split; applied: split through systemd-resolved")
+    assert_confined(c.proc.pid, "client (systemd-resolved)")
     assert st["DNSMode"] == "split; applied: split through systemd-resolved"
     link = resolved.run(["resolvectl", "status", c.tun]).stdout
     assert "DNS Servers: %s" % lab.dns64 in link, link
@@ -447,6 +481,7 @@ def test_full_dns_through_resolved(lab, resolved):
     synthesized)."""
     c = Cli(lab, host="cli3", machine=resolved, extra=("--dns", "full"))
     st = c.wait_dns("full; applied: full through systemd-resolved")
+    assert_confined(c.proc.pid, "client (systemd-resolved, full)")
     link = resolved.run(["resolvectl", "status", c.tun]).stdout
     assert "+DefaultRoute" in link and "~." in link, link
     resolved.run(["dig", "+short", "+time=3", "AAAA", "www.outside.example", "@127.0.0.53"])
@@ -474,6 +509,7 @@ def test_resolvconf_openresolv(lab, machine):
     env = dict(os.environ, PATH="%s/sbin:%s" % (OPENRESOLV, os.environ.get("PATH", "/usr/bin:/bin")))
     c = Cli(lab, machine=m, env=env)
     st = c.wait_dns("split; applied: full through resolvconf")
+    assert_confined(c.proc.pid, "client (resolvconf)")
     assert st["DNSMode"] == ("split; applied: full through resolvconf "
                              "(it cannot send only some names to the tunnel)")
     text = m.read("/etc/resolv.conf").decode()

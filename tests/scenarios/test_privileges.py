@@ -3,6 +3,7 @@ the dedicated user (--user, default iphttps, created as `make install`
 does) with CAP_NET_ADMIN only, no way to gain more and the seccomp filter
 on; a running server cannot write a root-owned file (the CA's key), yet a
 reload re-reads its certificate and key without regaining root."""
+import json
 import os
 import pwd
 import re
@@ -13,23 +14,14 @@ import tempfile
 
 import netns
 from hookutil import script
-
-
-def status(pid):
-    fields = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            fields[k] = v.strip()
-    return fields
+from privs import assert_confined, status
 
 
 def test_dedicated_user_net_admin_only_after_setup(server, start_client):
     """Both daemons: uid and gid of the user iphttps (real, effective,
     saved), its group alone, CAP_NET_ADMIN alone (effective, permitted,
-    bounding), no_new_privs, a seccomp filter; and they still work.  (The
-    client applying DNS through resolvconf or /etc/resolv.conf stays uid 0
-    with CAP_NET_ADMIN only: --dns off here.)"""
+    bounding), no_new_privs, a seccomp filter; and they still work (here
+    with files the user may read; test_client_confined_* without)."""
     # Its certificate and key readable to the user (each attempt reads them).
     grp = pwd.getpwnam("iphttps").pw_gid
     d = os.path.join(server.state_dir, "clients")
@@ -81,6 +73,69 @@ def test_running_server_cannot_write_root_owned_file(server, client):
     assert server.state()["Clients"] == 1
 
 
+def _issue(server, name, d):
+    """A client certificate NAME from the server's authority, copied into
+    d as root's alone (0600); (cert, key)."""
+    p = server.topo.run("srv", [server.binary, "issue-client", "--state-dir", server.state_dir, name])
+    argv = p.stdout.split()
+    out = []
+    for opt, ext in (("--cert", ".pem"), ("--key", ".key")):
+        dst = os.path.join(d, name + ext)
+        shutil.copyfile(argv[argv.index(opt) + 1], dst)
+        os.chmod(dst, 0o600)
+        out.append(dst)
+    return out
+
+
+def _subjects(server):
+    p = server.topo.run("srv", [server.binary, "clients", "--json", "--run-dir", server.run_dir,
+                                server.tun], timeout=10)
+    return [c.get("Subject") for c in json.loads(p.stdout) if c["State"] == "LinkUp"]
+
+
+def test_client_confined_with_root_only_certificates_and_sighup(topo, server, start_client):
+    """Two client certificates whose files only root may read (0600 in a
+    0700 directory): the client still runs as iphttps with CAP_NET_ADMIN
+    alone and the seccomp filter (before privilege separation it stayed
+    uid 0 for them), its helper opening them at each attempt, only as the
+    configuration names them.  The first is used; its files are replaced
+    by another certificate's (a rotation) and the client reloads (SIGHUP,
+    which checks them through the helper too): the next connection
+    presents the new one.  The helper is root with CAP_NET_ADMIN alone
+    (for the DNS and the scripts) and no filter."""
+    d = tempfile.mkdtemp(prefix="iph-certs-", dir="/tmp")
+    os.chmod(d, 0o700)
+    try:
+        bob = _issue(server, "bob", d)
+        carol = _issue(server, "carol", d)
+        c = start_client(server, extra_args=("--cert", bob[0], "--key", bob[1],
+                                             "--cert", carol[0], "--key", carol[1]))
+        c.wait_linkup()
+        assert_confined(c.proc.pid, "client")
+        helper = int(re.search(r"privileged helper: pid (\d+)", c.proc.stderr()).group(1))
+        hs = status(helper)
+        assert hs["Uid"].split()[0] == "0" and hs["CapEff"] == "0000000000001000", hs
+        assert hs["CapBnd"] == "0000000000001000" and hs["NoNewPrivs"] == "1", hs
+        assert netns.wait_for(lambda: _subjects(server), 10, 0.2, "the client in `clients`") == ["CN=bob"]
+        # Rotation: bob's paths now hold dave's certificate and key.
+        dave = _issue(server, "dave", d)
+        os.replace(dave[0], bob[0])
+        os.replace(dave[1], bob[1])
+        n = c.proc.stderr().count("reload: configuration read again")
+        os.kill(c.proc.pid, signal.SIGHUP)
+        netns.wait_for(lambda: c.proc.stderr().count("reload: configuration read again") > n, 20, 0.1,
+                       "the client's reload")
+        server.topo.run("srv", [server.binary, "disconnect", "--run-dir", server.run_dir, server.tun,
+                                "CN=bob"], timeout=10)
+        netns.wait_for(lambda: _subjects(server) == ["CN=dave"], 30, 0.2, "the reconnection as dave")
+        c.wait_linkup()
+        assert_confined(c.proc.pid, "client after the reload")
+        assert "warning" not in c.proc.stderr().split("reload: configuration read again")[-1] or \
+            "privileged helper" not in c.proc.stderr().split("reload: configuration read again")[-1]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_missing_user_is_a_clear_error(iphttps_bin, tmp_path):
     """--user NAME that does not exist: exit 2 before anything on the host
     changes, naming the fix."""
@@ -101,26 +156,6 @@ def children(pid):
         with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
             out += [int(x) for x in f.read().split()]
     return out
-
-
-def assert_confined(pid, what):
-    """uid/gid of iphttps, CAP_NET_ADMIN alone (effective, permitted,
-    bounding), no_new_privs, a seccomp filter; and a process with exactly
-    its credentials cannot write a root-owned file (this machine's
-    /etc/shadow, opened for appending only: nothing is written)."""
-    u = pwd.getpwnam("iphttps")
-    st = status(pid)
-    assert st["Uid"].split() == [str(u.pw_uid)] * 4, (what, st["Uid"])
-    assert st["Gid"].split() == [str(u.pw_gid)] * 4, (what, st["Gid"])
-    for k in ("CapEff", "CapPrm", "CapBnd"):
-        assert st[k] == "0000000000001000", (what, k, st[k])
-    assert st["CapInh"] == st["CapAmb"] == "0000000000000000", (what, st["CapInh"])
-    assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2", (what, st["Seccomp"])
-    same = ["setpriv", "--reuid", str(u.pw_uid), "--regid", str(u.pw_gid), "--clear-groups",
-            "--inh-caps", "-all", "--bounding-set", "-all,+net_admin",
-            "--no-new-privs", "sh", "-c", "exec 3>>/etc/shadow"]
-    p = subprocess.run(same, capture_output=True, text=True, timeout=10)
-    assert p.returncode != 0 and "Permission denied" in p.stderr, (p.returncode, p.stderr)
 
 
 def test_server_with_intranet_and_hooks_confined(topo, start_server, start_client):
