@@ -92,18 +92,29 @@ int steer_tun_open(char *name, int n, unsigned extra_flags, uid_t owner, int *fd
 
 /* ---- maps ---- */
 
+static int map_create_as(uint32_t type, const char *what, uint32_t key_size, uint32_t value_size,
+			 uint32_t max, char *err);
+
 /* A BPF hash map; its fd or -1 with err set. */
 static int map_create(const char *what, uint32_t key_size, uint32_t max, char *err)
+{
+	return map_create_as(BPF_MAP_TYPE_HASH, what, key_size, sizeof(uint32_t), max, err);
+}
+
+static int map_create_as(uint32_t type, const char *what, uint32_t key_size, uint32_t value_size,
+			 uint32_t max, char *err)
 {
 	union bpf_attr a;
 	int fd;
 
 	memset(&a, 0, sizeof(a));
-	a.map_type = BPF_MAP_TYPE_HASH;
+	a.map_type = type;
 	a.key_size = key_size;
-	a.value_size = sizeof(uint32_t);
+	a.value_size = value_size;
 	a.max_entries = max;
-	a.map_flags = BPF_F_NO_PREALLOC;        /* memory as entries come (77 B each, measured) */
+	/* memory as entries come (77 B each, measured); an LRU map is
+	 * preallocated (the kernel refuses the flag there) */
+	a.map_flags = type == BPF_MAP_TYPE_LRU_HASH ? 0 : BPF_F_NO_PREALLOC;
 	snprintf(a.map_name, sizeof(a.map_name), "iphttps_%s", what);
 	fd = (int)sys_bpf(BPF_MAP_CREATE, &a);
 	if (fd < 0)
@@ -403,4 +414,36 @@ long steer_prog_run(const struct steer *s, const uint8_t *pkt, size_t len)
 	if (sys_bpf(BPF_PROG_TEST_RUN, &a) < 0)
 		return -1;
 	return (long)a.test.retval;
+}
+
+/* ---- reservations ---- */
+
+int steer_resv_create(uint32_t max, char *err)
+{
+	if (max < 1 || max > STEER_MAX_ENTRIES) {
+		snprintf(err, ERRLEN, "a reservation map of %u entries: from 1 to %u", max, STEER_MAX_ENTRIES);
+		errno = EINVAL;
+		return -1;
+	}
+	return map_create_as(BPF_MAP_TYPE_LRU_HASH, "resv", sizeof(struct in6_addr),
+			     sizeof(struct steer_resv), max, err);
+}
+
+int steer_resv_put(int fd, const struct in6_addr *a, const struct steer_resv *r)
+{
+	return map_op(BPF_MAP_UPDATE_ELEM, fd, a, (void *)r, BPF_ANY);
+}
+
+int steer_resv_get(int fd, const struct in6_addr *a, struct steer_resv *r)
+{
+	if (map_op(BPF_MAP_LOOKUP_ELEM, fd, a, r, 0) == 0)
+		return STEER_OK;
+	return errno == ENOENT ? STEER_ABSENT : -1;
+}
+
+int steer_resv_del(int fd, const struct in6_addr *a)
+{
+	if (map_op(BPF_MAP_DELETE_ELEM, fd, a, NULL, 0) == 0)
+		return STEER_OK;
+	return errno == ENOENT ? STEER_ABSENT : -1;
 }

@@ -94,6 +94,22 @@ int steer_lookup_prefix(const struct steer *s, const struct in6_addr *p, uint16_
  * Returns the number deleted, or -1 with errno. */
 long steer_sweep(const struct steer *s, uint16_t queue, uint16_t gen);
 
+/* Reservations shared by processes (the server's --address-hold across
+ * workers): address -> the certificate it is kept for and until when, in
+ * an LRU hash (bounded by itself: the least recently used entry goes when
+ * it is full).  Any process holding the fd reads and writes entries; the
+ * expiry is the caller's clock (CLOCK_MONOTONIC ms, the same in every
+ * process of the machine).  create returns the fd or -1 (err); put 0 or
+ * -1 (errno); get and del STEER_OK, STEER_ABSENT or -1 (errno). */
+struct steer_resv {
+	uint8_t key[16];
+	uint64_t expires_ms;
+};
+int steer_resv_create(uint32_t max, char *err);
+int steer_resv_put(int fd, const struct in6_addr *a, const struct steer_resv *r);
+int steer_resv_get(int fd, const struct in6_addr *a, struct steer_resv *r);
+int steer_resv_del(int fd, const struct in6_addr *a);
+
 /* Runs the program on one IPv6 packet as the kernel would
  * (BPF_PROG_TEST_RUN), for tests and diagnostics.  Returns the queue it
  * chose (before the kernel's modulo by the number of queues), or -1. */

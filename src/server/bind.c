@@ -98,6 +98,7 @@ static int bind_addr(struct conn *c, const struct in6_addr *addr, const char *ho
 		addrtab_del(&s->reserved, addr);
 		free(r);
 	}
+	workers_resv_del(s, addr, 0, 0);                /* kept by any worker: c's own, or over */
 	c->addrs[i] = *addr;
 	c->addr_used[i] = use_stamp(s);
 	if ((unsigned)i == c->n_addrs)
@@ -114,7 +115,10 @@ int bind_reserved_for_other(const struct conn *c, const struct in6_addr *addr)
 	 * addresses are free the moment their holder goes. */
 	if (c->srv->cfg->auth != AUTH_CERTIFICATES)
 		return 0;
-	return r && r->expires_ms > ev_now_ms() && (!c->has_key || memcmp(r->key, c->key, 16));
+	if (r && r->expires_ms > ev_now_ms() && (!c->has_key || memcmp(r->key, c->key, 16)))
+		return 1;
+	/* With workers, one another worker keeps (workers.h). */
+	return workers_resv_other(c->srv, addr, c->has_key ? c->key : NULL, ev_now_ms());
 }
 
 enum drop_reason bind_source(struct conn *c, const struct in6_addr *src)
@@ -171,6 +175,10 @@ static int reserve(struct conn *c, const struct in6_addr *addr)
 	}
 	memcpy(r->key, c->key, 16);
 	r->expires_ms = ev_now_ms() + (uint64_t)s->cfg->addr_hold * 1000;
+	/* Seen by every worker: the certificate may come back through another. */
+	if (workers_resv_put(s, addr, c->key, r->expires_ms) < 0)
+		log_warn("client #%llu: keeping an address for its certificate across workers",
+			 (unsigned long long)c->id);
 	return 0;
 }
 
@@ -183,8 +191,11 @@ void bind_release(struct conn *c)
 		if (addrtab_get(&s->addrs, &c->addrs[i]) != c)
 			continue;
 		addrtab_del(&s->addrs, &c->addrs[i]);
-		if (!hold || reserve(c, &c->addrs[i]) < 0)
-			workers_release(s, &c->addrs[i]);
+		/* The steering claim goes in any case: a reservation is kept
+		 * in the reservations every worker sees (workers.h). */
+		if (hold)
+			reserve(c, &c->addrs[i]);
+		workers_release(s, &c->addrs[i]);
 	}
 	c->n_addrs = 0;
 }
@@ -204,6 +215,7 @@ static void expire_one(void *arg, const struct in6_addr *a, void *owner)
 	if (e->all || r->expires_ms <= e->now_ms) {
 		if (!addrtab_get(&e->s->addrs, a))
 			workers_release(e->s, a);
+		workers_resv_del(e->s, a, !e->all, e->now_ms);
 		addrtab_del(e->t, a);
 		free(r);
 	}

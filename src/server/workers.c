@@ -82,6 +82,7 @@ struct workers {
 	struct wk_shared *sh;
 	size_t sh_len;
 	struct steer steer;
+	int resv_fd;                    /* reservations of every worker (--address-hold) */
 	int vnet;
 	int qfd[SERVER_MAX_WORKERS];
 	struct wk_proc p[SERVER_MAX_WORKERS];
@@ -141,7 +142,7 @@ int workers_init(struct server *s, long n, char *err)
 	w->n = (int)n;
 	w->self = -1;
 	w->sup_pid = getpid();
-	w->steer.addrs_fd = w->steer.prefixes_fd = w->steer.prog_fd = -1;
+	w->steer.addrs_fd = w->steer.prefixes_fd = w->steer.prog_fd = w->resv_fd = -1;
 	for (int i = 0; i < w->n; i++) {
 		w->qfd[i] = w->p[i].sup_fd = w->p[i].wk_fd = w->p[i].pid_h.fd = -1;
 		w->p[i].srv = s;
@@ -189,7 +190,8 @@ int workers_open_tun(struct server *s, char *err)
 	}
 	if (!w->vnet && steer_tun_open(s->tun_name, w->n, 0, 0, w->qfd, err) < 0)
 		return -1;
-	if (steer_create(&w->steer, max_addrs, 1024, err) < 0 || steer_attach(&w->steer, w->qfd[0], err) < 0)
+	if (steer_create(&w->steer, max_addrs, 1024, err) < 0 || steer_attach(&w->steer, w->qfd[0], err) < 0 ||
+	    (w->resv_fd = steer_resv_create(max_addrs < 65536 ? max_addrs : 65536, err)) < 0)
 		return -1;
 	/* The supervisor reads no packet: its tunio only names the device. */
 	if (tunio_attach(&s->tun, -1, w->vnet, 1280, NULL, NULL) < 0) {
@@ -497,6 +499,8 @@ void workers_free(struct server *s)
 			close(w->p[i].pid_h.fd);
 	}
 	steer_close(&w->steer);
+	if (w->resv_fd >= 0)
+		close(w->resv_fd);
 	if (w->sh)
 		munmap(w->sh, w->sh_len);
 	free(w);
@@ -661,14 +665,15 @@ static void publish(struct server *s)
 	__atomic_store_n(&sl->queued, s->queued, __ATOMIC_RELAXED);
 }
 
-/* What this worker can hold: its LinkUp cap (--max-clients within its
- * descriptor limit, server.c) and no more connections than its limit
- * leaves room for.  The limit is read again each second. */
+/* What this worker can hold: its LinkUp clients and handshakes
+ * (--max-clients and --max-handshakes within its descriptor limit,
+ * server.c), and no more connections than its limit leaves room for.  The
+ * limit is read again each second. */
 static void update_cap(struct server *s)
 {
 	struct workers *w = s->w;
 	struct rlimit rl;
-	uint64_t cap = (uint64_t)s->max_clients;
+	uint64_t cap = (uint64_t)s->max_clients + (uint64_t)s->max_handshakes;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		uint64_t room = rl.rlim_cur > SERVER_FD_RESERVE ? rl.rlim_cur - SERVER_FD_RESERVE : 0;
@@ -761,6 +766,7 @@ static void close_others(struct server *s, int i)
 	keep[n++] = w->p[i].wk_fd;
 	keep[n++] = w->steer.addrs_fd;
 	keep[n++] = w->steer.prefixes_fd;
+	keep[n++] = w->resv_fd;
 	for (int a = 0; a < w->n; a++)
 		for (int b = 0; b < w->n; b++)
 			if (a != b && (a == i || b == i))
@@ -972,4 +978,37 @@ int workers_flood_budget(struct server *s, uint64_t now_ms, uint64_t copies, uin
 		return 0;
 	}
 	return 1;
+}
+
+/* ---- reservations across workers (bind.c) ---- */
+
+int workers_resv_put(struct server *s, const struct in6_addr *a, const uint8_t key[16], uint64_t expires_ms)
+{
+	struct steer_resv r;
+
+	if (!workers_is_worker(s))
+		return 0;
+	memcpy(r.key, key, 16);
+	r.expires_ms = expires_ms;
+	return steer_resv_put(s->w->resv_fd, a, &r);
+}
+
+int workers_resv_other(struct server *s, const struct in6_addr *a, const uint8_t *key, uint64_t now_ms)
+{
+	struct steer_resv r;
+
+	if (!workers_is_worker(s) || steer_resv_get(s->w->resv_fd, a, &r) != STEER_OK)
+		return 0;
+	return r.expires_ms > now_ms && (!key || memcmp(r.key, key, 16));
+}
+
+void workers_resv_del(struct server *s, const struct in6_addr *a, int expired_only, uint64_t now_ms)
+{
+	struct steer_resv r;
+
+	if (!workers_is_worker(s))
+		return;
+	if (expired_only && (steer_resv_get(s->w->resv_fd, a, &r) != STEER_OK || r.expires_ms > now_ms))
+		return;
+	steer_resv_del(s->w->resv_fd, a);
 }

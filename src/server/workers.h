@@ -88,6 +88,15 @@ unsigned workers_linkup_total(struct server *s);
  * may go in this second (and counts them), 0 if not. */
 int workers_flood_budget(struct server *s, uint64_t now_ms, uint64_t copies, uint64_t per_second);
 
+/* Worker: --address-hold across workers, in a map every worker sees
+ * (net/steer.h).  put: a reservation of a for the certificate key until
+ * expires_ms (0, or -1 when the map refused it); other: 1 when a is kept
+ * for another certificate (key NULL: any) now; del: the entry of a, or
+ * with expired_only only when it has expired. */
+int workers_resv_put(struct server *s, const struct in6_addr *a, const uint8_t key[16], uint64_t expires_ms);
+int workers_resv_other(struct server *s, const struct in6_addr *a, const uint8_t *key, uint64_t now_ms);
+void workers_resv_del(struct server *s, const struct in6_addr *a, int expired_only, uint64_t now_ms);
+
 /* Supervisor, for the control socket: the `Workers` array of state; the
  * clients of every worker (an array; a worker that did not answer within a
  * second is an object naming it); disconnect on every worker. */

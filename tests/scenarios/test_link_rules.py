@@ -66,13 +66,18 @@ class SharedServers:
             s = None
         if s is None:
             topo = netns.Topology(self.tmp.mktemp("rules-" + mode) / "logs")
+            args = ("--auth", "none") if mode.startswith("none") else ()
+            if mode.endswith("-w3"):
+                # The same rules across worker processes (workers.h):
+                # peers land on different workers, so every exchange
+                # between two peers crosses the rings.
+                args += ("--workers", "3")
             try:
-                s = pl.RulesServer(topo, self.binary, ("--auth", "none")
-                                   if mode == "none" else ())
+                s = pl.RulesServer(topo, self.binary, args)
             except BaseException:
                 topo.teardown()
                 raise
-            s.mode = mode
+            s.mode = "none" if mode.startswith("none") else "certificates"
             self.servers[mode] = s
         return s
 
@@ -103,23 +108,24 @@ def shared(tmp_path_factory):
     sh.close()
 
 
-@pytest.fixture
-def cert_server(shared):
+# Each shared server also runs as three worker processes ("-w3").
+@pytest.fixture(params=["certificates", "certificates-w3"])
+def cert_server(request, shared):
     """The shared server in authentication mode Certificates (default)."""
-    s = shared.get("certificates")
+    s = shared.get(request.param)
     yield s
     _still_running([s])
 
 
-@pytest.fixture
-def none_server(shared):
+@pytest.fixture(params=["none", "none-w3"])
+def none_server(request, shared):
     """The shared server in authentication mode None."""
-    s = shared.get("none")
+    s = shared.get(request.param)
     yield s
     _still_running([s])
 
 
-@pytest.fixture(params=["certificates", "none"])
+@pytest.fixture(params=["certificates", "none", "certificates-w3", "none-w3"])
 def link(request, shared):
     """The shared server of each mode (rules that hold in both)."""
     s = shared.get(request.param)

@@ -144,13 +144,13 @@ def test_killed_worker_replaced_clients_reconnect(topo, start_server, start_clie
 
 def test_full_workers_skipped_then_refused(topo, start_server, start_client):
     # 130 descriptors a process: 128 kept for the daemon's own, so each
-    # worker holds one client (and one handshake); no CAP_SYS_RESOURCE is
-    # needed to lower a limit.
+    # worker holds one client and one handshake, two connections; no
+    # CAP_SYS_RESOURCE is needed to lower a limit.
     server = start_server("--workers", "3",
                           wrap=("prlimit", "--nofile=130:130", "--"))
-    netns.wait_for(lambda: all(w["State"] == "running" and w["Capacity"] == 1
+    netns.wait_for(lambda: all(w["State"] == "running" and w["Capacity"] == 2
                                for w in workers_of(server)), 20, 0.2,
-                   "three workers of capacity 1")
+                   "three workers of capacity 2")
     clients = []
     for h in HOSTS:
         c = start_client(server, host=h)
