@@ -199,8 +199,15 @@ def counters(server):
 
 
 @pytest.mark.parametrize("layer", ["own", "openssl"])
-def test_every_suite_key_updates_and_a_forged_record(topo, start_server, layer):
-    server = start_server("--auth", "none", "--tls-records", layer)
+def test_every_suite_key_updates_and_a_forged_record(topo, start_server, layer, tmp_path):
+    if layer == "own":
+        server = start_server("--auth", "none")        # the default
+    else:
+        conf = tmp_path / "server.conf"             # the option as a configuration key
+        conf.write_text("[server]\ntls-records = openssl\n")
+        os.chmod(tmp_path, 0o755)
+        os.chmod(conf, 0o644)
+        server = start_server("--auth", "none", "-c", str(conf))
     net = prefix(server)
     taken = counters(server)["RecordsTakenOver"]
     # Every suite: traffic both ways through the server's kernel.
