@@ -401,6 +401,19 @@ static void test_revoke_and_crl(void **state)
 	assert_int_equal(f.n_revoked, 1);
 	assert_int_equal(certcheck_revoked(crls, sk_X509_value(chain, 0)), 1);
 	assert_int_equal(certcheck_revoked(crls, sk_X509_value(chain, 1)), 0);
+	/* The same from the issuer's name and the serial alone (what the
+	 * server keeps once the SSL and the certificate are gone). */
+	for (int i = 0; i < 2; i++) {
+		X509 *x = sk_X509_value(chain, i);
+		uint8_t *iss = NULL, *sn = NULL;
+		int il = i2d_X509_NAME(X509_get_issuer_name(x), &iss);
+		int sl = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), &sn);
+		assert_true(il > 0 && sl > 0);
+		assert_int_equal(certcheck_revoked_der(crls, iss, (size_t)il, sn, (size_t)sl), i == 0);
+		assert_int_equal(certcheck_revoked_der(crls, iss, (size_t)il - 1, sn, (size_t)sl), 0);
+		OPENSSL_free(iss);
+		OPENSSL_free(sn);
+	}
 	snprintf(kept, sizeof(kept), "%s.revoked", cert);
 	assert_int_equal(access(kept, F_OK), 0);
 	assert_int_equal(access(key, F_OK), -1);
