@@ -396,7 +396,7 @@ idle_scale() {
 	t1=$(date +%s.%N)
 	[ -n "${RES[$key,state]:-}" ] || RES[$key,state]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 	new=$(echo | nsx "$C" "$LOADGEN" "${LG_ARGS[@]}" --count 1 --setup-timeout 30 --max-hold 1 2>/dev/null |
-		awk '/^READY/ { if ($2 == 1) print $4; else print "nan" }')
+		awk '/^READY/ { if ($2 == 1) print $4; else print "refused" }')
 	RES[$key,new]=${new:-nan}
 	exec 8>&-
 	wait "$lgpid" 2>/dev/null || true
@@ -756,8 +756,9 @@ for mode in ("certificates", "none"):
     k = "idlemax-" + mode
     if R.get(k + ",n"):
         rows.append(("idle at scale, %s (%s held)" % (mode, R[k + ",n"]), kib(num(k + ",kib")), "", "", "<= 16 KiB at 50000"))
-        rows.append(("  iphttps state while held", "%s s" % R.get(k + ",state", "-"), "", "", "< 1 s"))
-        rows.append(("  a new client while held", "%s s" % R.get(k + ",new", "-"), "", "", "< 1 s"))
+        secs = lambda v: "%s s" % R[v] if num(v) is not None else R.get(v, "-")
+        rows.append(("  iphttps state while held", secs(k + ",state"), "", "", "< 1 s"))
+        rows.append(("  a new client while held", secs(k + ",new"), "", "", "< 1 s"))
 for mode in ("certificates", "none"):
     k = "idle-%s-openssl" % mode
     rows.append(("  %s, --tls-records openssl (%s)" % (mode, R.get(k + ",n", "-")), kib(num(k + ",kib")), "", "", ""))
