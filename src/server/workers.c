@@ -325,25 +325,35 @@ static void on_worker_exit(struct evloop *ev, struct ev_handler *h, uint32_t eve
 			 swept == 1 ? "" : "es", p->idx, (unsigned long long)(p->backoff_ms / 1000));
 }
 
-/* The worker with the fewest connections below its cap, or -1. */
-static int least_loaded(struct workers *w, uint64_t skip)
+int workers_pick(int n, const uint64_t *load, const uint64_t *cap, uint64_t usable)
 {
 	int best = -1;
-	uint64_t best_load = 0;
+
+	for (int i = 0; i < n && i < 64; i++) {
+		if (!(usable >> i & 1) || load[i] >= cap[i])
+			continue;
+		if (best < 0 || load[i] < load[best])
+			best = i;
+	}
+	return best;
+}
+
+/* The worker with the fewest connections below its cap (connections
+ * handed over and not yet received count), or -1. */
+static int least_loaded(struct workers *w, uint64_t skip)
+{
+	uint64_t load[SERVER_MAX_WORKERS], cap[SERVER_MAX_WORKERS], usable = 0;
 
 	for (int i = 0; i < w->n; i++) {
 		struct wk_slot *sl = &w->sh->slot[i];
 		uint64_t received = __atomic_load_n(&sl->received, __ATOMIC_RELAXED);
-		uint64_t load = __atomic_load_n(&sl->n_conns, __ATOMIC_RELAXED) +
-				(w->p[i].sent > received ? w->p[i].sent - received : 0);
-		if (w->p[i].sup_fd < 0 || sl->state != WK_RUNNING || load >= sl->cap || (skip >> i & 1))
-			continue;
-		if (best < 0 || load < best_load) {
-			best = i;
-			best_load = load;
-		}
+		load[i] = __atomic_load_n(&sl->n_conns, __ATOMIC_RELAXED) +
+			  (w->p[i].sent > received ? w->p[i].sent - received : 0);
+		cap[i] = __atomic_load_n(&sl->cap, __ATOMIC_RELAXED);
+		if (w->p[i].sup_fd >= 0 && sl->state == WK_RUNNING && !(skip >> i & 1))
+			usable |= 1ull << i;
 	}
-	return best;
+	return workers_pick(w->n, load, cap, usable);
 }
 
 static int send_msg(int sock, const struct wk_msg *m, int fd)
@@ -574,7 +584,9 @@ static struct json_object *read_reply(struct workers *w, int i, uint32_t seq, ui
 		struct wk_msg m;
 		int fd;
 
-		if (now >= deadline || poll(&pf, 1, (int)(deadline - now)) <= 0)
+		/* Past the deadline (a silent worker took the time) an answer
+		 * already waiting is still taken. */
+		if (poll(&pf, 1, now >= deadline ? 0 : (int)(deadline - now)) <= 0)
 			return NULL;
 		if (recv_msg(w->p[i].sup_fd, &m, &fd) < 0)
 			continue;

@@ -42,6 +42,10 @@ enum wk_kind {
  * CPUs, or more when --max-clients and --max-handshakes need more
  * descriptors than one process has); 1 means one process. */
 long workers_wanted(const struct server_cfg *cfg, long nofile);
+/* The acceptor's choice among n workers (n <= 64): the lowest load[i]
+ * among the usable ones (bit i of usable) below their cap[i], the first
+ * of equals; -1 when none has room. */
+int workers_pick(int n, const uint64_t *load, const uint64_t *cap, uint64_t usable);
 /* Before setup: s->w for n workers (n > 1). */
 int workers_init(struct server *s, long n, char *err);
 /* During setup, instead of tunio_open: the multi-queue TUN, the steering

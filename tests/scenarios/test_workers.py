@@ -16,10 +16,13 @@ import os
 import signal
 import struct
 import subprocess
+import tempfile
+import time
 
 import pytest
 
 import netns
+from conftest import HERE, PYTHON
 
 HOSTS = ("cli", "cli2", "cli3")
 
@@ -181,3 +184,100 @@ def test_unprivileged_user_cannot_attach_a_queue(topo, start_server):
             "except OSError as e:\n print('refused',e.errno)\n") % server.tun
     p = topo.run("srv", ["python3", "-c", code])
     assert p.stdout.strip() == "refused %d" % errno.EPERM, p.stdout + p.stderr
+
+
+def test_clients_disconnect_reload_and_a_silent_worker(topo, start_server,
+                                                       start_client, tmp_path):
+    confdir = tempfile.mkdtemp(prefix="iph-wconf-", dir="/tmp")
+    os.chmod(confdir, 0o755)
+    conf = os.path.join(confdir, "server.conf")
+    with open(conf, "w") as f:
+        f.write("[server]\nauth = certificates\n")
+    os.chmod(conf, 0o644)
+    server, clients, addrs = start_three(start_server, start_client,
+                                         "-c", conf)
+    recs = clients_json(server)
+    # disconnect reaches the worker holding that client, and only it.
+    victim = recs[2]["Id"]
+    p = topo.run("srv", [server.binary, "disconnect", "--run-dir",
+                         server.run_dir, server.tun, str(victim)], check=False)
+    assert p.returncode == 0 and "disconnected 1 connection" in p.stdout, \
+        p.stdout + p.stderr
+    assert "client #%d " % victim in server.proc.stderr() and \
+        "disconnected by the administrator (%d)" % victim in \
+        server.proc.stderr()
+    netns.wait_for(lambda: server.state()["Counters"]["Disconnected"] == 1,
+                   10, 0.2, "the disconnect counted")
+    p = topo.run("srv", [server.binary, "disconnect", "--run-dir",
+                         server.run_dir, server.tun, "999999999"], check=False)
+    assert p.returncode == 1 and "no connected client with Id" in p.stderr, \
+        p.stdout + p.stderr
+    netns.wait_for(lambda: server.state()["Clients"] == 3, 60, 0.5,
+                   "the disconnected client back")
+    # A worker that does not answer is named; the others' clients are
+    # listed, and state (shared memory) does not wait for it at all.
+    stopped = workers_of(server)[0]["PID"]
+    os.kill(stopped, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        recs = clients_json(server)
+        took = time.monotonic() - t0
+        named = [r for r in recs if "did not answer" in r.get("Worker", "")]
+        assert len(named) == 1 and str(stopped) in named[0]["Worker"], recs
+        assert len([r for r in recs if r.get("State") == "LinkUp"]) == 2, recs
+        assert server.state()["Clients"] == 3
+    finally:
+        os.kill(stopped, signal.SIGCONT)
+    assert took < 10, took       # about its one second, not for ever
+    # Reload: checked by the supervisor, applied by every worker; a change
+    # of the authentication mode ends every connection on every worker
+    # (3.2.7.1), and they come back in mode None.
+    losses = [c.state()["LinkLosses"] for c in clients]
+    with open(conf, "w") as f:
+        f.write("[server]\nauth = none\n")
+    before = len(server.proc.stderr())
+    os.kill(server.proc.pid, signal.SIGHUP)
+    netns.wait_for(lambda: server.proc.stderr()[before:].count(
+        "closed: authentication mode changed") == 3, 20, 0.2,
+        "every worker ending its connections")
+    netns.wait_for(lambda: all(c.state()["LinkLosses"] > l
+                               for c, l in zip(clients, losses)), 30, 0.2,
+                   "every client losing its link")
+    netns.wait_for(lambda: server.state()["Clients"] == 3 and
+                   server.state()["Authentication"] == "none", 60, 0.5,
+                   "the clients back in mode None")
+    assert [w["Restarts"] for w in workers_of(server)] == [0, 0, 0]
+
+
+def test_thousand_idle_clients_over_three_workers(topo, start_server, probe):
+    """1,000 idle clients spread over three workers; state and a new client
+    served while they are held (the 50,000 run is the bench's)."""
+    server = start_server("--workers", "3")
+    argv = [PYTHON, os.path.join(HERE, "idle_clients.py"),
+            "--connect", netns.SERVER_V4 + ":443",
+            "--servername", netns.SERVER_NAME,
+            "--ca", server.ca, "--cert", server.cert, "--key", server.key,
+            "--count", "1000", "--min-hold", "2",
+            "--max-hold", "60", "--setup-timeout", "120"]
+    idle = topo.popen("cli", argv, name="idle", stdin=subprocess.PIPE)
+    try:
+        def ready_line():
+            if not idle.alive():
+                raise AssertionError("idle_clients.py exited:\n"
+                                     + idle.describe())
+            return next((l for l in idle.stdout().splitlines()
+                         if l.startswith("READY ")), None)
+        line = netns.wait_for(ready_line, 150, 0.5, "all idle connections")
+        assert line.split(" ")[1:3] == ["1000", "0"], line
+        st = server.state()
+        assert st["Clients"] == 1000, st
+        # The acceptor balances exactly (least connections first).
+        assert all(320 <= w["Clients"] <= 347 for w in st["Workers"]), \
+            st["Workers"]
+        r = probe(connect=netns.SERVER_V4 + ":443", ca=server.ca,
+                  cert=server.cert, key=server.key)
+        assert r["status"] == "HTTP/1.1 200 OK", r
+        assert server.state()["Clients"] >= 1000
+    finally:
+        idle.popen.stdin.close()
+        idle.stop()
