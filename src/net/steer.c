@@ -416,34 +416,34 @@ long steer_prog_run(const struct steer *s, const uint8_t *pkt, size_t len)
 	return (long)a.test.retval;
 }
 
-/* ---- reservations ---- */
+/* ---- tables shared by processes ---- */
 
-int steer_resv_create(uint32_t max, char *err)
+int steer_table_create(const char *name, uint32_t value_size, uint32_t max, char *err)
 {
-	if (max < 1 || max > STEER_MAX_ENTRIES) {
-		snprintf(err, ERRLEN, "a reservation map of %u entries: from 1 to %u", max, STEER_MAX_ENTRIES);
+	if (max < 1 || max > STEER_MAX_ENTRIES || value_size < 1 || value_size > 64) {
+		snprintf(err, ERRLEN, "the BPF table %s: 1 to %u entries of 1 to 64 bytes", name,
+			 STEER_MAX_ENTRIES);
 		errno = EINVAL;
 		return -1;
 	}
-	return map_create_as(BPF_MAP_TYPE_LRU_HASH, "resv", sizeof(struct in6_addr),
-			     sizeof(struct steer_resv), max, err);
+	return map_create_as(BPF_MAP_TYPE_LRU_HASH, name, sizeof(struct in6_addr), value_size, max, err);
 }
 
-int steer_resv_put(int fd, const struct in6_addr *a, const struct steer_resv *r)
+int steer_table_put(int fd, const struct in6_addr *k, const void *v)
 {
-	return map_op(BPF_MAP_UPDATE_ELEM, fd, a, (void *)r, BPF_ANY);
+	return map_op(BPF_MAP_UPDATE_ELEM, fd, k, (void *)v, BPF_ANY);
 }
 
-int steer_resv_get(int fd, const struct in6_addr *a, struct steer_resv *r)
+int steer_table_get(int fd, const struct in6_addr *k, void *v)
 {
-	if (map_op(BPF_MAP_LOOKUP_ELEM, fd, a, r, 0) == 0)
+	if (map_op(BPF_MAP_LOOKUP_ELEM, fd, k, v, 0) == 0)
 		return STEER_OK;
 	return errno == ENOENT ? STEER_ABSENT : -1;
 }
 
-int steer_resv_del(int fd, const struct in6_addr *a)
+int steer_table_del(int fd, const struct in6_addr *k)
 {
-	if (map_op(BPF_MAP_DELETE_ELEM, fd, a, NULL, 0) == 0)
+	if (map_op(BPF_MAP_DELETE_ELEM, fd, k, NULL, 0) == 0)
 		return STEER_OK;
 	return errno == ENOENT ? STEER_ABSENT : -1;
 }

@@ -94,21 +94,17 @@ int steer_lookup_prefix(const struct steer *s, const struct in6_addr *p, uint16_
  * Returns the number deleted, or -1 with errno. */
 long steer_sweep(const struct steer *s, uint16_t queue, uint16_t gen);
 
-/* Reservations shared by processes (the server's --address-hold across
- * workers): address -> the certificate it is kept for and until when, in
- * an LRU hash (bounded by itself: the least recently used entry goes when
- * it is full).  Any process holding the fd reads and writes entries; the
- * expiry is the caller's clock (CLOCK_MONOTONIC ms, the same in every
- * process of the machine).  create returns the fd or -1 (err); put 0 or
- * -1 (errno); get and del STEER_OK, STEER_ABSENT or -1 (errno). */
-struct steer_resv {
-	uint8_t key[16];
-	uint64_t expires_ms;
-};
-int steer_resv_create(uint32_t max, char *err);
-int steer_resv_put(int fd, const struct in6_addr *a, const struct steer_resv *r);
-int steer_resv_get(int fd, const struct in6_addr *a, struct steer_resv *r);
-int steer_resv_del(int fd, const struct in6_addr *a);
+/* Tables shared by processes (the server's workers: --address-hold's
+ * reservations, the remembered per-client prefixes): a 16-byte key (an
+ * address, or a client's key) -> value_size bytes, in an LRU hash (bounded
+ * by itself: the least recently used entry goes when it is full).  Any
+ * process holding the fd reads and writes entries.  create returns the fd
+ * or -1 (err); put 0 or -1 (errno); get and del STEER_OK, STEER_ABSENT or
+ * -1 (errno). */
+int steer_table_create(const char *name, uint32_t value_size, uint32_t max, char *err);
+int steer_table_put(int fd, const struct in6_addr *k, const void *v);
+int steer_table_get(int fd, const struct in6_addr *k, void *v);
+int steer_table_del(int fd, const struct in6_addr *k);
 
 /* Runs the program on one IPv6 packet as the kernel would
  * (BPF_PROG_TEST_RUN), for tests and diagnostics.  Returns the queue it

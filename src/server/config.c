@@ -259,9 +259,6 @@ static int parse_workers(struct server_cfg *c, char *err)
 	if (c->workers != 1 && (c->connect_script || c->disconnect_script))
 		return bad(c, "workers", 0, err, "--connect-script and --disconnect-script run in one process "
 			   "for now (the helper that runs them serves the first process only): use --workers 1");
-	if (c->workers != 1 && c->prefix_mode == PREFIX_PER_CLIENT)
-		return bad(c, "workers", 0, err, "--prefix-mode per-client runs in one process for now "
-			   "(its /64s are not yet shared between workers): use --workers 1");
 	return 0;
 }
 

@@ -257,6 +257,40 @@ static void remembered_reset(struct server *s)
 	addrtab_init(&s->remembered, 1024);
 }
 
+/* With workers: the same, the /64s claimed in the steering map (one owner
+ * across workers), the pool's cursor and the remembered /64s shared
+ * (workers.h). */
+static int assign_prefix_shared(struct conn *c, struct in6_addr *p, uint64_t *last)
+{
+	struct server *s = c->srv;
+	struct in6_addr key = client_key(c);
+	uint64_t cursor = workers_pool_cursor(s, NULL);
+
+	*last = workers_remembered(s, &key, NULL);
+	if (*last && *last <= s->pool_size) {
+		*p = pool_prefix(s, *last - 1);
+		if (workers_prefix_claim(s, p) == 0)
+			goto found;
+	}
+	for (uint64_t n = 0; n < s->pool_size; n++) {
+		uint64_t i = (cursor + n) % s->pool_size, next = (i + 1) % s->pool_size;
+		*p = pool_prefix(s, i);
+		if (workers_prefix_claim(s, p) == 0) {
+			workers_pool_cursor(s, &next);
+			*last = i + 1;
+			goto found;
+		}
+	}
+	return -1;
+found:
+	if (addrtab_put(&s->prefixes, p, c) < 0) {
+		workers_prefix_release(s, p);
+		return -1;
+	}
+	workers_remembered(s, &key, last);
+	return 0;
+}
+
 /* Give c a /64 of its own: the one it had last time if it is free. */
 static int assign_prefix(struct conn *c)
 {
@@ -265,6 +299,12 @@ static int assign_prefix(struct conn *c)
 	uintptr_t last = (uintptr_t)addrtab_get(&s->remembered, &key);
 	char a[INET6_ADDRSTRLEN];
 
+	if (s->w) {
+		uint64_t l;
+		if (assign_prefix_shared(c, &p, &l) < 0)
+			return -1;
+		goto assigned;
+	}
 	if (last) {
 		p = pool_prefix(s, last - 1);
 		if (!addrtab_get(&s->prefixes, &p))
@@ -289,6 +329,7 @@ found:
 		addrtab_del(&s->prefixes, &p);
 		return -1;
 	}
+assigned:
 	c->prefix = p;
 	c->has_prefix = 1;
 	log_info("client #%llu %s: prefix %s/64", (unsigned long long)c->id, c->peer_str,
@@ -348,8 +389,10 @@ void link_conn_down(struct conn *c)
 	struct server *s = c->srv;
 
 	bind_release(c);
-	if (c->has_prefix && addrtab_get(&s->prefixes, &c->prefix) == c)
+	if (c->has_prefix && addrtab_get(&s->prefixes, &c->prefix) == c) {
 		addrtab_del(&s->prefixes, &c->prefix);
+		workers_prefix_release(s, &c->prefix);
+	}
 	c->has_prefix = 0;
 	s->n_linkup--;
 }

@@ -54,6 +54,7 @@ struct wk_slot {
 
 struct wk_shared {
 	uint64_t flood_window_ms, flood_copies;  /* the link-wide flood budget */
+	uint64_t pool_cursor;                   /* per-client mode: where the next /64 is looked for */
 	struct wk_slot slot[];
 };
 
@@ -83,6 +84,7 @@ struct workers {
 	size_t sh_len;
 	struct steer steer;
 	int resv_fd;                    /* reservations of every worker (--address-hold) */
+	int remembered_fd;              /* per-client mode: client key -> its last /64's index + 1 */
 	int vnet;
 	int qfd[SERVER_MAX_WORKERS];
 	struct wk_proc p[SERVER_MAX_WORKERS];
@@ -142,7 +144,7 @@ int workers_init(struct server *s, long n, char *err)
 	w->n = (int)n;
 	w->self = -1;
 	w->sup_pid = getpid();
-	w->steer.addrs_fd = w->steer.prefixes_fd = w->steer.prog_fd = w->resv_fd = -1;
+	w->steer.addrs_fd = w->steer.prefixes_fd = w->steer.prog_fd = w->resv_fd = w->remembered_fd = -1;
 	for (int i = 0; i < w->n; i++) {
 		w->qfd[i] = w->p[i].sup_fd = w->p[i].wk_fd = w->p[i].pid_h.fd = -1;
 		w->p[i].srv = s;
@@ -170,6 +172,7 @@ int workers_open_tun(struct server *s, char *err)
 {
 	struct workers *w = s->w;
 	uint32_t max_addrs = (uint32_t)(s->cfg->max_clients * s->cfg->max_addrs * 2);
+	uint32_t max_prefixes = (uint32_t)(s->cfg->max_clients * 2);
 	int hs = 10;
 
 	if (max_addrs > STEER_MAX_ENTRIES)
@@ -190,8 +193,11 @@ int workers_open_tun(struct server *s, char *err)
 	}
 	if (!w->vnet && steer_tun_open(s->tun_name, w->n, 0, 0, w->qfd, err) < 0)
 		return -1;
-	if (steer_create(&w->steer, max_addrs, 1024, err) < 0 || steer_attach(&w->steer, w->qfd[0], err) < 0 ||
-	    (w->resv_fd = steer_resv_create(max_addrs < 65536 ? max_addrs : 65536, err)) < 0)
+	if (max_prefixes > STEER_MAX_ENTRIES)
+		max_prefixes = STEER_MAX_ENTRIES;
+	if (steer_create(&w->steer, max_addrs, max_prefixes, err) < 0 || steer_attach(&w->steer, w->qfd[0], err) < 0 ||
+	    (w->resv_fd = steer_table_create("resv", 24, max_addrs < 65536 ? max_addrs : 65536, err)) < 0 ||
+	    (w->remembered_fd = steer_table_create("remembered", sizeof(uint64_t), 65536, err)) < 0)
 		return -1;
 	/* The supervisor reads no packet: its tunio only names the device. */
 	if (tunio_attach(&s->tun, -1, w->vnet, 1280, NULL, NULL) < 0) {
@@ -511,6 +517,8 @@ void workers_free(struct server *s)
 	steer_close(&w->steer);
 	if (w->resv_fd >= 0)
 		close(w->resv_fd);
+	if (w->remembered_fd >= 0)
+		close(w->remembered_fd);
 	if (w->sh)
 		munmap(w->sh, w->sh_len);
 	free(w);
@@ -779,6 +787,7 @@ static void close_others(struct server *s, int i)
 	keep[n++] = w->steer.addrs_fd;
 	keep[n++] = w->steer.prefixes_fd;
 	keep[n++] = w->resv_fd;
+	keep[n++] = w->remembered_fd;
 	for (int a = 0; a < w->n; a++)
 		for (int b = 0; b < w->n; b++)
 			if (a != b && (a == i || b == i))
@@ -904,7 +913,11 @@ int workers_owner(struct server *s, const struct in6_addr *a)
 	struct workers *w = s->w;
 	uint16_t q, gen;
 
-	if (!w || w->self < 0 || steer_lookup_addr(&w->steer, a, &q, &gen) != STEER_OK)
+	if (!w || w->self < 0)
+		return -1;
+	/* As the steering program looks: the /128, then the /64 (per-client mode). */
+	if (steer_lookup_addr(&w->steer, a, &q, &gen) != STEER_OK &&
+	    (IN6_IS_ADDR_LINKLOCAL(a) || steer_lookup_prefix(&w->steer, a, &q, &gen) != STEER_OK))
 		return -1;
 	if (q == w->self || q >= w->n)
 		return -1;
@@ -994,33 +1007,71 @@ int workers_flood_budget(struct server *s, uint64_t now_ms, uint64_t copies, uin
 
 /* ---- reservations across workers (bind.c) ---- */
 
+struct resv {                   /* 24 bytes: the table's value */
+	uint8_t key[16];
+	uint64_t expires_ms;
+};
+
 int workers_resv_put(struct server *s, const struct in6_addr *a, const uint8_t key[16], uint64_t expires_ms)
 {
-	struct steer_resv r;
+	struct resv r;
 
 	if (!workers_is_worker(s))
 		return 0;
 	memcpy(r.key, key, 16);
 	r.expires_ms = expires_ms;
-	return steer_resv_put(s->w->resv_fd, a, &r);
+	return steer_table_put(s->w->resv_fd, a, &r);
 }
 
 int workers_resv_other(struct server *s, const struct in6_addr *a, const uint8_t *key, uint64_t now_ms)
 {
-	struct steer_resv r;
+	struct resv r;
 
-	if (!workers_is_worker(s) || steer_resv_get(s->w->resv_fd, a, &r) != STEER_OK)
+	if (!workers_is_worker(s) || steer_table_get(s->w->resv_fd, a, &r) != STEER_OK)
 		return 0;
 	return r.expires_ms > now_ms && (!key || memcmp(r.key, key, 16));
 }
 
 void workers_resv_del(struct server *s, const struct in6_addr *a, int expired_only, uint64_t now_ms)
 {
-	struct steer_resv r;
+	struct resv r;
 
 	if (!workers_is_worker(s))
 		return;
-	if (expired_only && (steer_resv_get(s->w->resv_fd, a, &r) != STEER_OK || r.expires_ms > now_ms))
+	if (expired_only && (steer_table_get(s->w->resv_fd, a, &r) != STEER_OK || r.expires_ms > now_ms))
 		return;
-	steer_resv_del(s->w->resv_fd, a);
+	steer_table_del(s->w->resv_fd, a);
+}
+
+/* ---- per-client prefixes across workers (link.c) ---- */
+
+int workers_prefix_claim(struct server *s, const struct in6_addr *p)
+{
+	struct workers *w = s->w;
+
+	return steer_claim_prefix(&w->steer, p, (uint16_t)w->self, w->gen) == STEER_OK ? 0 : -1;
+}
+
+void workers_prefix_release(struct server *s, const struct in6_addr *p)
+{
+	struct workers *w = s->w;
+
+	if (w && w->self >= 0)
+		steer_release_prefix(&w->steer, p, (uint16_t)w->self, w->gen);
+}
+
+uint64_t workers_pool_cursor(struct server *s, const uint64_t *set)
+{
+	if (set)
+		__atomic_store_n(&s->w->sh->pool_cursor, *set, __ATOMIC_RELAXED);
+	return __atomic_load_n(&s->w->sh->pool_cursor, __ATOMIC_RELAXED);
+}
+
+uint64_t workers_remembered(struct server *s, const struct in6_addr *key, const uint64_t *set)
+{
+	uint64_t v = 0;
+
+	if (set)
+		return steer_table_put(s->w->remembered_fd, key, set) == 0 ? *set : 0;
+	return steer_table_get(s->w->remembered_fd, key, &v) == STEER_OK ? v : 0;
 }

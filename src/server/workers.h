@@ -101,6 +101,16 @@ int workers_resv_put(struct server *s, const struct in6_addr *a, const uint8_t k
 int workers_resv_other(struct server *s, const struct in6_addr *a, const uint8_t *key, uint64_t now_ms);
 void workers_resv_del(struct server *s, const struct in6_addr *a, int expired_only, uint64_t now_ms);
 
+/* Worker, per-client prefixes: claim (0, or -1 when another worker's
+ * client holds it or the map is full) and release a /64 in the steering
+ * map; the pool's cursor shared by the workers (set it when set is not
+ * NULL; returns it); the /64 a client key had last (index + 1, 0 for
+ * none), or set it (returns *set, 0 when the table refused it). */
+int workers_prefix_claim(struct server *s, const struct in6_addr *p);
+void workers_prefix_release(struct server *s, const struct in6_addr *p);
+uint64_t workers_pool_cursor(struct server *s, const uint64_t *set);
+uint64_t workers_remembered(struct server *s, const struct in6_addr *key, const uint64_t *set);
+
 /* Supervisor, for the control socket: the `Workers` array of state; the
  * clients of every worker (an array; a worker that did not answer within a
  * second is an object naming it); disconnect on every worker. */

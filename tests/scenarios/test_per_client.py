@@ -4,11 +4,23 @@ connection only; the pool is released on disconnect and a client that comes
 back gets the same /64 while it is free."""
 import ipaddress
 
+import pytest
+
 import netns
 
 POOL = "2001:db8:200::/48"
 ARGS = ("--prefix-mode", "per-client", "--prefix-pool", POOL)
 FAST = ("--reconnect-initial", "1", "--reconnect-max", "2")
+
+
+@pytest.fixture(params=[1, 3], ids=["1worker", "3workers"])
+def start_server(request, start_server):
+    """Once in one process, once with three workers (--workers 3): the /64s
+    are claimed across workers, the pool's cursor and who had which /64
+    shared (workers.h), so the clients below land on different workers."""
+    if request.param == 1:
+        return start_server
+    return lambda *a, **kw: start_server("--workers", "3", *a, **kw)
 
 
 def own_prefix(client):
