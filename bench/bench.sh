@@ -338,7 +338,8 @@ pss_kib() {
 # POST and stay idle; the server's memory before and after over their number.
 idle_iphttps() {
 	local key=$1 port=$2 spid=$3 r0 r1 ready est
-	r0=$(pss_kib "$spid")
+	# the server and its children (the helper; with --workers, the workers)
+	r0=$(pss_kib "$spid" $(pgrep -P "$spid" || true))
 	log "$key: $NIDLE idle connections"
 	IDLE_CMD=("$PY" "$REPO/tests/scenarios/idle_clients.py" --connect "192.0.2.1:$port"
 		--servername iphttps.test --ca "$TMP/state/ca.pem" --cert "$TMP/state/clients/client1.pem"
@@ -350,7 +351,7 @@ idle_iphttps() {
 	exec 7>"$TMP/idle.in"
 	wait_until 280 "the idle connections" grep -q '^READY' "$TMP/idle-$key.out"
 	sleep 3                    # the tick gives idle buffers back within a second
-	r1=$(pss_kib "$spid")
+	r1=$(pss_kib "$spid" $(pgrep -P "$spid" || true))
 	ready=$(grep '^READY' "$TMP/idle-$key.out")
 	exec 7>&-
 	wait "$ipid" 2>/dev/null || true

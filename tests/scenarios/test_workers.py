@@ -281,3 +281,19 @@ def test_thousand_idle_clients_over_three_workers(topo, start_server, probe):
     finally:
         idle.popen.stdin.close()
         idle.stop()
+
+
+def test_revoked_at_reload_on_every_worker(topo, start_server, start_client):
+    """A CRL read again at SIGHUP ends the revoked certificate's connections
+    on every worker, and none of them gets back in."""
+    server, clients, addrs = start_three(start_server, start_client)
+    assert sorted(w["Clients"] for w in workers_of(server)) == [1, 1, 1]
+    p = subprocess.run([server.binary, "revoke-client", "--state-dir",
+                        server.state_dir, "client1"], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    os.kill(server.proc.pid, signal.SIGHUP)
+    netns.wait_for(lambda: server.state()["Counters"]["RevokedAtReload"] == 3,
+                   20, 0.2, "the three revoked connections ended")
+    assert server.state()["Clients"] == 0
+    assert [w["Restarts"] for w in workers_of(server)] == [0, 0, 0]
