@@ -137,6 +137,7 @@ static const char *const allowed[] = {
 	"rename", "renameat", "mkdir", "mkdirat",
 	"bpf",          /* the server's workers: claims in the steering maps (net/steer.h) */
 	"close_range",  /* a worker forked by the server closes what is not its own */
+	"capset",       /* ... and gives up its capabilities (only ever fewer: no_new_privs) */
 #if defined(__SANITIZE_ADDRESS__)
 	"ptrace", "process_vm_readv", "sched_getparam", "sched_getscheduler",
 #endif

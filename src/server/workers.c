@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <linux/capability.h>
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <signal.h>
@@ -808,6 +809,18 @@ static void close_others(struct server *s, int i)
 	syscall(SYS_close_range, (unsigned)lo, ~0u, 0);
 }
 
+/* A worker needs no capability: its queue, the maps and its sockets are
+ * descriptors it holds (measured: ../research/phase2-design.md, 1). */
+static void drop_capabilities(int i)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		fatal("worker %d: giving up its capabilities", i);
+}
+
 static void worker_main(struct server *s, int i)
 {
 	struct workers *w = s->w;
@@ -852,7 +865,8 @@ static void worker_main(struct server *s, int i)
 			fatal("worker %d: epoll_ctl", i);
 	}
 	w->rlim = 0;
-	/* The supervisor's user, capabilities and seccomp filter, inherited. */
+	drop_capabilities(i);
+	/* The supervisor's user and seccomp filter, inherited. */
 	_exit(server_worker_loop(s));
 }
 

@@ -86,6 +86,13 @@ def test_spread_ping_tcp_and_ll_across_workers(topo, start_server, start_client)
     assert sorted(w["Clients"] for w in ws) == [1, 1, 1], ws
     assert len({w["PID"] for w in ws}) == 3 and server.proc.pid not in \
         [w["PID"] for w in ws], ws
+    # Workers hold no capability (the supervisor keeps CAP_NET_ADMIN).
+    for w in ws:
+        with open("/proc/%d/status" % w["PID"]) as f:
+            caps = dict(l.split(":\t", 1) for l in f if l.startswith("Cap"))
+        assert int(caps["CapEff"], 16) == 0 and int(caps["CapPrm"], 16) == 0, caps
+        assert open("/proc/%d/status" % w["PID"]).read().count(
+            "Seccomp:\t2") == 1
     # Every client and its worker, from clients (gathered from each worker).
     recs = clients_json(server)
     assert len([r for r in recs if r.get("State") == "LinkUp"]) == 3, recs
