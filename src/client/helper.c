@@ -14,6 +14,7 @@
 #include "common/helper.h"
 #include "common/log.h"
 #include "common/priv.h"
+#include "wire/nd.h"
 
 #define SHUTDOWN_CALL_MS 20000  /* dns.c takes at most 15 s */
 #define RELOAD_CALL_MS 10000
@@ -61,23 +62,39 @@ static void tick(struct helper *hp, void *arg)
 }
 
 /* PS_DNS_SET: every server 16 bytes (the schema bounds their number and
- * the domains'); -1 otherwise. */
+ * the domains'), every domain a name the RA parser would have taken
+ * (nd_domain_encode: letters, digits, '-' and '_' in labels; no
+ * newline or space to add lines of the daemon's own to resolv.conf, no
+ * empty name); -1 otherwise. */
+int client_helper_dns_set(const struct ps_msg *m, struct dns_set *s)
+{
+	uint8_t wire[ND_DOMAIN_MAX + 2];
+	size_t len;
+
+	memset(s, 0, sizeof(*s));
+	s->n_servers = ps_count(m, PT_SERVER);
+	s->n_domains = ps_count(m, PT_DOMAIN);
+	for (size_t i = 0; i < s->n_servers; i++) {
+		const uint8_t *p = ps_bytes(m, PT_SERVER, i, &len);
+		if (len != sizeof(s->servers[i]))
+			return -1;
+		memcpy(&s->servers[i], p, len);
+	}
+	for (size_t i = 0; i < s->n_domains; i++)
+		if (ps_str(m, PT_DOMAIN, i, s->domains[i], sizeof(s->domains[i])) >= (int)sizeof(s->domains[i]) ||
+		    nd_domain_encode(s->domains[i], wire, sizeof(wire)) < 0) {
+			log_warnx("privsep: the client sent DNS domain %zu, which is no domain name", i);
+			return -1;
+		}
+	return 0;
+}
+
 static int dns_set(struct client *c, const struct ps_msg *m)
 {
 	struct dns_set s;
-	size_t len;
 
-	memset(&s, 0, sizeof(s));
-	s.n_servers = ps_count(m, PT_SERVER);
-	s.n_domains = ps_count(m, PT_DOMAIN);
-	for (size_t i = 0; i < s.n_servers; i++) {
-		const uint8_t *p = ps_bytes(m, PT_SERVER, i, &len);
-		if (len != sizeof(s.servers[i]))
-			return -1;
-		memcpy(&s.servers[i], p, len);
-	}
-	for (size_t i = 0; i < s.n_domains; i++)
-		ps_str(m, PT_DOMAIN, i, s.domains[i], sizeof(s.domains[i]));
+	if (client_helper_dns_set(m, &s) < 0)
+		return -1;
 	dns_want(c, &s);
 	return 0;
 }

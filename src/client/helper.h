@@ -35,6 +35,9 @@ int client_helper_start(struct client *c, char *err);
  * their paths and labels into creds[*n] (CLIENT_MAX_CERTS at most) for
  * the daemon's own reading of the rest.  0, or -1 with err. */
 int client_helper_reload(struct client *c, struct tls_cred *creds, size_t *n, char *err);
+/* In the helper: PS_DNS_SET m as a set (s filled); -1 for a message the
+ * daemon may not send. */
+int client_helper_dns_set(const struct ps_msg *m, struct dns_set *s);
 /* 1 while a helper runs. */
 int client_helper_running(const struct client *c);
 /* At exit: the DNS taken back by the helper (bounded), the channel

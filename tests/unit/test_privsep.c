@@ -27,6 +27,7 @@
 #include "common/helper.h"
 #include "common/log.h"
 #include "common/privsep.h"
+#include "client/helper.h"
 
 static char dir[64];
 
@@ -491,6 +492,47 @@ static void test_helper_runs_only_its_scripts(void **state)
 	free(m);
 }
 
+/* PS_DNS_SET: the client's helper writes the domains into
+ * /etc/resolv.conf (a "search" line) or hands them to resolvconf, as
+ * root.  A compromised daemon sending a domain with a newline would add
+ * lines of its own ("nameserver", "options"); an empty name would route
+ * every name to the tunnel in split mode.  Only names the RA parser
+ * itself accepts (nd_domain_encode) pass; the rest end the helper. */
+static void test_dns_set_domains_checked(void **state)
+{
+	static const char *const bad[] = {
+		"corp.example\nnameserver 192.0.2.1", "corp.example\noptions ndots:15", "a b", "a\tb",
+		"corp.example;x", "#x", "", ".", "a..b", "\r",
+	};
+	struct ps_out *o = malloc(sizeof(*o));
+	struct ps_msg *m = msg();
+	struct dns_set *set = malloc(sizeof(*set));
+	uint8_t srv[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x53 };
+	char why[ERRLEN];
+
+	ps_begin(o, PS_DNS_SET, 1);
+	ps_put_bytes(o, PT_SERVER, srv, 16);
+	ps_put_str(o, PT_DOMAIN, "corp.example");
+	ps_put_str(o, PT_DOMAIN, "Sub-1.corp_2.example.");
+	assert_int_equal(ps_parse(o->b, o->len, m, why), 0);
+	assert_int_equal(client_helper_dns_set(m, set), 0);
+	assert_int_equal(set->n_servers, 1);
+	assert_memory_equal(&set->servers[0], srv, 16);
+	assert_int_equal(set->n_domains, 2);
+	assert_string_equal(set->domains[1], "Sub-1.corp_2.example.");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ps_begin(o, PS_DNS_SET, 1);
+		ps_put_bytes(o, PT_SERVER, srv, 16);
+		ps_put_str(o, PT_DOMAIN, "corp.example");
+		ps_put_str(o, PT_DOMAIN, bad[i]);
+		assert_int_equal(ps_parse(o->b, o->len, m, why), 0);   /* well-formed: the helper's check */
+		if (client_helper_dns_set(m, set) != -1)
+			fail_msg("domain %zu (\"%s\") accepted", i, bad[i]);
+	}
+	free(set);
+	free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_channel),
 		cmocka_unit_test(test_cfgpack),
 		cmocka_unit_test(test_helper_runs_only_its_scripts),
+		cmocka_unit_test(test_dns_set_domains_checked),
 	};
 	int rc;
 
