@@ -360,6 +360,7 @@ static int rec_send(struct stream *s)
 	free(t->out);
 	t->out = NULL;
 	t->out_off = t->out_len = 0;
+	rec_output_sent(&t->r);
 	return 1;
 }
 

@@ -718,6 +718,10 @@ void rec_output_done(struct rec *r)
 	free(r->out);
 	r->out = NULL;
 	r->out_len = 0;
+}
+
+void rec_output_sent(struct rec *r)
+{
 	r->ku_queued = 0;
 }
 
@@ -924,7 +928,9 @@ static enum rec_result key_update_in(struct rec *r, uint8_t req)
 		return fail(r, 2, REC_AD_INTERNAL_ERROR);
 	r->key_updates_in++;
 	/* One answer covers every request received while we were silent
-	 * (4.6.3); none once we have sent close_notify. */
+	 * (4.6.3): while the last one is not yet on the wire (nothing is
+	 * sealed behind it: rec_output_sent), it answers this one too; none
+	 * once we have sent close_notify. */
 	if (!req || r->ku_queued || r->state != REC_OPEN)
 		return REC_NEED_MORE;
 	if (queue_small(r, CT_HANDSHAKE, NULL, 0, 1) < 0)

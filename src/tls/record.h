@@ -110,7 +110,7 @@ struct rec {
 	uint32_t hs_have;
 	uint8_t *out;           /* control records waiting to be sent */
 	uint32_t out_len;
-	uint8_t ku_queued;      /* our KeyUpdate answer waits in out (one answers many) */
+	uint8_t ku_queued;      /* our KeyUpdate answer is not on the wire yet (one answers many) */
 	uint64_t records_in, records_out, key_updates_in, key_updates_out;
 };
 
@@ -160,9 +160,14 @@ ssize_t rec_seal_close(struct rec *r, uint8_t *out, size_t outlen);
 enum rec_result rec_open(struct rec *r, uint8_t *in, size_t len, size_t *used, struct rec_span *span);
 
 /* Control records waiting to be sent (NULL when none); rec_output_done
- * after they were queued for the socket. */
+ * after they were queued for the socket, rec_output_sent once the socket
+ * took them (and whatever was sealed before them).  Until then our
+ * KeyUpdate answer waiting there answers every further request too
+ * (RFC 8446 4.6.3): a peer that asks and never reads gets one, not one
+ * per request. */
 const uint8_t *rec_output(const struct rec *r, size_t *len);
 void rec_output_done(struct rec *r);
+void rec_output_sent(struct rec *r);
 
 /* Drops the EVP contexts and any empty buffer: what an idle connection
  * keeps is struct rec alone (and a partial record if one is pending). */

@@ -206,6 +206,7 @@ static void flush_output(struct end *e)
 	if (p) {
 		assert_int_equal(write(e->fd, p, n), (ssize_t)n);
 		rec_output_done(&e->r);
+		rec_output_sent(&e->r);
 	}
 }
 

@@ -426,6 +426,62 @@ static void test_own_unexpected_eof(void **state)
 	ERR_clear_error();
 }
 
+/* A peer that asks for KeyUpdates and never reads (its receive window
+ * full): the answer waits behind what the socket would not take, and
+ * answers every request read meanwhile (RFC 8446 4.6.3: one update for
+ * many while silent).  Before, each request read on its own added an
+ * answer to the unsent output, without bound (a memory flood from one
+ * client: 2,000 requests, 2,000 answers held).  The layer keeps reading
+ * (no deadlock with a peer whose own KeyUpdate waits for us to read);
+ * then the peer reads, everything drains and data flows both ways. */
+static void test_own_key_update_flood_bounded(void **state)
+{
+	static uint8_t big[REC_MAX_PLAIN], buf[1 << 16];
+	struct stream s, c;
+	int n = 0, sent = 0, rc;
+
+	own_pair(&s, &c, 1);
+	memset(big, 0x5a, sizeof(big));
+	for (int i = 0; i < 10000 && (rc = stream_write(&s, big, sizeof(big))) > 0; i++)
+		;
+	assert_int_equal(stream_write(&s, big, sizeof(big)), STREAM_WANT_WRITE);
+	for (int i = 0; i < 2000; i++) {
+		if (SSL_key_update(c.ssl, SSL_KEY_UPDATE_REQUESTED) != 1 || SSL_do_handshake(c.ssl) != 1)
+			break;
+		sent++;
+		rc = stream_read(&s, buf, sizeof(buf));
+		assert_true(rc == STREAM_WANT_READ || rc == STREAM_WANT_WRITE);
+	}
+	assert_true(sent >= 50);
+	assert_int_equal(stream_records(&s)->key_updates_in, sent);
+	if (stream_records(&s)->key_updates_out > 1)
+		fail_msg("%d requests: %llu answers made while none could be sent", sent,
+			 (unsigned long long)stream_records(&s)->key_updates_out);
+	/* The peer reads: the server's bytes and answers drain, its reading
+	 * resumes, every request is taken, data still flows both ways. */
+	for (int turns = 0; turns < 100000; turns++) {
+		int k = SSL_read(c.ssl, buf, sizeof(buf));
+		if (k > 0) {
+			n += k;
+			continue;
+		}
+		stream_flush(&s);
+		rc = stream_read(&s, buf, sizeof(buf));
+		assert_true(rc == STREAM_WANT_READ || rc == STREAM_WANT_WRITE);
+		if (stream_records(&s)->key_updates_in == (uint64_t)sent && rc == STREAM_WANT_READ &&
+		    stream_flush(&s) == 1 && SSL_read(c.ssl, buf, sizeof(buf)) <= 0)
+			break;
+	}
+	assert_true(n > 0);
+	assert_int_equal(stream_records(&s)->key_updates_in, sent);
+	assert_int_equal(stream_write(&c, "after", 5), 5);
+	assert_int_equal(read_some(&s, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "after", 5);
+	stream_close(&s, 1);
+	stream_close(&c, 0);
+	ERR_clear_error();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_tls_garbage),
 		cmocka_unit_test(test_own_both_ways_and_close_notify),
 		cmocka_unit_test(test_own_key_update),
+		cmocka_unit_test(test_own_key_update_flood_bounded),
 		cmocka_unit_test(test_own_forged_record),
 		cmocka_unit_test(test_own_unexpected_eof),
 	};
