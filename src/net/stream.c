@@ -423,7 +423,7 @@ static int rec_read(struct stream *s, uint8_t *buf, size_t len)
 	struct stream_rec *t = s->rec;
 	enum rec_result res;
 	size_t used;
-	int rc;
+	int rc, fills = 0;
 
 	if (s->ssl_err)
 		return s->ssl_err == SSL_ERROR_ZERO_RETURN ? STREAM_EOF : STREAM_ERROR;
@@ -446,6 +446,13 @@ static int rec_read(struct stream *s, uint8_t *buf, size_t len)
 				return rc;
 			continue;
 		}
+		/* One buffer from the socket per call that hands out nothing:
+		 * records without plaintext (KeyUpdates, empty records, warning
+		 * alerts) streamed at line rate would otherwise keep this call,
+		 * and the caller's loop, going for ever; what is left stays in
+		 * the socket, which still shows readable. */
+		if (fills++)
+			return STREAM_WANT_READ;
 		if ((rc = rec_fill(s)) != 1)
 			return rc;
 	}

@@ -482,6 +482,58 @@ static void test_own_key_update_flood_bounded(void **state)
 	ERR_clear_error();
 }
 
+/* Records that carry no plaintext (KeyUpdates here; empty records and
+ * warning alerts alike) must not keep one read going while the peer keeps
+ * sending: the server's loop reads a connection until it yields bytes or
+ * the socket is empty, and its fair share counts plaintext only, so a
+ * client streaming KeyUpdates (an HKDF each) at line rate held the loop
+ * forever and starved every other client.  One read now takes at most one
+ * buffer from the socket when it hands out nothing: 5,000 KeyUpdates
+ * (135 KB, more than one 64 KiB buffer) take several reads, the bytes left
+ * stay in the socket (epoll reports them again), and all are taken in the
+ * end with data flowing after them. */
+static void test_own_control_records_bounded_per_read(void **state)
+{
+	static uint8_t buf[1 << 16];
+	struct stream s, c;
+	BIO *mem = BIO_new(BIO_s_mem());
+	char *p;
+	long len, off = 0;
+	int sent = 0, reads = 0, rc;
+
+	own_pair(&s, &c, 1);
+	SSL_set0_wbio(c.ssl, mem);              /* the client's records gathered, then written at once */
+	for (; sent < 5000; sent++)
+		assert_true(SSL_key_update(c.ssl, SSL_KEY_UPDATE_NOT_REQUESTED) == 1 && SSL_do_handshake(c.ssl) == 1);
+	assert_int_equal(SSL_write(c.ssl, "after", 5), 5);
+	len = BIO_get_mem_data(mem, &p);
+	assert_true(len > 2 * 65536);
+	while (off < len) {
+		ssize_t k = write(c.fd, p + off, (size_t)(len - off));
+		if (k > 0) {
+			off += k;
+			continue;
+		}
+		assert_int_equal(errno, EAGAIN);
+		rc = stream_read(&s, buf, sizeof(buf));         /* room for the rest */
+		assert_true(rc == STREAM_WANT_READ);
+		reads++;
+	}
+	rc = stream_read(&s, buf, sizeof(buf));
+	reads++;
+	if (stream_records(&s)->key_updates_in == (uint64_t)sent)
+		fail_msg("%d KeyUpdates (%ld bytes) taken by %d read(s)", sent, len, reads);
+	for (int i = 0; i < 100 && rc == STREAM_WANT_READ; i++, reads++)
+		rc = stream_read(&s, buf, sizeof(buf));
+	assert_int_equal(rc, 5);
+	assert_memory_equal(buf, "after", 5);
+	assert_int_equal(stream_records(&s)->key_updates_in, sent);
+	assert_true(reads >= 3);
+	stream_close(&s, 1);
+	stream_close(&c, 0);
+	ERR_clear_error();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_own_both_ways_and_close_notify),
 		cmocka_unit_test(test_own_key_update),
 		cmocka_unit_test(test_own_key_update_flood_bounded),
+		cmocka_unit_test(test_own_control_records_bounded_per_read),
 		cmocka_unit_test(test_own_forged_record),
 		cmocka_unit_test(test_own_unexpected_eof),
 	};
