@@ -128,7 +128,7 @@ def test_rogue_router_messages_never_reach_another_client(topo, start_server,
         assert gua in tun_addrs(victim, "global"), \
             "the victim lost its address: %s" % tun_addrs(victim, "global")
         assert not [a for a in tun_addrs(victim, "global")
-                    if a.startswith("fd66:")], "the rogue prefix was taken"
+                    if a.startswith("fd66:6666:6666:6666:")], "the rogue prefix was taken"
         rt = routes_text(victim)
         assert attacker.ll not in rt and "default" not in rt, rt
         assert rt == before_routes, (before_routes, rt)
@@ -183,7 +183,7 @@ def test_client_trusts_router_messages_from_its_router_only(topo,
                                 if a.startswith("fd00:99:99:99:")], 10, 0.1,
                        "the address from the router's RA")
         assert not [a for a in tun_addrs(c, "global")
-                    if a.startswith("fd66:")]
+                    if a.startswith("fd66:6666:6666:6666:")]
         rt = routes_text(c)
         assert rogue not in rt and "default" not in rt, rt
     finally:
