@@ -364,8 +364,9 @@ static int rec_send(struct stream *s)
 	return 1;
 }
 
-/* What rec_open said when it handed out no plaintext: 1 to go on reading,
- * a stream_rc to return (STREAM_EOF is 0). */
+/* What rec_open said: 1 to go on reading (plaintext, or more to read), a
+ * stream_rc to return (STREAM_EOF is 0).  Control records it queued (a
+ * KeyUpdate answer) go out now, before the plaintext is handed over. */
 static int rec_opened(struct stream *s, enum rec_result res)
 {
 	struct stream_rec *t = s->rec;
@@ -439,9 +440,8 @@ static int rec_read(struct stream *s, uint8_t *buf, size_t len)
 			used = 0;
 			res = rec_open(&t->r, t->in + t->in_off, t->in_len - t->in_off, &used, &t->plain);
 			t->in_off += (uint32_t)used;
-			if (res == REC_DATA)
-				continue;
-			t->plain.n = 0;         /* an alert's or a handshake message's bytes */
+			if (res != REC_DATA)
+				t->plain.n = 0; /* an alert's or a handshake message's bytes */
 			if ((rc = rec_opened(s, res)) != 1)
 				return rc;
 			continue;
