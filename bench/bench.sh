@@ -38,8 +38,8 @@
 #   BENCH_SERVER_ARGS   more options for the iphttps servers only (e.g. --tls-records openssl)
 #   BENCH_IDLE_LAYERS   the servers' --tls-records of the idle lines (default "own openssl")
 #   BENCH_IDLE_MAX      clients held at once by bench/loadgen per authentication mode, against one
-#                       server (default 0: not measured; the aim is 50000, which needs the server's
-#                       worker processes: one process holds about 19,000 under a 20,000-file limit)
+#                       server with --workers auto (worker processes enough for them: one process
+#                       holds about 18,900 under a 20,000-file limit) (default 0: not measured)
 #   BENCH_IDLE_PROCS    loadgen processes (default one per 15,000 clients)
 #   BENCH_IDLE_SOURCES  source addresses per loadgen process (default 4)
 set -euo pipefail
@@ -374,7 +374,7 @@ idle_scale() {
 	bg "iphttps-server-$key" "$S" "$BIN" server --state-dir "$TMP/state" --run-dir "$TMP/run" \
 		--hostname iphttps.test --tun "iphm-${mode:0:4}" --auth "$mode" --listen "192.0.2.1:$port" \
 		--prefix "fd00:$port::/64" --max-clients $((NIDLE_MAX + 100)) --max-handshakes-per-source 64 \
-		${BENCH_SERVER_ARGS:-}
+		--workers auto ${BENCH_SERVER_ARGS:-}
 	spid=$BGPID
 	wait_until 30 "the mode $mode server" sh -c "ip netns exec '$S' ss -Hltn 'sport = :$port' | grep -q LISTEN"
 	server_pids() { echo "$spid" $(pgrep -P "$spid" || true); }
@@ -801,7 +801,8 @@ skip handshakes || echo "  handshakes: in C, 4 at once: openssl s_time -connect 
 	echo "    in C: ${IDLE_CMD[*]}   (server PSS before and after)"
 [ -n "${CMDS[idle-oc]:-}" ] && echo "  idle openconnect clients:" && echo "    ${CMDS[idle-oc]}"
 [ -n "${LG_CMD[*]:-}" ] && echo "  idle at scale, against a fresh server per mode (in S: iphttps server --auth certificates|none --listen 192.0.2.1:8450|8451 --max-clients $((NIDLE_MAX + 100)) ...):" &&
-	echo "    in C: ${LG_CMD[*]}   (PSS of the server and its children before and after; then iphttps state, and loadgen --count 1, timed)"
+	echo "    in C: ${LG_CMD[*]}   (PSS of the server and its children before and after; then iphttps state, and loadgen --count 1, timed)" &&
+	echo "    the server: --workers auto --max-clients $((NIDLE_MAX + 100)) --max-handshakes-per-source 64"
 if [ $FAILED = 1 ]; then
 	echo "bench: some measurements failed (see above)" >&2
 	exit 1
