@@ -11,7 +11,10 @@
  *     the sender (or ::), and nothing goes back to the sender but the
  *     router's answers;
  *   - a client's multicast reaches the others within its share (each
- *     connection's own: one opened again starts with a full bucket);
+ *     connection's own: one opened again starts with a full bucket), but
+ *     for a DAD probe of another's address, which reaches that holder
+ *     only, and a holder's NA for its address, which reaches only the
+ *     clients that probed it;
  *   - what the TUN sends reaches only the client holding the destination.
  *
  * Input: a first byte of settings (mode, address limit), then steps
@@ -182,13 +185,26 @@ static void check_delivered(int from, const struct snap *before)
 				continue;
 			if (is_router(&src))
 				continue;
-			if (type == 136 && len >= 64) {
+			owner = NULL;
+			if ((type == 135 || type == 136) && len >= 64) {
 				memcpy(&tgt, pkt + 48, 16);
 				owner = addrtab_get(&m.s.addrs, &tgt);
-				assert(!owner || owner == cl[from]);
 			}
+			if (type == 136)
+				assert(!owner || owner == cl[from]);
 			assert(IN6_IS_ADDR_UNSPECIFIED(&src) ||
 			       addrtab_get(&m.s.addrs, &src) == cl[from]);
+			/* A DAD probe of an address another client holds goes to
+			 * that client alone, and the holder's NA for its own
+			 * address to the clients that probed it (docs/link-rules.md:
+			 * "to the owner", "to the DAD askers"): one receiver each,
+			 * like a unicast packet, outside the multicast share. */
+			if (type == 135 && IN6_IS_ADDR_UNSPECIFIED(&src) && owner && owner != cl[from]) {
+				assert(owner == c);
+				continue;
+			}
+			if (type == 136 && owner && owner == cl[from])
+				continue;
 			if (IN6_IS_ADDR_MULTICAST(&dst))
 				mc_sent[from]++;
 		}
