@@ -353,7 +353,7 @@ static int least_loaded(struct workers *w, uint64_t skip)
 
 	for (int i = 0; i < w->n; i++) {
 		struct wk_slot *sl = &w->sh->slot[i];
-		uint64_t received = __atomic_load_n(&sl->received, __ATOMIC_RELAXED);
+		uint64_t received = __atomic_load_n(&sl->received, __ATOMIC_ACQUIRE);
 		load[i] = __atomic_load_n(&sl->n_conns, __ATOMIC_RELAXED) +
 			  (w->p[i].sent > received ? w->p[i].sent - received : 0);
 		cap[i] = __atomic_load_n(&sl->cap, __ATOMIC_RELAXED);
@@ -735,8 +735,13 @@ static void on_handoff(struct evloop *ev, struct ev_handler *h, uint32_t events)
 		if (recv_msg(h->fd, &m, &fd) < 0)
 			return;
 		if (m.type == MSG_CONN && fd >= 0) {
-			__atomic_store_n(&sl->received, sl->received + 1, __ATOMIC_RELAXED);
 			server_take_conn(s, fd, &m.peer);
+			/* The connection counted before it stops counting as
+			 * in flight, so the acceptor never sees this worker
+			 * lighter than it is (least_loaded reads in the other
+			 * order). */
+			__atomic_store_n(&sl->n_conns, s->n_conns, __ATOMIC_RELAXED);
+			__atomic_store_n(&sl->received, sl->received + 1, __ATOMIC_RELEASE);
 		} else if (m.type == MSG_CMD) {
 			struct json_object *r;
 			struct wk_msg a;

@@ -284,9 +284,12 @@ def test_thousand_idle_clients_over_three_workers(topo, start_server, probe):
         assert line.split(" ")[1:3] == ["1000", "0"], line
         st = server.state()
         assert st["Clients"] == 1000, st
-        # The acceptor balances exactly (least connections first).
-        assert all(320 <= w["Clients"] <= 347 for w in st["Workers"]), \
-            st["Workers"]
+        # The acceptor balances exactly (least connections first): a worker
+        # is never seen lighter than it is, even while it takes a batch of
+        # connections in one turn (it was: 349/326/325 happened).  A margin
+        # of 2 for a connection counted twice for a moment.
+        n = [w["Clients"] for w in st["Workers"]]
+        assert sum(n) == 1000 and max(n) - min(n) <= 2, st["Workers"]
         r = probe(connect=netns.SERVER_V4 + ":443", ca=server.ca,
                   cert=server.cert, key=server.key)
         assert r["status"] == "HTTP/1.1 200 OK", r
