@@ -55,7 +55,7 @@ teardown() {
 		sleep 0.3
 	done
 	for ns in "$CLI" "$NET" "$SRV" "$INS"; do
-		if ip netns list | grep -qw "$ns"; then
+		if [ -e "/run/netns/$ns" ]; then   # (ip netns list complains about namespaces going away)
 			for pid in $(ip netns pids "$ns" 2>/dev/null); do
 				kill -KILL "$pid" 2>/dev/null || true
 			done
