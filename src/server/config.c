@@ -30,6 +30,7 @@ static const char *const tls_mins[] = { "1.0", "1.1", "1.2", NULL };
 static const char *const prefix_modes[] = { "shared", "per-client", NULL };
 static const char *const translators[] = { "auto", "tayga", "jool", NULL };
 static const char *const tls_records[] = { "own", "openssl", NULL };
+static const char *const on_off[] = { "on", "off", NULL };
 
 #define O(f) offsetof(struct server_cfg, f)
 const struct opt_def server_opts[] = {
@@ -45,6 +46,7 @@ const struct opt_def server_opts[] = {
 	{ "null-encryption", 0, OPT_ENUM, O(null_enc), "off|allow|prefer", "TLS suites without encryption (default prefer with --auth none, else off)", 0, 0, null_modes },
 	{ "tls-min", 0, OPT_ENUM, O(tls_min), "1.0|1.1|1.2", "lowest TLS version (default 1.2); 1.0 for stock Windows 7 clients: legacy, warned about", 0, 0, tls_mins },
 	{ "tls-records", 0, OPT_ENUM, O(tls_records), "own|openssl", "after the handshake, who seals and opens the TLS records: own (the keys taken from OpenSSL, its SSL freed: far less memory per client) or openssl (default own; suites own does not cover stay with OpenSSL)", 0, 0, tls_records },
+	{ "tls-resumption", 0, OPT_ENUM, O(tls_resumption), "on|off", "TLS session resumption with stateless tickets, TLS 1.2 and 1.3 (default on; keys rotate hourly and change at a reload that changes the certificate, CA or CRL)", 0, 0, on_off },
 	{ "prefix", 0, OPT_STR, O(prefix), "PREFIX/64", "the link's prefix (default: a random ULA /64, kept)" },
 	{ "prefix-mode", 0, OPT_ENUM, O(prefix_mode), "shared|per-client", "one /64 for the link, or one /64 per client from --prefix-pool (default shared)", 0, 0, prefix_modes },
 	{ "prefix-pool", 0, OPT_STR, O(prefix_pool), "PREFIX/LEN", "per-client mode: the /64s handed out (e.g. a /48)" },
@@ -389,6 +391,7 @@ static int check_tls(const struct server_cfg *c, char *err)
 		.client_ca_file = c->auth == AUTH_CERTIFICATES ? c->client_ca : NULL,
 		.null_enc = (enum null_enc_policy)c->null_enc,
 		.min_version = server_cfg_tls_version(c),
+		.resumption = c->tls_resumption == TLS_RESUMPTION_ON,
 	};
 	SSL_CTX *ctx;
 	char e[ERRLEN];

@@ -24,6 +24,7 @@ enum transport { TRANSPORT_HTTPS = 0, TRANSPORT_HTTP };
 enum tls_min { TLS_MIN_1_0 = 0, TLS_MIN_1_1, TLS_MIN_1_2 };
 enum auth_mode { AUTH_NONE = 0, AUTH_CERTIFICATES };
 enum tls_records { TLS_RECORDS_OWN = 0, TLS_RECORDS_OPENSSL };
+enum tls_resumption { TLS_RESUMPTION_ON = 0, TLS_RESUMPTION_OFF };
 
 struct server_cfg {
 	char *config;
@@ -38,6 +39,7 @@ struct server_cfg {
 	int null_enc_explicit;  /* given; else the default of the authentication mode */
 	int tls_min;            /* enum tls_min: --tls-min */
 	int tls_records;        /* enum tls_records: --tls-records */
+	int tls_resumption;     /* enum tls_resumption: --tls-resumption */
 	char *prefix;
 	struct strlist routes;
 	int default_route;

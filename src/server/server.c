@@ -583,6 +583,7 @@ static int setup_tls(struct server *s, char *err)
 		.crls = s->crls,
 		.null_enc = (enum null_enc_policy)s->cfg->null_enc,
 		.min_version = server_cfg_tls_version(s->cfg),
+		.resumption = s->cfg->tls_resumption == TLS_RESUMPTION_ON,
 	};
 
 	s->null_enc = s->cfg->null_enc;

@@ -109,6 +109,8 @@ static void put64(uint8_t *p, uint64_t v)
 struct secrets {
 	uint8_t c[48], s[48];
 	uint8_t clen, slen;
+	uint8_t fin_sent;       /* our Finished was written */
+	uint32_t after_fin;     /* records written since: TLS 1.3 tickets */
 };
 
 static void secrets_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
@@ -134,6 +136,45 @@ static uint8_t unhex(const char *p, uint8_t *out, size_t max)
 	return p[0] && p[0] != '\n' ? 0 : (uint8_t)n;
 }
 
+/* ssl's parked secrets, made at first use; NULL when out of memory. */
+static struct secrets *secrets_of(const SSL *ssl)
+{
+	struct secrets *s = SSL_get_ex_data(ssl, keylog_idx);
+
+	if (s)
+		return s;
+	s = OPENSSL_zalloc(sizeof(*s));
+	if (!s || !SSL_set_ex_data((SSL *)ssl, keylog_idx, s)) {
+		OPENSSL_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* OpenSSL's message callback: counts the records written after our
+ * Finished, under the application traffic key (a TLS 1.3 server's
+ * NewSessionTickets), so that rec_take starts the write sequence there.
+ * OpenSSL reports a handshake message once its records are written, and
+ * each record's header as it is made. */
+static void msg_cb(int write_p, int version, int type, const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	struct secrets *s;
+
+	(void)version;
+	(void)arg;
+	if (!write_p || algs() < 0)
+		return;
+	if (type == SSL3_RT_HANDSHAKE && len >= 1 && ((const uint8_t *)buf)[0] == SSL3_MT_FINISHED) {
+		if ((s = secrets_of(ssl))) {
+			s->fin_sent = 1;
+			s->after_fin = 0;
+		}
+	} else if (type == SSL3_RT_HEADER && (s = SSL_get_ex_data(ssl, keylog_idx)) && s->fin_sent &&
+		   s->after_fin < UINT32_MAX) {
+		s->after_fin++;
+	}
+}
+
 void rec_keylog_line(const SSL *ssl, const char *line)
 {
 	static const char cl[] = "CLIENT_TRAFFIC_SECRET_0 ", sl[] = "SERVER_TRAFFIC_SECRET_0 ";
@@ -144,14 +185,8 @@ void rec_keylog_line(const SSL *ssl, const char *line)
 	if ((!client && strncmp(line, sl, sizeof(sl) - 1)) || algs() < 0)
 		return;
 	p = strchr(line + sizeof(cl) - 1, ' ');     /* past the client random */
-	s = SSL_get_ex_data(ssl, keylog_idx);
-	if (!s) {
-		s = OPENSSL_zalloc(sizeof(*s));
-		if (!s || !SSL_set_ex_data((SSL *)ssl, keylog_idx, s)) {
-			OPENSSL_free(s);
-			return;
-		}
-	}
+	if (!(s = secrets_of(ssl)))
+		return;
 	if (client)
 		s->clen = p ? unhex(p + 1, s->c, sizeof(s->c)) : 0;
 	else
@@ -165,6 +200,7 @@ int rec_ctx_prepare(SSL_CTX *ctx, char *err)
 		return -1;
 	}
 	SSL_CTX_set_keylog_callback(ctx, rec_keylog_line);
+	SSL_CTX_set_msg_callback(ctx, msg_cb);
 	return 0;
 }
 
@@ -346,15 +382,14 @@ static int take13(SSL *ssl, enum rec_role role, uint16_t id, struct rec *r, char
 	struct secrets *s = SSL_get_ex_data(ssl, keylog_idx);
 	int rc;
 
-	if (role == REC_SERVER && SSL_get_num_tickets(ssl) != 0) {
-		snprintf(err, ERRLEN, "session tickets were sent (their records are not counted here)");
-		return -1;
-	}
-	if (!s || !s->clen || s->clen != s->slen) {
-		snprintf(err, ERRLEN, "the traffic secrets were not logged (rec_ctx_prepare before the handshake)");
+	if (!s || !s->clen || s->clen != s->slen || !s->fin_sent) {
+		snprintf(err, ERRLEN, "the traffic secrets or the records after the Finished were not logged "
+			 "(rec_ctx_prepare before the handshake)");
 		return -1;
 	}
 	rc = rec_init_tls13(r, role, id, s->c, s->s, s->clen, err);
+	if (rc == 0)
+		r->wr.seq = s->after_fin;       /* the tickets went out under this key */
 	SSL_set_ex_data(ssl, keylog_idx, NULL);
 	OPENSSL_clear_free(s, sizeof(*s));
 	return rc;

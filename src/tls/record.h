@@ -6,8 +6,10 @@
  * OpenSSL does the handshake.  rec_take() then takes the keys through public
  * API only (TLS 1.3: the traffic secrets from the keylog callback, key and IV
  * by HKDF-Expand-Label; TLS 1.2: the master secret and both randoms, the key
- * block by the TLS PRF), checks that OpenSSL holds no unread byte and sent
- * no record we cannot account for, and the caller frees the SSL.  Records are
+ * block by the TLS PRF), checks that OpenSSL holds no unread byte, starts
+ * the write sequence after the records OpenSSL sent under the application
+ * key (a TLS 1.3 server's NewSessionTickets, counted by the message
+ * callback rec_ctx_prepare installs), and the caller frees the SSL.  Records are
  * then protected with EVP.
  *
  * Suites taken over (an allow-list; anything else stays with OpenSSL):
@@ -114,15 +116,15 @@ struct rec {
 	uint64_t records_in, records_out, key_updates_in, key_updates_out;
 };
 
-/* The keylog callback rec_take needs for TLS 1.3 (install before the
- * handshake).  A program with a keylog callback of its own calls
+/* The keylog and message callbacks rec_take needs for TLS 1.3 (install
+ * before the handshake).  A program with a keylog callback of its own calls
  * rec_keylog_line from it instead.  rec_ctx_prepare returns 0 or -1. */
 int rec_ctx_prepare(SSL_CTX *ctx, char *err);
 void rec_keylog_line(const SSL *ssl, const char *line);
 
 /* After SSL_accept (REC_SERVER) or SSL_connect (REC_CLIENT) returned 1:
  * fills r.  On 0 the caller frees the SSL and carries on with r; on -1 err
- * says why (suite not taken over, bytes buffered in OpenSSL, tickets sent,
+ * says why (suite not taken over, bytes buffered in OpenSSL,
  * secrets not logged) and the SSL goes on as before. */
 int rec_take(SSL *ssl, enum rec_role role, struct rec *r, char *err);
 

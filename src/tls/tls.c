@@ -2,6 +2,7 @@
 #include "tls/tls.h"
 
 #include "errors.h"
+#include "tls/resume.h"
 #include "tls/verify.h"
 
 #include <arpa/inet.h>
@@ -307,18 +308,22 @@ SSL_CTX *tls_server_ctx(const struct tls_server_opts *o, char *err)
 		snprintf(err, ERRLEN, "a server needs a certificate and a key");
 		return NULL;
 	}
+	/* The ticket keys' secret, drawn before any worker is forked. */
+	if (tls_resume_init() < 0) {
+		snprintf(err, ERRLEN, "no random numbers for the session ticket keys");
+		return NULL;
+	}
 	if (!(ctx = new_ctx(TLS_server_method(), err)))
 		return NULL;
-	/* Long-lived tunnels: no resumption, no tickets to keep. */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_num_tickets(ctx, 0);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	tls_resume_off(ctx);    /* until tls_resume_setup, below */
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
 	if (server_versions(ctx, o, err) < 0 ||
 	    load_cert_key(ctx, o->cert_file, o->key_file, err) < 0 ||
 	    (o->client_ca_file && server_client_ca(ctx, o->client_ca_file, err) < 0) ||
 	    (o->client_ca_file && o->crls && server_crls(ctx, o->crls, err) < 0) ||
-	    server_null_enc(ctx, o, err) < 0) {
+	    server_null_enc(ctx, o, err) < 0 ||
+	    (o->resumption && tls_resume_setup(ctx, o->client_ca_file, o->crls, err) < 0)) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}

@@ -22,6 +22,7 @@ struct tls_server_opts {
 	enum null_enc_policy null_enc;
 	STACK_OF(X509_CRL) *crls;   /* revoked client certificates (may be NULL) */
 	int min_version;            /* TLS1_VERSION, TLS1_1_VERSION or 0: TLS 1.2 (--tls-min) */
+	int resumption;             /* session tickets (tls/resume.h), else none (--tls-resumption) */
 };
 /* TLS 1.2 and 1.3 (from min_version with --tls-min: TLS 1.0 and 1.1 with
  * the SHA-1 and MD5+SHA-1 handshake signatures they need, allowed in this
@@ -32,7 +33,9 @@ struct tls_server_opts {
  * answered: SSL_accept fails with SSL_ERROR_WANT_CLIENT_HELLO_CB and
  * tls_server_refused_null_only() says so; the caller then resets the
  * connection (Windows 8+ clients retry at once with encrypted suites after
- * a reset, never after an alert: see docs/windows.md). */
+ * a reset, never after an alert: see docs/windows.md).
+ * With o->resumption, stateless session tickets bound to this context's
+ * certificate, CA and CRLs (tls/resume.h); without, none and no cache. */
 SSL_CTX *tls_server_ctx(const struct tls_server_opts *o, char *err);
 /* 1 when ssl's ClientHello offered only null suites that the policy refuses. */
 int tls_server_refused_null_only(SSL *ssl);

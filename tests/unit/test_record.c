@@ -141,6 +141,8 @@ static void set_nonblock(int fd, int on)
 /* The client's first data, written as soon as its side of the handshake is
  * done (an IP-HTTPS client's POST comes right behind its Finished). */
 static const char *early_write;
+/* A session the next handshake's client resumes (NULL: a full handshake). */
+static SSL_SESSION *resume_with;
 
 static void handshake(struct pair *p, const struct want *w)
 {
@@ -158,6 +160,8 @@ static void handshake(struct pair *p, const struct want *w)
 	p->c = SSL_new(p->cctx);
 	SSL_set_fd(p->s, p->fd[0]);
 	SSL_set_fd(p->c, p->fd[1]);
+	if (resume_with)
+		assert_int_equal(SSL_set_session(p->c, resume_with), 1);
 	while ((!sdone || !cdone) && now_ms() < end) {
 		if (!cdone && (rc = SSL_connect(p->c)) == 1) {
 			cdone = 1;
@@ -544,6 +548,77 @@ static void test_client_ignores_tickets(void **state)
 	pair_free(&p);
 }
 
+/* A TLS 1.3 server that sent tickets under the application key takes over
+ * at the sequence number after them: OpenSSL's client reads the tickets,
+ * then our records (issue 11: resumption with --tls-records own). */
+static void test_server_sent_tickets(void **state)
+{
+	for (int n = 1; n <= 3; n++) {
+		struct want w = { TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384", 0x1302, n };
+		struct pair p;
+		struct end *e = calloc(1, sizeof(*e));
+		SSL *peer;
+
+		take_side(&p, &w, REC_SERVER, e, &peer);
+		assert_int_equal(e->r.wr.seq, (uint64_t)n);
+		exchange(e, peer);
+		key_updates(e, peer);
+		exchange(e, peer);
+		rec_free(&e->r);
+		free(e);
+		pair_free(&p);
+	}
+}
+
+/* A resumed session (a ticket of the first handshake) is taken over too:
+ * TLS 1.3 PSK with ECDHE, where the server sends a new ticket, and TLS 1.2's
+ * abbreviated handshake with the session's master secret. */
+static void resumed(const struct want *w)
+{
+	struct pair p1, p2;
+	struct end *e = calloc(1, sizeof(*e));
+	SSL_SESSION *sess;
+	SSL *peer;
+	char err[ERRLEN];
+
+	take_side(&p1, w, REC_SERVER, e, &peer);
+	exchange(e, peer);              /* the client reads its tickets */
+	sess = SSL_get1_session(peer);
+	assert_non_null(sess);
+	assert_true(SSL_SESSION_is_resumable(sess));
+	rec_free(&e->r);
+	memset(e, 0, sizeof(*e));
+	memset(&p2, 0, sizeof(p2));
+	p2.sctx = p1.sctx;
+	p2.cctx = p1.cctx;
+	SSL_CTX_up_ref(p2.sctx);
+	SSL_CTX_up_ref(p2.cctx);
+	resume_with = sess;
+	handshake(&p2, w);
+	resume_with = NULL;
+	assert_true(SSL_session_reused(p2.s));
+	if (rec_take(p2.s, REC_SERVER, &e->r, err) != 0)
+		fail_msg("rec_take of a resumed session: %s", err);
+	e->fd = p2.fd[0];
+	SSL_free(p2.s);
+	p2.s = NULL;
+	exchange(e, p2.c);
+	close_both_ways(e, p2.c);
+	rec_free(&e->r);
+	free(e);
+	SSL_SESSION_free(sess);
+	pair_free(&p1);
+	pair_free(&p2);
+}
+
+static void test_resumed_taken_over(void **state)
+{
+	resumed(&(struct want){ TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", 0x1301, 1 });
+	resumed(&(struct want){ TLS1_3_VERSION, "TLS_AES_256_GCM_SHA384", 0x1302, 2 });
+	resumed(&(struct want){ TLS1_2_VERSION, "ECDHE-RSA-AES128-GCM-SHA256", 0xC02F, 0 });
+	resumed(&(struct want){ TLS1_2_VERSION, "NULL-SHA256:@SECLEVEL=0", 0x003B, 0 });
+}
+
 /* The client's data right behind its Finished stays in the socket, not in
  * OpenSSL: the server takes over and reads it itself. */
 static void test_data_right_behind_finished(void **state)
@@ -592,7 +667,6 @@ static void test_not_taken_over(void **state)
 	refused(&(struct want){ TLS1_3_VERSION, "TLS_CHACHA20_POLY1305_SHA256", 0x1303, 0 }, "not taken over", 0);
 	refused(&(struct want){ TLS1_2_VERSION, "ECDHE-RSA-CHACHA20-POLY1305", 0xCCA8, 0 }, "not taken over", 0);
 	refused(&(struct want){ TLS1_2_VERSION, "ECDHE-RSA-AES128-SHA", 0xC013, 0 }, "not taken over", 0);
-	refused(&(struct want){ TLS1_3_VERSION, "TLS_AES_128_GCM_SHA256", 0x1301, 2 }, "tickets", 0);
 	refused(&(struct want){ TLS1_2_VERSION, "AES128-GCM-SHA256", 0x009C, 0 }, "not yet read", 1);
 }
 
@@ -1136,6 +1210,8 @@ int main(void)
 		cmocka_unit_test(test_interop_server),
 		cmocka_unit_test(test_interop_client),
 		cmocka_unit_test(test_client_ignores_tickets),
+		cmocka_unit_test(test_server_sent_tickets),
+		cmocka_unit_test(test_resumed_taken_over),
 		cmocka_unit_test(test_data_right_behind_finished),
 		cmocka_unit_test(test_not_taken_over),
 		cmocka_unit_test(test_hostile13),
