@@ -242,6 +242,8 @@ static int do_handshake(struct conn *c)
 
 	if (r == 1) {
 		tls_describe(c->io.ssl, c->tls_desc, sizeof(c->tls_desc));
+		if (SSL_session_reused(c->io.ssl))
+			c->srv->st.tls_resumed++;
 		ident_take(c);
 		log_debug("client #%llu %s: TLS up: %s", (unsigned long long)c->id, c->peer_str,
 			  c->tls_desc);

@@ -32,6 +32,7 @@ const struct stat_def server_stat_defs[] = {
 	{ "ScriptsDropped", S(hooks.dropped), "scripts_dropped", "scripts not run: too many waiting, or shutting down" },
 	{ "ScriptRefused", S(hook_refused), "connections_refused_by_script", "connections a failed connect script refused (--hook-fatal)" },
 	{ "RecordsTakenOver", S(records_taken), "tls_records_taken_over", "TLS connections whose records the server took over from OpenSSL after the handshake (--tls-records own)" },
+	{ "TLSResumed", S(tls_resumed), "tls_sessions_resumed", "TLS handshakes that resumed a session with a ticket (--tls-resumption on)" },
 	{ "RecordErrors", S(record_errors), "tls_record_errors", "connections ended after the handshake by a bad TLS record (MAC or tag, length, unexpected message) or the client's fatal alert" },
 	{ "MetricsScrapes", S(metrics_scrapes), "metrics_scrapes", "GET /metrics answered" },
 	{ "MetricsRefused", S(metrics_refused), "metrics_requests_refused", "metrics requests refused: another method or path, too long, too slow, too many at once" },

@@ -155,6 +155,7 @@ struct server_stats {
 	uint64_t metrics_scrapes, metrics_refused;
 	uint64_t hook_refused;          /* connections a failed connect script refused */
 	uint64_t records_taken;         /* connections whose TLS records were taken over (--tls-records own) */
+	uint64_t tls_resumed;           /* handshakes that resumed a session (--tls-resumption) */
 	uint64_t record_errors;         /* connections ended by a bad TLS record or an alert after the handshake */
 };
 
