@@ -1,6 +1,8 @@
 /* The daemon-helper protocol: see privsep.h. */
 #include "common/privsep.h"
 
+#include "common/fdpass.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -333,75 +335,25 @@ void ps_chan_init(struct ps_chan *c, int fd)
 
 int ps_send(int fd, const struct ps_out *o, int pass_fd)
 {
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	struct iovec iov = { .iov_base = (void *)o->b, .iov_len = o->len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
 	if (o->overflow) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	if (pass_fd >= 0) {
-		struct cmsghdr *cm;
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
-	}
-	while (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
-		if (errno != EINTR)
-			return -1;
-	return 0;
-}
-
-/* The descriptors that came in mh: the first into *got_fd, any other
- * closed; -1 when there was more than one. */
-static int take_fds(struct msghdr *mh, int *got_fd)
-{
-	int extra = 0;
-
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		size_t n;
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (got_fd && *got_fd < 0) {
-				*got_fd = fd;
-			} else {
-				close(fd);
-				extra = 1;
-			}
-		}
-	}
-	return extra ? -1 : 0;
+	return fdpass_send(fd, o->b, o->len, pass_fd, 0);
 }
 
 ssize_t ps_recv(int fd, uint8_t *buf, size_t cap, int *got_fd, int wait)
 {
-	union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr align; } u;
-	struct iovec iov = { .iov_base = buf, .iov_len = cap };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	ssize_t n;
+	int got;
+	ssize_t n = fdpass_recv(fd, buf, cap, &got, wait ? 0 : MSG_DONTWAIT);
 
-	if (got_fd)
-		*got_fd = -1;
-	while ((n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT))) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (take_fds(&mh, got_fd) < 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
-		if (got_fd && *got_fd >= 0)
-			close(*got_fd), *got_fd = -1;
+	if (n >= 0 && got >= 0 && !got_fd) {     /* none expected: refused */
+		close(got);
 		errno = EMSGSIZE;
 		return -1;
 	}
+	if (got_fd)
+		*got_fd = got;
 	return n;
 }
 

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/fdpass.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/priv.h"
@@ -365,49 +366,22 @@ static int least_loaded(struct workers *w, uint64_t skip)
 
 static int send_msg(int sock, const struct wk_msg *m, int fd)
 {
-	union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } u;
-	struct iovec iov = { (void *)m, sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *c;
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.b;
-		mh.msg_controllen = sizeof(u.b);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(*m) ? 0 : -1;
+	return fdpass_send(sock, m, sizeof(*m), fd, MSG_DONTWAIT);
 }
 
 /* One message and the descriptor it carries (or -1); -1 when none. */
 static int recv_msg(int sock, struct wk_msg *m, int *fd)
 {
-	union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } u;
-	struct iovec iov = { m, sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			     .msg_controllen = sizeof(u.b) };
-	ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	struct cmsghdr *c;
+	ssize_t n = fdpass_recv(sock, m, sizeof(*m), fd, MSG_DONTWAIT);
 
-	*fd = -1;
-	if (n < 0)
-		return -1;
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
-	if (n != (ssize_t)sizeof(*m) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+	if (n >= 0 && n != (ssize_t)sizeof(*m)) {
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
 		errno = EPROTO;
 		return -1;
 	}
-	return 0;
+	return n < 0 ? -1 : 0;
 }
 
 static void refuse_full(struct server *s, const char *why)
