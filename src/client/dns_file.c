@@ -331,7 +331,7 @@ void file_repair(struct client *c)
 
 int file_held_by_other(const struct client *c, char *who, size_t len)
 {
-	const char *base = MARKER_PREFIX + 5;   /* "resolv.conf.iphttps-" in /etc */
+	const char *base = &MARKER_PREFIX[5];   /* "resolv.conf.iphttps-" in /etc */
 	DIR *dir = opendir("/etc");
 	struct dirent *e;
 	int held = 0;
