@@ -10,8 +10,8 @@
 #     one's rate, and the RTT of another client meanwhile;
 #   - handshakes: fresh full handshakes a second (openssl s_time, 4 at a
 #     time) and per second of server CPU, against what `openssl speed
-#     rsa2048` signs on one core; resumed sessions where the server offers
-#     resumption (ocserv; iphttps does not);
+#     rsa2048` signs on one core; resumed sessions (s_time -reuse; how
+#     many really resumed, from s_time's own marks, is printed under the table);
 #   - the server memory one idle client costs, iphttps in both
 #     authentication modes (tests/scenarios/idle_clients.py), ocserv with
 #     idle openconnect clients.
@@ -299,8 +299,11 @@ cpu_ticks() {
 }
 
 # handshakes KEY ADDR:PORT MODE PIDS...: 4 openssl s_time at once for T
-# seconds, MODE -new (full) or -reuse; RES[KEY,MODE] handshakes a second,
-# RES[KEY,MODE,cpu] per second of the server processes' CPU.
+# seconds, MODE -new (full) or -reuse, with HS_EXTRA's options too;
+# RES[KEY,MODE] handshakes a second, RES[KEY,MODE,cpu] per second of the
+# server processes' CPU, RES[KEY,MODE,n] connections and RES[KEY,MODE,r]
+# how many of them resumed (s_time prints r for each, * for a full one).
+HS_EXTRA=()
 handshakes() {
 	local key=$1 addr=$2 mode=$3 t0 t1 c0 c1 n=0 k pids=() ; shift 3
 	local spids=("$@")
@@ -309,7 +312,7 @@ handshakes() {
 	t0=$(date +%s.%N)
 	for k in 1 2 3 4; do
 		ip netns exec "$C" timeout $((T + 20)) openssl s_time -connect "$addr" "$mode" -time "$T" \
-			"${SCLIENT[@]}" >"$TMP/stime-$k.log" 2>&1 &
+			"${HS_EXTRA[@]}" "${SCLIENT[@]}" >"$TMP/stime-$k.log" 2>&1 &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -319,6 +322,9 @@ handshakes() {
 		n=$((n + $(awk '/connections in .* real seconds/ { c = $1 } END { print c + 0 }' "$TMP/stime-$k.log")))
 	done
 	log "$key: $n handshakes ($mode) in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s, server CPU $((c1 - c0)) ticks of ${spids[*]}"
+	RES[$key,$mode,n]=$n
+	RES[$key,$mode,r]=$(grep -hE '^[rt3*]+$' "$TMP"/stime-[1-4].log | tr -cd r | wc -c)
+	log "$key: ${RES[$key,$mode,r]} of them resumed"
 	RES[$key,$mode]=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 	RES[$key,$mode,cpu]=$(awk -v n="$n" -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { printf "%.0f", (c > 0 ? n / (c / hz) : 0) }')
@@ -456,9 +462,16 @@ if want iphttps; then
     in C: iphttps ${CLI_ARGS[*]}"
 	SCLIENT=(-CAfile "$TMP/state/ca.pem" -cert "$TMP/state/clients/client1.pem" -key "$TMP/state/clients/client1.key")
 	if ! skip handshakes; then
-		# No -reuse: the server offers no resumption (src/tls/tls.c: no
-		# tickets, no session cache).
 		handshakes iphttps 192.0.2.1:443 -new "$SRV_PID"
+		# Resumed (--tls-resumption on, the default): s_time reads the
+		# server's answer to a GET / (a 405) and with it the TLS 1.3
+		# ticket, which comes after the handshake; without reading it
+		# has no ticket and every connection is a full handshake.  The
+		# same full handshakes with the GET, for the like-for-like ratio.
+		HS_EXTRA=(-www /)
+		handshakes iphttps 192.0.2.1:443 -reuse "$SRV_PID"
+		handshakes iphttps-get 192.0.2.1:443 -new "$SRV_PID"
+		HS_EXTRA=()
 		# The same handshakes against OpenSSL's own server with the same
 		# key and client certificate check: what the library costs.
 		bg s_server "$S" openssl s_server -quiet -accept 4444 -cert "$TMP/state/server.pem" \
@@ -663,8 +676,12 @@ if want ocserv; then
 		if ! skip handshakes; then
 			# shellcheck disable=SC2046
 			handshakes ocserv 192.0.2.1:4443 -new $(ocpids)
+			# -www /: read the answer, as for iphttps (a TLS 1.3 ticket
+			# comes after the handshake).
+			HS_EXTRA=(-www /)
 			# shellcheck disable=SC2046
 			handshakes ocserv 192.0.2.1:4443 -reuse $(ocpids)
+			HS_EXTRA=()
 		fi
 		if ! skip fair; then
 			log "ocserv: $NFAIR more openconnect clients, one per f namespace"
@@ -744,9 +761,19 @@ row("%s clients: RTT of client 1" % nfair, "iphttps,fairrtt", "ocserv,fairrtt", 
 row("full handshakes (4 at once)", "iphttps,-new", "ocserv,-new", per_s)
 row("full handshakes per server CPU s", "iphttps,-new,cpu", "ocserv,-new,cpu", per_s, ">= 0.8 x rsa2048 sign")
 row("  openssl s_server, same key", "s_server,-new,cpu", None, per_s)
-if num("ocserv,-reuse"):
-    rows.append(("resumed sessions (4 at once)", "not offered", per_s(num("ocserv,-reuse")), "", ""))
-    rows.append(("resumed per server CPU s", "not offered", per_s(num("ocserv,-reuse,cpu")), "", ""))
+def resumed_row(name, suffix):
+    # A server that resumed none of s_time's -reuse connections did full
+    # handshakes: no figure and no ratio for it (the r marks).
+    cells = []
+    for who in ("iphttps", "ocserv"):
+        v, r = num(who + ",-reuse" + suffix), num(who + ",-reuse,r")
+        cells.append(per_s(v) if v is not None and r else "none resumed" if v is not None else "-")
+    a, b = num("iphttps,-reuse" + suffix), num("ocserv,-reuse" + suffix)
+    both = num("iphttps,-reuse,r") and num("ocserv,-reuse,r") and a and b
+    rows.append((name, cells[0], cells[1], "%.2fx" % (a / b) if both else "-", ""))
+resumed_row("resumed sessions (4 at once)", "")
+resumed_row("resumed per server CPU s", ",cpu")
+row("  full with the GET, per CPU s", "iphttps-get,-new,cpu", None, per_s)
 rows.append(("idle client, certificates (%s)" % R.get("idle-certificates,n", "-"), kib(num("idle-certificates,kib")),
              "%s (%s)" % (kib(num("idle-oc,kib")), R.get("idle-oc,n", "-")),
              "%.2fx" % (num("idle-certificates,kib") / num("idle-oc,kib"))
@@ -778,6 +805,12 @@ if rsa:
     cpu = num("iphttps,-new,cpu")
     print("openssl speed rsa2048: %d signs/s on one core; iphttps full handshakes per server CPU second: %s"
           % (rsa, "%.0f (%.0f %%)" % (cpu, 100 * cpu / rsa) if cpu else "-"))
+if R.get("iphttps,-reuse,n") or R.get("ocserv,-reuse,n"):
+    full, res = num("iphttps-get,-new,cpu"), num("iphttps,-reuse,cpu")
+    print("resumed (s_time -reuse, r marks): iphttps %s of %s connections, ocserv+openconnect %s of %s; "
+          "iphttps resumed / full handshakes with the same GET, per server CPU s: %s"
+          % (R.get("iphttps,-reuse,r", "-"), R.get("iphttps,-reuse,n", "-"), R.get("ocserv,-reuse,r", "-"),
+             R.get("ocserv,-reuse,n", "-"), "%.2fx" % (res / full) if full and res else "-"))
 if R.get("iphttps,each") or R.get("ocserv,each"):
     print("%s clients, Mbit/s each (the last behind %s): iphttps %s; ocserv+openconnect %s"
           % (nfair, slow, R.get("iphttps,each", "-"), R.get("ocserv,each", "-")))
@@ -796,7 +829,7 @@ echo "  single stream, RTT: $SINGLE_CMD"
 [ -n "${CMDS[nat64]:-}" ] && echo "  inside host, IPv6 and NAT64:" && echo "    ${CMDS[nat64]}"
 [ -n "${CMDS[ocserv]:-}" ] && echo "  ocserv+openconnect:" && echo "    ${CMDS[ocserv]}"
 skip fair || echo "  $NFAIR clients: $FAIR_CMD; each fK runs the same client as C toward its own server address"
-skip handshakes || echo "  handshakes: in C, 4 at once: openssl s_time -connect ADDR:PORT -new|-reuse -time $T [-CAfile ca.pem -cert client1.pem -key client1.key]; server CPU from /proc/PID/stat; openssl speed -seconds 3 rsa2048; in S: openssl s_server -accept 4444 -cert server.pem -key server.key -Verify 1 -CAfile ca.pem (iphttps' generated files)"
+skip handshakes || echo "  handshakes: in C, 4 at once: openssl s_time -connect ADDR:PORT -new|-reuse -time $T [-CAfile ca.pem -cert client1.pem -key client1.key] (iphttps -reuse and the full line with the GET: -www /); server CPU from /proc/PID/stat; openssl speed -seconds 3 rsa2048; in S: openssl s_server -accept 4444 -cert server.pem -key server.key -Verify 1 -CAfile ca.pem (iphttps' generated files)"
 [ -n "${IDLE_CMD[*]:-}" ] && echo "  idle iphttps clients, against a fresh server each (in S: iphttps server --auth certificates|none --tls-records own|openssl --listen 192.0.2.1:8445..8448 ...):" &&
 	echo "    in C: ${IDLE_CMD[*]}   (server PSS before and after)"
 [ -n "${CMDS[idle-oc]:-}" ] && echo "  idle openconnect clients:" && echo "    ${CMDS[idle-oc]}"
