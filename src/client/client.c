@@ -190,6 +190,7 @@ static void attempt_succeeded(struct client *c, struct attempt *a)
 	c->sock_h.fd = c->lc.io.fd;
 	c->sock_h.cb = client_on_sock;
 	c->sock_mask = EPOLLIN;
+	c->read_on_write = 0;
 	if (ev_add(&c->ev, &c->sock_h, EPOLLIN) < 0) {
 		link_conn_close(&c->lc);
 		c->last_code = IPH_E_LOCAL;

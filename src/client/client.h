@@ -75,6 +75,7 @@ struct client {
 	struct ctl_server ctl;
 	struct link_conn lc;            /* the link while LinkUp */
 	uint32_t sock_mask;
+	uint8_t read_on_write;          /* the read waits for the socket to take bytes */
 	struct client_fsm fsm;          /* state, rounds, timer (fsm.h) */
 	struct entry_status entries[CLIENT_MAX_URLS];
 	struct attempt_seq seq[CLIENT_MAX_URLS]; /* per entry point (attempt.h) */

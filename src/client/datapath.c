@@ -18,8 +18,12 @@
 #define TUN_BATCH 64
 #define CONTAINER(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
+/* While a read waits for the socket to take bytes, readable means nothing:
+ * only writable is watched (see stream_read_needs_write). */
 static void set_mask(struct client *c, uint32_t mask)
 {
+	if (c->read_on_write && (mask & EPOLLIN))
+		mask = (mask & ~EPOLLIN) | EPOLLOUT;
 	if (c->sock_mask != mask) {
 		c->sock_mask = mask;
 		ev_mod(&c->ev, &c->sock_h, mask);
@@ -270,6 +274,7 @@ void client_on_sock(struct evloop *ev, struct ev_handler *h, uint32_t events)
 	if (c->fsm.state != CS_LINKUP)
 		return;
 	if (events & EPOLLOUT) {
+		c->read_on_write = 0;   /* the reads below try again */
 		client_flush(c);
 		if (c->fsm.state != CS_LINKUP)
 			return;
@@ -282,9 +287,10 @@ void client_on_sock(struct evloop *ev, struct ev_handler *h, uint32_t events)
 				return;
 			continue;
 		}
-		if (n == STREAM_WANT_WRITE)
+		if (n == STREAM_WANT_WRITE) {
+			c->read_on_write = (uint8_t)stream_read_needs_write(&c->lc.io);
 			set_mask(c, EPOLLIN | EPOLLOUT);
-		else if (n != STREAM_WANT_READ)
+		} else if (n != STREAM_WANT_READ)
 			lost(c, n, "read");
 		return;
 	}

@@ -84,6 +84,14 @@ int stream_write(struct stream *s, const void *buf, size_t len);
 int stream_read_wait(struct stream *s, void *buf, size_t len, uint64_t deadline_ms);
 int stream_write_wait(struct stream *s, const void *buf, size_t len, uint64_t deadline_ms);
 
+/* After stream_read said STREAM_WANT_WRITE: 1 when the read itself cannot
+ * go on before the socket takes bytes (OpenSSL writing to read: a
+ * KeyUpdate answer or its alert held back by a full socket), so that
+ * waiting for readable as well would wake the caller for nothing for as
+ * long as the peer sends; 0 when the read only found nothing while sealed
+ * bytes wait (the records taken over), which readable may well change. */
+static inline int stream_read_needs_write(const struct stream *s) { return s->ssl != NULL; }
+
 /* Queue bytes for stream_flush (the queue grows to cap at most). */
 int stream_queue(struct stream *s, const void *data, size_t len, size_t cap, size_t min_cap);
 /* Queue one IPv6 packet and count it. */

@@ -41,8 +41,12 @@ static const char *io_why(struct conn *c, char *buf, size_t len)
 	return stream_why(&c->io, buf, len);
 }
 
+/* While a read waits for the socket to take bytes, readable means nothing:
+ * only writable is watched (see stream_read_needs_write). */
 static void set_mask(struct conn *c, uint32_t mask)
 {
+	if (c->read_on_write && (mask & EPOLLIN))
+		mask = (mask & ~EPOLLIN) | EPOLLOUT;
 	if (c->ev_mask == mask)
 		return;
 	c->ev_mask = mask;
@@ -256,7 +260,7 @@ static int do_handshake(struct conn *c)
 		set_mask(c, EPOLLIN);
 		return 0;
 	case SSL_ERROR_WANT_WRITE:
-		set_mask(c, EPOLLIN | EPOLLOUT);
+		set_mask(c, EPOLLOUT);  /* nothing goes on before it is written */
 		return 0;
 	case SSL_ERROR_WANT_CLIENT_HELLO_CB:
 		if (tls_server_refused_null_only(c->io.ssl)) {
@@ -516,6 +520,7 @@ static void do_read(struct conn *c)
 		if (n == STREAM_WANT_READ)
 			return;
 		if (n == STREAM_WANT_WRITE) {
+			c->read_on_write = (uint8_t)stream_read_needs_write(&c->io);
 			set_mask(c, EPOLLIN | EPOLLOUT);
 			return;
 		}
@@ -553,6 +558,7 @@ void conn_event(struct evloop *ev, struct ev_handler *h, uint32_t events)
 			return;
 	}
 	if (events & EPOLLOUT) {
+		c->read_on_write = 0;   /* do_read below tries again */
 		conn_flush(c);
 		if (c->state == CONN_CLOSED)
 			return;

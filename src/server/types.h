@@ -114,6 +114,7 @@ struct conn {
 	uint8_t in_handshake;
 	uint64_t closing_ms;            /* when it went Closing */
 	uint8_t dirty, pending_read;
+	uint8_t read_on_write;          /* the read waits for the socket to take bytes */
 	char tls_desc[64];
 	uint32_t drops[DROP__COUNT];
 	struct conn_ident *ident;       /* its certificate (ident.h), or NULL */
