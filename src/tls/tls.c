@@ -331,6 +331,7 @@ SSL_CTX *tls_server_ctx(const struct tls_server_opts *o, char *err)
 }
 
 static int client_cert_cb(SSL *ssl, void *arg);
+static int client_chain_no_roots(SSL_CTX *ctx, char *err);
 
 SSL_CTX *tls_client_ctx(const struct tls_client_opts *o, char *err)
 {
@@ -348,7 +349,8 @@ SSL_CTX *tls_client_ctx(const struct tls_client_opts *o, char *err)
 		snprintf(err, ERRLEN, "a client certificate needs both --cert and --key");
 		goto fail;
 	}
-	if (o->cert_file && load_cert_key(ctx, o->cert_file, o->key_file, err) < 0)
+	if (o->cert_file && (load_cert_key(ctx, o->cert_file, o->key_file, err) < 0 ||
+			     client_chain_no_roots(ctx, err) < 0))
 		goto fail;
 	SSL_CTX_set_cert_cb(ctx, client_cert_cb, NULL);
 	if (o->null_enc == NULL_ENC_ON && SSL_CTX_set_cipher_list(ctx, CIPHERS_NULL_LAST) != 1) {
@@ -367,6 +369,41 @@ fail:
 }
 
 /* ---- client certificates tried in turn ---- */
+
+/* A self-signed certificate in a client's chain is a root: the server must
+ * hold it already to trust the chain, so it is not sent (RFC 8446 4.4.2 and
+ * RFC 5246 7.4.2 let it be omitted).  Each certificate sent costs the server
+ * a parse, and OpenSSL 3.0 decodes a certificate's key slowly: sending the
+ * root cost the server about a tenth of a handshake (docs/performance.md,
+ * "Handshakes").  Intermediate CAs are kept. */
+static int is_anchor(X509 *x)
+{
+	return X509_self_signed(x, 0) == 1;
+}
+
+/* The chain of the client certificate in ctx without its roots (is_anchor).
+ * 0, or -1 with err. */
+static int client_chain_no_roots(SSL_CTX *ctx, char *err)
+{
+	STACK_OF(X509) *chain = NULL, *keep;
+	int rc;
+
+	if (SSL_CTX_get0_chain_certs(ctx, &chain) != 1 || !chain)
+		return 0;
+	if (!(keep = sk_X509_new_null())) {
+		snprintf(err, ERRLEN, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < sk_X509_num(chain); i++)
+		if (!is_anchor(sk_X509_value(chain, i)) && !sk_X509_push(keep, sk_X509_value(chain, i))) {
+			sk_X509_free(keep);
+			snprintf(err, ERRLEN, "out of memory");
+			return -1;
+		}
+	rc = SSL_CTX_set1_chain(ctx, keep) == 1 ? 0 : ossl_err(err, "cannot set the client certificate chain");
+	sk_X509_free(keep);
+	return rc;
+}
 
 static pthread_once_t cred_once = PTHREAD_ONCE_INIT;
 static int cred_idx = -1;       /* SSL ex_data: struct tls_cred_use * */
@@ -412,8 +449,12 @@ static int cred_load(const struct tls_cred *cred, X509 **x, EVP_PKEY **pk,
 		snprintf(why, len, "cannot read the certificate %s", cred->cert_file);
 		goto fail;
 	}
-	while ((ca = PEM_read_bio_X509(b, NULL, NULL, NULL)))
-		sk_X509_push(*chain, ca);
+	while ((ca = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+		if (is_anchor(ca))
+			X509_free(ca);          /* not sent: see is_anchor */
+		else
+			sk_X509_push(*chain, ca);
+	}
 	BIO_free(b);
 	ERR_clear_error();
 	if (!(b = open_bio(cred->key_file, 1)) ||

@@ -407,6 +407,63 @@ static void test_client_cert_accepted(void **state)
 	}
 }
 
+/* The client's file holds its certificate and the root that issued it; the
+ * root is not sent (RFC 8446 4.4.2: it may be omitted, the server holds it),
+ * whether the certificate comes from the context (the probe) or from a
+ * credential read when the server asks (the client), TLS 1.3 and 1.2: each
+ * certificate sent costs the server a parse (docs/performance.md,
+ * "Handshakes"). */
+static void test_client_chain_without_root(void **state)
+{
+	struct tls_server_opts so = srv_opts(A.ca_cert, NULL_ENC_OFF);
+	struct tls_client_opts co = { .ca_file = A.ca_cert, .cert_file = a_client_cert,
+				      .key_file = a_client_key };
+	struct tls_client_opts co_cred = { .ca_file = A.ca_cert };
+	struct tls_cred cred = { .label = "c1" };
+	struct tls_cred_use use = { .cred = &cred };
+	int v[] = { 0, TLS1_2_VERSION };
+	char err[ERRLEN];
+	SSL_CTX *s, *c;
+	FILE *f;
+	X509 *x;
+	int n = 0;
+	struct hs h;
+
+	/* the file does hold the root: otherwise this test would prove nothing */
+	assert_non_null(f = fopen(a_client_cert, "r"));
+	while ((x = PEM_read_X509(f, NULL, NULL, NULL))) {
+		n++;
+		X509_free(x);
+	}
+	fclose(f);
+	ERR_clear_error();
+	assert_int_equal(n, 2);
+	snprintf(cred.cert_file, sizeof(cred.cert_file), "%s", a_client_cert);
+	snprintf(cred.key_file, sizeof(cred.key_file), "%s", a_client_key);
+	for (int i = 0; i < 2; i++) {
+		run(&h, &so, &co, v[i], "server.test");
+		assert_true(h.ok);
+		assert_non_null(SSL_get0_peer_certificate(h.s));
+		/* on the server side the chain does not count the leaf */
+		assert_int_equal(sk_X509_num(SSL_get_peer_cert_chain(h.s)), 0);
+		hs_free(&h);
+
+		assert_non_null(s = tls_server_ctx(&so, err));
+		assert_non_null(c = tls_client_ctx(&co_cred, err));
+		SSL_CTX_set_max_proto_version(c, v[i]);
+		hs_init(&h, s, c, "server.test", 0);
+		assert_int_equal(tls_client_use_cred(h.c, &use), 0);
+		hs_run(&h);
+		assert_true(h.ok);
+		assert_true(use.offered);
+		assert_non_null(SSL_get0_peer_certificate(h.s));
+		assert_int_equal(sk_X509_num(SSL_get_peer_cert_chain(h.s)), 0);
+		hs_free(&h);
+		SSL_CTX_free(s);
+		SSL_CTX_free(c);
+	}
+}
+
 /* ---- client certificates refused ---- */
 
 static void test_no_client_cert_tls13(void **state)
@@ -981,6 +1038,7 @@ int main(void)
 		cmocka_unit_test(test_tls12_ok),
 		cmocka_unit_test(test_ip_literals),
 		cmocka_unit_test(test_client_cert_accepted),
+		cmocka_unit_test(test_client_chain_without_root),
 		cmocka_unit_test(test_no_client_cert_tls13),
 		cmocka_unit_test(test_no_client_cert_tls12),
 		cmocka_unit_test(test_no_client_cert_untraced),
