@@ -24,6 +24,7 @@ struct stream_rec {
 	struct rec_span plain;          /* in in or in r.part (record.h) */
 	uint8_t *out;
 	size_t out_off, out_len;
+	uint8_t drained;                /* the last recv emptied the socket */
 };
 
 #define REC_IN_CAP  65536u              /* read from the socket at once */
@@ -389,28 +390,46 @@ static int rec_opened(struct stream *s, enum rec_result res)
 	}
 }
 
-/* One recv into the input: 1 when bytes came, a stream_rc otherwise. */
+/* Nothing more to read now: an idle stream keeps no buffer.
+ * STREAM_WANT_WRITE while sealed bytes wait, else STREAM_WANT_READ. */
+static int rec_nothing(struct stream *s)
+{
+	struct stream_rec *t = s->rec;
+
+	free(t->in);
+	t->in = NULL;
+	t->in_off = t->in_len = 0;
+	if (t->out_len && rec_send(s) == STREAM_WANT_WRITE)
+		return STREAM_WANT_WRITE;
+	return STREAM_WANT_READ;
+}
+
+/* One recv into the input: 1 when bytes came, a stream_rc otherwise.
+ * A recv that took less than it asked for emptied the socket (TCP hands
+ * over all it holds up to the size asked): the next fill says
+ * STREAM_WANT_READ without asking the kernel again (one system call
+ * fewer each wake-up, on the way of every packet), and the caller's
+ * level-triggered readiness tells of what comes after. */
 static int rec_fill(struct stream *s)
 {
 	struct stream_rec *t = s->rec;
 	ssize_t n;
 
+	if (t->drained) {
+		t->drained = 0;
+		return rec_nothing(s);
+	}
 	if (!t->in && !(t->in = malloc(REC_IN_CAP)))
 		return failed(s, STREAM_ERROR, SSL_ERROR_SYSCALL, ENOMEM);
 	n = recv(s->fd, t->in, REC_IN_CAP, 0);
 	if (n > 0) {
 		t->in_off = 0;
 		t->in_len = (uint32_t)n;
+		t->drained = n < (ssize_t)REC_IN_CAP;
 		return 1;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		free(t->in);                    /* an idle stream keeps no buffer */
-		t->in = NULL;
-		t->in_off = t->in_len = 0;
-		if (t->out_len && rec_send(s) == STREAM_WANT_WRITE)
-			return STREAM_WANT_WRITE;
-		return STREAM_WANT_READ;
-	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return rec_nothing(s);
 	if (n < 0)
 		return failed(s, STREAM_ERROR, SSL_ERROR_SYSCALL, errno);
 	/* A FIN without close_notify: what OpenSSL 3 says of it. */
@@ -450,9 +469,12 @@ static int rec_read(struct stream *s, uint8_t *buf, size_t len)
 		 * records without plaintext (KeyUpdates, empty records, warning
 		 * alerts) streamed at line rate would otherwise keep this call,
 		 * and the caller's loop, going for ever; what is left stays in
-		 * the socket, which still shows readable. */
-		if (fills++)
+		 * the socket, which still shows readable (and a fill that
+		 * emptied it is no news for the next call). */
+		if (fills++) {
+			t->drained = 0;
 			return STREAM_WANT_READ;
+		}
 		if ((rc = rec_fill(s)) != 1)
 			return rc;
 	}
