@@ -42,6 +42,14 @@
 #                       holds about 18,900 under a 20,000-file limit) (default 0: not measured)
 #   BENCH_IDLE_PROCS    loadgen processes (default one per 15,000 clients)
 #   BENCH_IDLE_SOURCES  source addresses per loadgen process (default 4)
+#   BENCH_PERF   a directory: during each RTT ping, the tunnel's daemons (every
+#                process in S and C) under perf stat (per process) and
+#                perf record -g, KEY.stat, KEY.data and KEY.pids there
+#                (bench/flame.py draws them); then 5 pings 200 ms apart under
+#                strace -f -tt -T (KEY.strace).  The RTT of such a run is
+#                not a figure: perf is on the path.
+#   BENCH_PERF_PINGS  with BENCH_PERF, pings in the recorded RTT run (default 100)
+#   BENCH_PERF_RECORD no: perf stat alone (CPU a ping without the sampling's cost)
 set -euo pipefail
 
 BIN=${IPHTTPS_BIN:-./iphttps}
@@ -228,6 +236,38 @@ v = [float(m.group(1)) for m in re.finditer(r"time=([0-9.]+) ms", sys.stdin.read
 print("%.3f" % statistics.median(v) if v else "nan")'
 }
 
+# perf_start KEY / perf_stop: the daemons of the tunnel (every process in
+# S and C: no ping runs there yet) under perf while the RTT is measured.
+perf_start() {
+	local pids
+	mkdir -p "$BENCH_PERF"
+	pids=$({ ip netns pids "$S"; ip netns pids "$C"; } | paste -sd, -)
+	{ for pid in $(ip netns pids "$S"); do echo "$pid S $(cat "/proc/$pid/comm")"; done
+	  for pid in $(ip netns pids "$C"); do echo "$pid C $(cat "/proc/$pid/comm")"; done; } >"$BENCH_PERF/$1.pids"
+	perf stat --per-thread -e task-clock,context-switches,cpu-migrations \
+		-p "$pids" -o "$BENCH_PERF/$1.stat" &
+	PERF_PIDS=($!)
+	if [ "${BENCH_PERF_RECORD:-yes}" != no ]; then
+		perf record -q --call-graph dwarf,16384 -F 4999 -p "$pids" -o "$BENCH_PERF/$1.data" >/dev/null 2>&1 &
+		PERF_PIDS+=($!)
+	fi
+	sleep 0.5
+}
+# perf_stop KEY DST: then 5 more pings, 200 ms apart, under strace (KEY.strace).
+perf_stop() {
+	local pids
+	kill -INT "${PERF_PIDS[@]}" 2>/dev/null || true
+	wait "${PERF_PIDS[@]}" 2>/dev/null || true
+	pids=$({ ip netns pids "$S"; ip netns pids "$C"; } | sed 's/^/-p /' | paste -sd' ' -)
+	# shellcheck disable=SC2086
+	strace -f -tt -T -o "$BENCH_PERF/$1.strace" $pids &
+	PERF_PIDS=($!)
+	sleep 0.5
+	nsx "$C" ping -n -c 5 -i 0.2 "$2" >"$BENCH_PERF/$1.ping" 2>&1 || true
+	kill -INT "${PERF_PIDS[@]}" 2>/dev/null || true
+	wait "${PERF_PIDS[@]}" 2>/dev/null || true
+}
+
 # median V...: the median of the numbers given.
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -243,7 +283,9 @@ single() {
 	log "$key: ping"
 	RES[$key,up]=$(median "${up[@]}")
 	RES[$key,down]=$(median "${down[@]}")
-	RES[$key,rtt]=$(ping_median "$C" "$dst")
+	[ -z "${BENCH_PERF:-}" ] || perf_start "$key"
+	RES[$key,rtt]=$(ping_median "$C" "$dst" "${BENCH_PERF:+${BENCH_PERF_PINGS:-}}")
+	[ -z "${BENCH_PERF:-}" ] || perf_stop "$key" "$dst"
 	case " ${RES[$key,up]} ${RES[$key,down]} ${RES[$key,rtt]} " in *" nan "*) FAILED=1 ;; esac
 }
 SINGLE_CMD="in S: iperf3 -s -1 -p 5201; in C: iperf3 -c DST -p 5201 -t $T -J [-R] (median of $RUNS); in C: ping -c 100 -i 0.02 DST (median)"
