@@ -24,6 +24,19 @@ static uint8_t secret[32];              /* the process's, drawn before the fork 
 static int have_secret;
 static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
 static int ctx_idx = -1;
+static time_t (*clock_fn)(void);        /* tests: tls_resume_set_clock */
+
+static uint64_t period_now(void)
+{
+	time_t t = clock_fn ? clock_fn() : time(NULL);
+
+	return t > 0 ? (uint64_t)t / RESUME_PERIOD : 0;
+}
+
+void tls_resume_set_clock(time_t (*now)(void))
+{
+	clock_fn = now;
+}
 
 static void rctx_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
@@ -105,7 +118,7 @@ static int ticket_key_cb(SSL *s, unsigned char name[16], unsigned char iv[EVP_MA
 			 EVP_CIPHER_CTX *c, EVP_MAC_CTX *h, int enc)
 {
 	struct resume_ctx *rc = rctx_of(SSL_get_SSL_CTX(s));
-	uint64_t p = (uint64_t)time(NULL) / RESUME_PERIOD;
+	uint64_t p = period_now();
 	uint8_t k[32];
 
 	if (!rc || !have_secret)

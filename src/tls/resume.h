@@ -39,7 +39,9 @@ int tls_resume_setup(SSL_CTX *ctx, const char *client_ca_file, STACK_OF(X509_CRL
 /* Turn it off: no tickets, no cache, no resumption. */
 void tls_resume_off(SSL_CTX *ctx);
 
-/* For tests: the 16-byte name of ctx's ticket key at time t (-1 if none). */
+/* For tests: the 16-byte name of ctx's ticket key at time t (-1 if none);
+ * the clock the keys follow (NULL: time()). */
 int tls_resume_key_name(SSL_CTX *ctx, time_t t, uint8_t name[16]);
+void tls_resume_set_clock(time_t (*now)(void));
 
 #endif
