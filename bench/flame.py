@@ -10,7 +10,7 @@ read) per process, names each process by its namespace and command
 (server iphttps, client iphttps, server ocserv-worker, client
 openconnect; from KEY.pids), and writes per process:
 
-    OUTDIR/KEY-ROLE.folded   the folded stacks
+    OUTDIR/KEY-ROLE.folded   the folded stacks (--folded-top: the N largest)
     OUTDIR/KEY-ROLE.svg      a flame graph (width: samples; hover: name,
                              samples, share)
 
@@ -45,11 +45,12 @@ def read_pids(path):
 
 
 def clean(sym, dso):
-    """A frame's name: the symbol without its offset, else the library."""
+    """A frame's name: the symbol without its offset, else the library;
+    the kernel's marked _[k] (the flame graph convention)."""
     sym = re.sub(r"\+0x[0-9a-f]+$", "", sym)
     if sym in ("[unknown]", ""):
         return "[%s]" % os.path.basename(dso) if dso not in ("[unknown]", "") else "[unknown]"
-    return sym
+    return sym + "_[k]" if "kernel" in dso else sym
 
 
 def samples(data):
@@ -75,7 +76,7 @@ def samples(data):
         m = FRAME.match(line)
         if m and pid is not None:
             if not frames:
-                kernel = "kernel" in m.group(3) or m.group(3).startswith("[k")
+                kernel = "kernel" in m.group(3)
             frames.append(clean(m.group(2), m.group(3)))
 
 
@@ -101,7 +102,7 @@ def svg(folded, title):
 
     def color(name):
         h = sum(map(ord, name)) % 60
-        if name.startswith("[") or "kernel" in name:
+        if name.endswith("_[k]"):
             return "rgb(%d,%d,%d)" % (200 + h % 50, 120 + h, 60)
         return "rgb(%d,%d,%d)" % (230, 90 + 2 * h, 40 + h // 2)
 
@@ -130,6 +131,7 @@ def main():
     ap.add_argument("--pids", help="KEY.pids (default: beside the data)")
     ap.add_argument("--pings", type=int, help="pings in the recording: CPU per ping")
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--folded-top", type=int, help="write only the N stacks with the most samples")
     a = ap.parse_args()
     key = os.path.basename(a.data).rsplit(".", 1)[0]
     roles = read_pids(a.pids or os.path.splitext(a.data)[0] + ".pids")
@@ -149,7 +151,7 @@ def main():
         n = sum(folded[role].values())
         name = "%s-%s" % (key, role.replace(" ", "-"))
         with open(os.path.join(a.outdir, name + ".folded"), "w") as f:
-            for stack, c in sorted(folded[role].items(), key=lambda x: -x[1]):
+            for stack, c in sorted(folded[role].items(), key=lambda x: -x[1])[:a.folded_top]:
                 f.write("%s %d\n" % (";".join(stack), c))
         with open(os.path.join(a.outdir, name + ".svg"), "w") as f:
             f.write(svg(folded[role], "%s: %s" % (key, role)))
