@@ -564,8 +564,11 @@ void conn_event(struct evloop *ev, struct ev_handler *h, uint32_t events)
 			return;
 	}
 	if (c->state == CONN_CLOSING) {
-		/* Discard whatever the peer still sends while our answer drains. */
-		stream_read(&c->io, c->srv->rbuf, sizeof(c->srv->rbuf));
+		/* Discard whatever the peer still sends while our answer drains:
+		 * a few reads, to the one that finds nothing (after a recv that
+		 * emptied the socket the stream asks again only then). */
+		for (int i = 0; i < 4 && stream_read(&c->io, c->srv->rbuf, sizeof(c->srv->rbuf)) > 0; i++)
+			;
 		return;
 	}
 	do_read(c);
